@@ -1,0 +1,1 @@
+namespace Switchyard.Gateway; public static class Program { public static void Main() {} }

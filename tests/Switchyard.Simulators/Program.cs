@@ -1,0 +1,1 @@
+namespace Switchyard.Simulators; public static class Placeholder { public static void Main() {} }
