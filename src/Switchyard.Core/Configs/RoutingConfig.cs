@@ -1,0 +1,13 @@
+namespace Switchyard.Core.Configs;
+
+/// <summary>A compiled routing config: the root node plus what the request path needs to know about the whole tree.</summary>
+public sealed class RoutingConfig
+{
+    public required ConfigNode Root { get; init; }
+
+    /// <summary>The config names no provider and no targets, so provider and key come from the request headers.</summary>
+    public bool TakesProviderFromHeaders => Root.IsLeaf && Root.Provider is null;
+
+    /// <summary>Where it came from: a file name for named configs, <c>inline</c> or <c>headers</c>.</summary>
+    public string Source { get; init; } = "inline";
+}

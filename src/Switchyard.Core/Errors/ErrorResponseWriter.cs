@@ -1,0 +1,59 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Switchyard.Core.Errors;
+
+/// <summary>The one place that turns a <see cref="GatewayError"/> into the Portkey/OpenAI error body.</summary>
+public static class ErrorResponseWriter
+{
+    public static byte[] Body(GatewayError error)
+    {
+        var buffer = new MemoryStream(256);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            Write(json, error);
+        }
+        return buffer.ToArray();
+    }
+
+    public static string BodyText(GatewayError error) => Encoding.UTF8.GetString(Body(error));
+
+    private static void Write(Utf8JsonWriter json, GatewayError error)
+    {
+        json.WriteStartObject();
+        switch (error.Category)
+        {
+            case ErrorCategory.NotFound:
+                json.WriteString("message", "Not Found");
+                json.WriteBoolean("ok", false);
+                break;
+            case ErrorCategory.Timeout or ErrorCategory.UpstreamUnreachable:
+                // Portkey answers timeouts in OpenAI's error shape so OpenAI SDKs surface the message.
+                json.WriteStartObject("error");
+                json.WriteString("message", error.Message);
+                json.WriteString("type", error.Category == ErrorCategory.Timeout ? "timeout_error" : "upstream_connection_error");
+                json.WriteNull("param");
+                json.WriteNull("code");
+                json.WriteEndObject();
+                if (error.Provider is not null)
+                {
+                    json.WriteString("provider", error.Provider);
+                }
+                break;
+            default:
+                json.WriteString("status", "failure");
+                json.WriteString("message", error.Message);
+                if (error.Errors is { Count: > 0 } list)
+                {
+                    json.WriteStartArray("errors");
+                    foreach (var e in list)
+                    {
+                        json.WriteStringValue(e);
+                    }
+                    json.WriteEndArray();
+                }
+                break;
+        }
+        json.WriteEndObject();
+    }
+}

@@ -1,0 +1,75 @@
+using System.Globalization;
+
+namespace Switchyard.Core;
+
+/// <summary>Engine settings, bound from the environment variable names in docs/configuration.md.</summary>
+public sealed record GatewaySettings
+{
+    /// <summary>Directory of named routing configs (<c>CONFIG_DIR</c>).</summary>
+    public string ConfigDirectory { get; init; } = "./configs";
+
+    /// <summary>Hosts exempt from custom_host SSRF checks (<c>TRUSTED_CUSTOM_HOSTS</c>); null keeps the defaults.</summary>
+    public string? TrustedCustomHosts { get; init; }
+
+    /// <summary>Upper bound on <c>retry.attempts</c> (<c>RETRY_MAX_ATTEMPTS</c>); larger values are clamped.</summary>
+    public int MaxRetryAttempts { get; init; } = 5;
+
+    /// <summary>First backoff delay (<c>RETRY_INITIAL_DELAY_MS</c>); doubles each retry.</summary>
+    public TimeSpan RetryInitialDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Ceiling on one backoff delay (<c>RETRY_MAX_DELAY_MS</c>).</summary>
+    public TimeSpan RetryMaxDelay { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Total time one target may spend waiting between retries (<c>RETRY_TOTAL_BUDGET_MS</c>); a Retry-After beyond what is left stops retrying.</summary>
+    public TimeSpan RetryBudget { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Timeout for an attempt when no request_timeout applies (<c>REQUEST_TIMEOUT</c>, ms).</summary>
+    public TimeSpan DefaultRequestTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>TCP/TLS connect timeout to upstreams (<c>UPSTREAM_CONNECT_TIMEOUT_MS</c>).</summary>
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Largest request body accepted (<c>MAX_JSON_PAYLOAD_SIZE_IN_MB</c>).</summary>
+    public long MaxRequestBodyBytes { get; init; } = 100L * 1024 * 1024;
+
+    /// <summary>Quiet period before a changed config file is re-read (<c>CONFIG_RELOAD_DEBOUNCE_MS</c>).</summary>
+    public TimeSpan ConfigReloadDebounce { get; init; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Reads the settings from environment-style variables; unknown or malformed values raise a clear error at start-up.</summary>
+    public static GatewaySettings FromEnvironment(Func<string, string?> get)
+    {
+        var s = new GatewaySettings();
+        return s with
+        {
+            ConfigDirectory = NonEmpty(get("CONFIG_DIR")) ?? s.ConfigDirectory,
+            TrustedCustomHosts = NonEmpty(get("TRUSTED_CUSTOM_HOSTS")),
+            MaxRetryAttempts = Int(get, "RETRY_MAX_ATTEMPTS", s.MaxRetryAttempts, 0, 20),
+            RetryInitialDelay = Ms(get, "RETRY_INITIAL_DELAY_MS", s.RetryInitialDelay),
+            RetryMaxDelay = Ms(get, "RETRY_MAX_DELAY_MS", s.RetryMaxDelay),
+            RetryBudget = Ms(get, "RETRY_TOTAL_BUDGET_MS", s.RetryBudget),
+            DefaultRequestTimeout = Ms(get, "REQUEST_TIMEOUT", s.DefaultRequestTimeout),
+            ConnectTimeout = Ms(get, "UPSTREAM_CONNECT_TIMEOUT_MS", s.ConnectTimeout),
+            MaxRequestBodyBytes = Int(get, "MAX_JSON_PAYLOAD_SIZE_IN_MB", 100, 1, 4096) * 1024L * 1024,
+            ConfigReloadDebounce = Ms(get, "CONFIG_RELOAD_DEBOUNCE_MS", s.ConfigReloadDebounce),
+        };
+    }
+
+    private static string? NonEmpty(string? v) => string.IsNullOrWhiteSpace(v) ? null : v.Trim();
+
+    internal static int Int(Func<string, string?> get, string name, int fallback, int min, int max)
+    {
+        var raw = NonEmpty(get(name));
+        if (raw is null)
+        {
+            return fallback;
+        }
+        if (!int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
+        {
+            throw new FormatException($"{name}={raw} is not valid: expected a whole number from {min} to {max}.");
+        }
+        return v;
+    }
+
+    private static TimeSpan Ms(Func<string, string?> get, string name, TimeSpan fallback)
+        => TimeSpan.FromMilliseconds(Int(get, name, (int)fallback.TotalMilliseconds, 0, int.MaxValue));
+}

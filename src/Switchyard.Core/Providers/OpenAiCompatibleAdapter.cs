@@ -1,0 +1,90 @@
+using System.Net.Http.Headers;
+using Switchyard.Core.Errors;
+using Switchyard.Core.Requests;
+
+namespace Switchyard.Core.Providers;
+
+/// <summary>The adapter for OpenAI and every provider that speaks its API: body and response pass through as bytes.</summary>
+public sealed class OpenAiCompatibleAdapter : IProviderAdapter
+{
+    private static readonly MediaTypeHeaderValue JsonType = new("application/json");
+
+    public string Family => "openai";
+
+    public GatewayError? Check(GatewayRequest request, ResolvedTarget target)
+    {
+        if (target.Provider.Unsupported.Contains(request.Endpoint))
+        {
+            return new GatewayError(ErrorCategory.UnsupportedEndpoint, $"{request.Endpoint.FnName()} is not supported by {target.Provider.Slug}")
+            {
+                Provider = target.Provider.Slug,
+            };
+        }
+        return null;
+    }
+
+    public HttpRequestMessage CreateRequest(GatewayRequest request, ResolvedTarget target, ReadOnlyMemory<byte> body)
+    {
+        var message = new HttpRequestMessage(new HttpMethod(request.Method), target.BaseUrl + request.UpstreamPath + request.QueryString)
+        {
+            Version = System.Net.HttpVersion.Version11,
+        };
+        if (request.Method is not ("GET" or "HEAD" or "DELETE") || !body.IsEmpty)
+        {
+            var content = new ReadOnlyMemoryContent(body);
+            if (request.Endpoint.HasJsonBody())
+            {
+                content.Headers.ContentType = JsonType;
+            }
+            else if (request.ContentType is not null)
+            {
+                // Multipart and binary bodies keep the client's content type (the multipart boundary lives there).
+                content.Headers.TryAddWithoutValidation("Content-Type", request.ContentType);
+            }
+            message.Content = content;
+        }
+
+        if (request.Endpoint == EndpointKind.Proxy)
+        {
+            // The pass-through surface carries the client's headers (minus gateway controls and credentials).
+            foreach (var (name, value) in request.Headers.All())
+            {
+                if (UpstreamHeaders.IsHopByHop(name) || UpstreamHeaders.IsGatewayOnly(name) || name.Equals("content-type", StringComparison.OrdinalIgnoreCase))
+                {
+                    continue;
+                }
+                message.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+
+        var provider = target.Provider;
+        if (target.ApiKey is { Length: > 0 } key)
+        {
+            switch (provider.Auth)
+            {
+                case AuthScheme.Bearer:
+                    message.Headers.TryAddWithoutValidation("Authorization", "Bearer " + key);
+                    break;
+                case AuthScheme.Header when provider.AuthHeader is not null:
+                    message.Headers.TryAddWithoutValidation(provider.AuthHeader, key);
+                    break;
+            }
+        }
+        foreach (var (field, header) in provider.FieldHeaders)
+        {
+            if (target.ProviderFields.TryGetValue(field, out var value) && value.Length > 0)
+            {
+                message.Headers.TryAddWithoutValidation(header, value);
+            }
+        }
+        foreach (var name in target.ForwardHeaders)
+        {
+            if (request.Headers.Get(name) is { } value && !UpstreamHeaders.IsHopByHop(name))
+            {
+                message.Headers.Remove(name);
+                message.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+        return message;
+    }
+}

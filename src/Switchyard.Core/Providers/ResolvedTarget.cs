@@ -1,0 +1,26 @@
+using Switchyard.Core.Configs;
+
+namespace Switchyard.Core.Providers;
+
+/// <summary>One leaf target with everything needed to call it: provider, credential, base URL and inherited settings.</summary>
+public sealed class ResolvedTarget
+{
+    public required ProviderDescriptor Provider { get; init; }
+
+    /// <summary>The provider credential (config api_key, else the client's Authorization bearer); null for none.</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>Base URL to which the OpenAI path is appended, without trailing slash.</summary>
+    public required string BaseUrl { get; init; }
+
+    /// <summary>True when the base URL came from custom_host.</summary>
+    public bool UsesCustomHost { get; init; }
+
+    public required TargetSettings Settings { get; init; }
+
+    /// <summary>Provider-specific fields (snake_case): from the config node, or from x-portkey-* headers in header mode.</summary>
+    public required IReadOnlyDictionary<string, string> ProviderFields { get; init; }
+
+    /// <summary>Names of client headers to copy to the upstream request.</summary>
+    public IReadOnlyList<string> ForwardHeaders { get; init; } = [];
+}

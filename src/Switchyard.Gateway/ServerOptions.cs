@@ -1,0 +1,50 @@
+using Switchyard.Core;
+
+namespace Switchyard.Gateway;
+
+/// <summary>Process-level settings (listener, shutdown, logging) plus the engine's settings, all from environment variables.</summary>
+public sealed record ServerOptions
+{
+    /// <summary>Listen port (<c>PORT</c>, default 8787; 0 picks a free port).</summary>
+    public int Port { get; init; } = 8787;
+
+    /// <summary>Listen address (<c>BIND_ADDRESS</c>, default all interfaces).</summary>
+    public string BindAddress { get; init; } = "0.0.0.0";
+
+    /// <summary>How long in-flight requests and streams may run on after a stop signal (<c>SHUTDOWN_GRACE_SECONDS</c>).</summary>
+    public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Minimum log level (<c>LOG_LEVEL</c>: trace, debug, info, warn, error).</summary>
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    public GatewaySettings Engine { get; init; } = new();
+
+    /// <summary>Where <c>${NAME}</c> references in named configs are looked up; the process environment by default.</summary>
+    public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
+
+    public static ServerOptions FromEnvironment(Func<string, string?> get)
+    {
+        var o = new ServerOptions();
+        return o with
+        {
+            Port = GatewaySettings.Int(get, "PORT", o.Port, 0, 65535),
+            BindAddress = get("BIND_ADDRESS") is { Length: > 0 } bind ? bind.Trim() : o.BindAddress,
+            ShutdownGrace = TimeSpan.FromSeconds(GatewaySettings.Int(get, "SHUTDOWN_GRACE_SECONDS", (int)o.ShutdownGrace.TotalSeconds, 0, 3600)),
+            LogLevel = ParseLevel(get("LOG_LEVEL")),
+            Engine = GatewaySettings.FromEnvironment(get),
+            Environment = get,
+        };
+    }
+
+    private static LogLevel ParseLevel(string? raw) => raw?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "info" or "information" => LogLevel.Information,
+        "trace" => LogLevel.Trace,
+        "debug" => LogLevel.Debug,
+        "warn" or "warning" => LogLevel.Warning,
+        "error" => LogLevel.Error,
+        "critical" or "fatal" => LogLevel.Critical,
+        "none" or "off" => LogLevel.None,
+        _ => throw new FormatException($"LOG_LEVEL={raw} is not valid: use trace, debug, info, warn, error or none."),
+    };
+}

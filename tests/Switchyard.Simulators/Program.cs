@@ -1,1 +1,0 @@
-namespace Switchyard.Simulators; public static class Placeholder { public static void Main() {} }
