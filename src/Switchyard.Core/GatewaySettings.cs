@@ -32,6 +32,9 @@ public sealed record GatewaySettings
     /// <summary>Largest request body accepted (<c>MAX_JSON_PAYLOAD_SIZE_IN_MB</c>).</summary>
     public long MaxRequestBodyBytes { get; init; } = 100L * 1024 * 1024;
 
+    /// <summary>Base-URL overrides for catalog providers (<c>PROVIDER_BASE_URLS</c>: <c>openai=https://eu.api.openai.com/v1,groq=…</c>), e.g. a regional endpoint or an internal egress proxy.</summary>
+    public IReadOnlyDictionary<string, string> ProviderBaseUrls { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Quiet period before a changed config file is re-read (<c>CONFIG_RELOAD_DEBOUNCE_MS</c>).</summary>
     public TimeSpan ConfigReloadDebounce { get; init; } = TimeSpan.FromMilliseconds(200);
 
@@ -51,7 +54,23 @@ public sealed record GatewaySettings
             ConnectTimeout = Ms(get, "UPSTREAM_CONNECT_TIMEOUT_MS", s.ConnectTimeout),
             MaxRequestBodyBytes = Int(get, "MAX_JSON_PAYLOAD_SIZE_IN_MB", 100, 1, 4096) * 1024L * 1024,
             ConfigReloadDebounce = Ms(get, "CONFIG_RELOAD_DEBOUNCE_MS", s.ConfigReloadDebounce),
+            ProviderBaseUrls = ParseBaseUrls(get("PROVIDER_BASE_URLS")),
         };
+    }
+
+    private static Dictionary<string, string> ParseBaseUrls(string? raw)
+    {
+        var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var pair in (raw ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var eq = pair.IndexOf('=');
+            if (eq <= 0 || !Uri.TryCreate(pair[(eq + 1)..].Trim(), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                throw new FormatException($"PROVIDER_BASE_URLS entry '{pair}' is not valid: expected provider=https://host/path.");
+            }
+            map[pair[..eq].Trim()] = uri.GetLeftPart(UriPartial.Path).TrimEnd('/');
+        }
+        return map;
     }
 
     private static string? NonEmpty(string? v) => string.IsNullOrWhiteSpace(v) ? null : v.Trim();

@@ -13,7 +13,7 @@ public sealed class GatewayEngine : IDisposable
     public GatewayEngine(ServerOptions options, ILoggerFactory loggers, HttpMessageHandler? upstreamHandler = null)
     {
         Settings = options.Engine;
-        Providers = ProviderRegistry.Default;
+        Providers = ProviderRegistry.Default.WithBaseUrls(Settings.ProviderBaseUrls);
         var hosts = CustomHostValidator.FromEnvironment(Settings.TrustedCustomHosts);
         var compiler = new ConfigCompiler(Settings, Providers, hosts);
         NamedConfigs = new NamedConfigStore(Settings.ConfigDirectory, compiler, options.Environment,

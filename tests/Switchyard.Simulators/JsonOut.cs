@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace Switchyard.Simulators;
@@ -12,10 +13,14 @@ internal static class JsonOut
     /// <summary>The terminator OpenAI sends after the last chunk.</summary>
     public static readonly byte[] SseDone = "data: [DONE]\n\n"u8.ToArray();
 
+    // OpenAI writes quotes as \" and non-ASCII text raw; the default encoder's \u0022 and \u002B are
+    // valid JSON but would make byte-level assertions in tests differ from real traffic.
+    private static readonly JsonWriterOptions s_writerOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static byte[] Build(Action<Utf8JsonWriter> write)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, s_writerOptions))
         {
             write(writer);
         }
@@ -28,7 +33,7 @@ internal static class JsonOut
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         buffer.Write(s_dataPrefix);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, s_writerOptions))
         {
             write(writer);
         }

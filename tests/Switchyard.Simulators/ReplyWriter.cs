@@ -5,6 +5,10 @@ namespace Switchyard.Simulators;
 /// <summary>Puts a <see cref="SimReply"/> on the wire, applying delivery faults, stream pacing and step mode.</summary>
 internal sealed class ReplyWriter(SimulatorOptions options, StreamStepper stepper)
 {
+    // Kestrel's flush only hands bytes to its transport pipe, and an abort discards whatever the
+    // socket sender has not yet taken; this pause lets the events before a cut reach the client.
+    private static readonly TimeSpan s_drainBeforeCut = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Writes the reply; returns false when the connection ended before the reply was complete.</summary>
     public async Task<bool> WriteAsync(HttpContext context, SimReply reply, SimulatedFault? fault, RecordedRequest? recorded, CancellationToken ct)
     {
@@ -57,12 +61,18 @@ internal sealed class ReplyWriter(SimulatorOptions options, StreamStepper steppe
             // A cut non-streaming reply delivers half the promised Content-Length, then drops the connection.
             await context.Response.Body.WriteAsync(body.AsMemory(0, body.Length / 2), ct).ConfigureAwait(false);
             await context.Response.Body.FlushAsync(ct).ConfigureAwait(false);
-            context.Abort();
+            await CutAsync(context, ct).ConfigureAwait(false);
             return false;
         }
 
         await context.Response.Body.WriteAsync(body, ct).ConfigureAwait(false);
         return !ct.IsCancellationRequested;
+    }
+
+    private static async Task CutAsync(HttpContext context, CancellationToken ct)
+    {
+        await Task.Delay(s_drainBeforeCut, ct).ConfigureAwait(false);
+        context.Abort();
     }
 
     private async Task<bool> WriteEventsAsync(HttpContext context, IReadOnlyList<byte[]> events, int cutAfter, RecordedRequest? recorded, CancellationToken ct)
@@ -94,7 +104,7 @@ internal sealed class ReplyWriter(SimulatorOptions options, StreamStepper steppe
             progress.CountEvent();
             if (i + 1 == cutAfter)
             {
-                context.Abort();
+                await CutAsync(context, ct).ConfigureAwait(false);
                 return false;
             }
         }

@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 
 namespace Switchyard.Simulators;
@@ -49,9 +48,11 @@ internal sealed class RequestPipeline(SimulatorOptions options, RequestLog log, 
             };
             completed = await writer.WriteAsync(context, reply, fault, recorded, ct).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or ConnectionResetException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
         {
-            // The client left, a cut fault fired, or the simulator is stopping: nothing more to send.
+            // The client left, a cut fault was interrupted, or the simulator is stopping. Aborting makes
+            // sure Kestrel does not finish the response on our behalf (an empty 200 would look like success).
+            context.Abort();
         }
         catch (Exception ex) when (!context.Response.HasStarted)
         {
@@ -61,7 +62,7 @@ internal sealed class RequestPipeline(SimulatorOptions options, RequestLog log, 
             recorded?.SetStatus(500);
             context.Response.StatusCode = 500;
             context.Response.ContentType = reply.ContentType;
-            await context.Response.Body.WriteAsync(reply.Body, CancellationToken.None).ConfigureAwait(false);
+            await context.Response.Body.WriteAsync(reply.Body!, CancellationToken.None).ConfigureAwait(false);
             completed = true;
         }
         catch (Exception)
@@ -92,7 +93,14 @@ internal sealed class RequestPipeline(SimulatorOptions options, RequestLog log, 
         {
             // The body was already drained for recording; the form parser reads it again from memory.
             context.Request.Body = new MemoryStream(body, writable: false);
-            request.Form = await context.Request.ReadFormAsync(ct).ConfigureAwait(false);
+            try
+            {
+                request.Form = await context.Request.ReadFormAsync(ct).ConfigureAwait(false);
+            }
+            catch (InvalidDataException ex)
+            {
+                return OpenAiErrors.InvalidRequest("Could not parse multipart form: " + ex.Message);
+            }
         }
 
         return handler(request);

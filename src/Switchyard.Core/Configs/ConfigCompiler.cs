@@ -156,6 +156,34 @@ public sealed class ConfigCompiler
             errors.Add(new ConfigError(Join(path, "strategy"), "targets need a strategy with a mode (single, loadbalance, fallback or conditional)"));
         }
 
+        var children = new List<ConfigNode>();
+        var childPaths = new List<string>();
+        if (hasTargets)
+        {
+            if (targetsEl.ValueKind != JsonValueKind.Array || targetsEl.GetArrayLength() == 0)
+            {
+                errors.Add(new ConfigError(Join(path, "targets"), "must be a non-empty array of targets"));
+            }
+            else
+            {
+                var i = 0;
+                foreach (var t in targetsEl.EnumerateArray())
+                {
+                    var tp = $"{Join(path, "targets")}[{i}]";
+                    if (t.ValueKind != JsonValueKind.Object)
+                    {
+                        errors.Add(new ConfigError(tp, "a target must be an object"));
+                    }
+                    else if (CompileNode(t, tp, $"{optionPath}.targets[{i}]", settings, isRoot: false, errors) is { } child)
+                    {
+                        children.Add(child);
+                        childPaths.Add(tp);
+                    }
+                    i++;
+                }
+            }
+        }
+
         if (mode is null)
         {
             // A leaf. The root of a config may omit the provider: it then comes from x-portkey-provider.
@@ -186,34 +214,6 @@ public sealed class ConfigCompiler
                 ProviderFields = ProviderFields(fields),
                 Settings = settings,
             };
-        }
-
-        var children = new List<ConfigNode>();
-        var childPaths = new List<string>();
-        if (hasTargets)
-        {
-            if (targetsEl.ValueKind != JsonValueKind.Array || targetsEl.GetArrayLength() == 0)
-            {
-                errors.Add(new ConfigError(Join(path, "targets"), "must be a non-empty array of targets"));
-            }
-            else
-            {
-                var i = 0;
-                foreach (var t in targetsEl.EnumerateArray())
-                {
-                    var tp = $"{Join(path, "targets")}[{i}]";
-                    if (t.ValueKind != JsonValueKind.Object)
-                    {
-                        errors.Add(new ConfigError(tp, "a target must be an object"));
-                    }
-                    else if (CompileNode(t, tp, $"{optionPath}.targets[{i}]", settings, isRoot: false, errors) is { } child)
-                    {
-                        children.Add(child);
-                        childPaths.Add(tp);
-                    }
-                    i++;
-                }
-            }
         }
 
         if (fallbackCodes is not null && mode != StrategyMode.Fallback)

@@ -206,9 +206,10 @@ public sealed class NamedConfigStore : IDisposable
             }
             else
             {
-                foreach (var missing in CredentialReferences.Resolve(node, _environment).Distinct())
+                var missing = CredentialReferences.Resolve(node, _environment).Distinct().ToList();
+                if (missing.Count > 0)
                 {
-                    warnings.Add($"Config {fileName} refers to ${{{missing}}}, which is not set; targets using it will be refused by their provider");
+                    warnings.Add($"Config {fileName} refers to unset variables {string.Join(", ", missing.Select(m => "${" + m + "}"))}; those values are empty (a missing api_key falls back to the client's Authorization header)");
                 }
                 compiled = _compiler.Compile(JsonSerializer.SerializeToElement(node), fileName, errors);
             }

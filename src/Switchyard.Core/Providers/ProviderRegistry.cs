@@ -23,6 +23,24 @@ public sealed class ProviderRegistry
         [.. ProviderCatalog.OpenAiCompatible, .. ProviderCatalog.Translated],
         [new OpenAiCompatibleAdapter()]);
 
+    /// <summary>A copy of this registry with some providers' base URLs replaced (operator-set, so not SSRF-checked).</summary>
+    public ProviderRegistry WithBaseUrls(IReadOnlyDictionary<string, string> baseUrls)
+    {
+        if (baseUrls.Count == 0)
+        {
+            return this;
+        }
+        foreach (var slug in baseUrls.Keys)
+        {
+            if (!_providers.ContainsKey(slug))
+            {
+                throw new FormatException($"PROVIDER_BASE_URLS names unknown provider '{slug}'.");
+            }
+        }
+        var providers = _providers.Values.Select(p => baseUrls.TryGetValue(p.Slug, out var url) ? p with { BaseUrl = url } : p);
+        return new ProviderRegistry(providers, _adapters.Values);
+    }
+
     public IEnumerable<string> Slugs => _providers.Keys;
 
     public bool TryGetProvider(string slug, out ProviderDescriptor descriptor) => _providers.TryGetValue(slug, out descriptor!);

@@ -168,6 +168,12 @@ public sealed class Router
             error = GatewayError.Invalid("Either x-portkey-provider needs to be passed. Or the x-portkey-config header should have a valid config with provider details in it.");
             return null;
         }
+        if (_providers.AdapterFor(provider) is null)
+        {
+            error = new GatewayError(ErrorCategory.ProviderUnavailable,
+                $"Provider '{slug}' is recognised but its adapter is not available in this build of Switchyard") { Provider = slug };
+            return null;
+        }
         var settings = leaf.Settings;
         var customHost = settings.CustomHost ?? (fromHeaders ? headers.CustomHost : null);
         string baseUrl;
@@ -222,12 +228,7 @@ public sealed class Router
         {
             return Fail(resolveError!);
         }
-        var adapter = _providers.AdapterFor(target.Provider);
-        if (adapter is null)
-        {
-            return Fail(new GatewayError(ErrorCategory.ProviderUnavailable,
-                $"Provider '{target.Provider.Slug}' is recognised but its adapter is not available in this build of Switchyard") { Provider = target.Provider.Slug });
-        }
+        var adapter = _providers.AdapterFor(target.Provider)!;
         if (adapter.Check(request, target) is { } unsupported)
         {
             return Fail(unsupported);

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -62,7 +63,7 @@ public sealed class CustomHostValidator
 
     /// <summary>Checks a custom host; on success <paramref name="baseUri"/> is the normalised URL (path kept, trailing slashes removed).</summary>
     /// <remarks>A root path still renders as <c>/</c> because <see cref="Uri"/> always has one; join paths with <c>AbsoluteUri.TrimEnd('/')</c>.</remarks>
-    public bool TryValidate(string? customHost, out Uri? baseUri, out string? error)
+    public bool TryValidate(string? customHost, [NotNullWhen(true)] out Uri? baseUri, [NotNullWhen(false)] out string? error)
     {
         baseUri = null;
         error = Check(customHost, ref baseUri);
@@ -74,9 +75,10 @@ public sealed class CustomHostValidator
         if (string.IsNullOrWhiteSpace(customHost)) return "Custom host is empty.";
 
         // Checked before trimming, as Portkey does: a stray CR/LF/TAB around the value is refused rather than hidden.
+        // char.IsControl also covers the C1 range, which Portkey lets through.
         foreach (var c in customHost)
         {
-            if (c < 0x20 || c == 0x7F) return "Custom host contains control characters.";
+            if (char.IsControl(c)) return "Custom host contains control characters.";
         }
 
         var value = customHost.Trim();

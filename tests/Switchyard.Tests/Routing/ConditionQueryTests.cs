@@ -114,6 +114,14 @@ public sealed class ConditionQueryTests
     [InlineData("""{"metadata.user": {"$exists": false}}""", false)]
     [InlineData("""{"metadata.missing": {"$exists": false}}""", true)]
     [InlineData("""{"metadata.nothing": {"$exists": true}}""", true)]
+    // $length (newer Portkey): arrays only, a count or operators on the count
+    [InlineData("""{"params.messages": {"$length": 2}}""", true)]
+    [InlineData("""{"params.messages": {"$length": 3}}""", false)]
+    [InlineData("""{"params.messages": {"$length": {"$gt": 1, "$lte": 2}}}""", true)]
+    [InlineData("""{"params.messages": {"$length": {"$gte": 3}}}""", false)]
+    [InlineData("""{"params.messages": {"$length": {"$in": [1, 2]}}}""", true)]
+    [InlineData("""{"params.model": {"$length": 6}}""", false)]
+    [InlineData("""{"metadata.missing": {"$length": {"$lt": 1}}}""", false)]
     // url.pathname
     [InlineData("""{"url.pathname": "/v1/chat/completions"}""", true)]
     [InlineData("""{"url.pathname": "/v1/embeddings"}""", false)]
@@ -266,6 +274,10 @@ public sealed class ConditionQueryTests
     [InlineData("""{"params.n": {"$lt": [1]}}""", ".params.n.$lt", "$lt needs a number")]
     [InlineData("""{"params.n": {"$lte": true}}""", ".params.n.$lte", "$lte needs a number")]
     [InlineData("""{"params.n": {"$exists": "yes"}}""", ".params.n.$exists", "true or false")]
+    [InlineData("""{"params.messages": {"$length": "2"}}""", ".params.messages.$length", "$length needs a number or an operator object")]
+    [InlineData("""{"params.messages": {"$length": {}}}""", ".params.messages.$length", "operator object is empty")]
+    [InlineData("""{"params.messages": {"$length": {"$gt": "x"}}}""", ".params.messages.$length.$gt", "$gt needs a number")]
+    [InlineData("""{"params.messages": {"$length": {"$size": 1}}}""", ".params.messages.$length.$size", "Unknown operator '$size'")]
     [InlineData("""{"$and": {"metadata.a": 1}}""", ".$and", "$and must be an array of query objects")]
     [InlineData("""{"$or": "metadata.a"}""", ".$or", "$or must be an array of query objects")]
     [InlineData("""{"$or": []}""", ".$or", "at least one")]
@@ -293,6 +305,14 @@ public sealed class ConditionQueryTests
         Assert.Equal(
             ["earlier", Prefix + ".bogus", Prefix + ".params.model.$in", Prefix + ".params.model.$regex", Prefix + ".$or[0].metadata.a.$what"],
             errors.Select(e => e.Path));
+    }
+
+    [Fact]
+    public void EmptyPrefixGivesPathsFromTheQueryRoot()
+    {
+        var errors = new List<ConfigError>();
+        Assert.Null(ConditionQuery.Compile(Parse("""{"$or": [{"params.model": {"$in": 1}}]}"""), "", errors));
+        Assert.Equal("$or[0].params.model.$in", Assert.Single(errors).Path);
     }
 
     [Fact]

@@ -53,6 +53,8 @@ public sealed class CustomHostValidatorTests
     [InlineData("http://example.com/\n", "control characters")]
     [InlineData("http://exa\tmple.com/", "control characters")]
     [InlineData("http://exa\u0000mple.com/", "control characters")]
+    [InlineData("http://example.com/\u0085", "control characters")]
+    [InlineData("http://example.com/\u007f", "control characters")]
     [InlineData("https://api.portkey.ai/v1", "api.portkey")]
     [InlineData("https://API.PORTKEY.ai", "api.portkey")]
     // scheme

@@ -7,7 +7,7 @@ namespace Switchyard.Core.Routing.Conditions;
 /// <summary>Turns a query's JSON into a <see cref="ConditionNode"/> tree, reporting every problem rather than stopping at the first.</summary>
 internal static class ConditionCompiler
 {
-    private const string OperatorList = "$eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $regex, $exists";
+    private const string OperatorList = "$eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $regex, $exists, $length";
 
     public static ConditionNode? CompileQuery(JsonElement query, string path, List<ConfigError> errors)
     {
@@ -22,7 +22,7 @@ internal static class ConditionCompiler
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var property in query.EnumerateObject())
         {
-            var keyPath = path + "." + property.Name;
+            var keyPath = Child(path, property.Name);
             if (!seen.Add(property.Name))
             {
                 // JSON.parse keeps only the last duplicate; refusing is clearer than guessing which one was meant.
@@ -81,17 +81,26 @@ internal static class ConditionCompiler
         if (value.ValueKind != JsonValueKind.Object)
             return new FieldCondition(fieldPath, [new EqualityPredicate(new ConditionLiteral(value), negated: false)]);
 
+        var predicates = CompileOperators(value, path, errors);
+        return predicates is null ? null : new FieldCondition(fieldPath, predicates);
+    }
+
+    private static FieldPredicate[]? CompileOperators(JsonElement operators, string path, List<ConfigError> errors)
+    {
         var predicates = new List<FieldPredicate>();
         var failed = false;
-        foreach (var op in value.EnumerateObject())
+        foreach (var op in operators.EnumerateObject())
         {
-            var predicate = CompileOperator(op.Name, op.Value, path + "." + op.Name, errors);
+            var predicate = CompileOperator(op.Name, op.Value, Child(path, op.Name), errors);
             if (predicate is null) failed = true;
             else predicates.Add(predicate);
         }
         if (!failed && predicates.Count == 0)
-            return Fail(errors, path, "The operator object is empty; give a value or at least one operator such as $eq.");
-        return failed ? null : new FieldCondition(fieldPath, [.. predicates]);
+        {
+            errors.Add(new ConfigError(path, "The operator object is empty; give a value or at least one operator such as $eq."));
+            return null;
+        }
+        return failed ? null : [.. predicates];
     }
 
     private static FieldPredicate? CompileOperator(string name, JsonElement operand, string path, List<ConfigError> errors)
@@ -150,12 +159,24 @@ internal static class ConditionCompiler
                     return null;
                 }
                 return new ExistencePredicate(operand.ValueKind == JsonValueKind.True);
+            case "$length":
+                if (operand.ValueKind == JsonValueKind.Number)
+                    return new LengthPredicate([new EqualityPredicate(new ConditionLiteral(operand), negated: false)]);
+                if (operand.ValueKind == JsonValueKind.Object)
+                {
+                    var inner = CompileOperators(operand, path, errors);
+                    return inner is null ? null : new LengthPredicate(inner);
+                }
+                errors.Add(new ConfigError(path, "$length needs a number or an operator object such as {\"$gt\": 10}."));
+                return null;
             default:
                 var hint = name.StartsWith('$') ? "" : " To compare with an object, write {\"$eq\": {...}}.";
                 errors.Add(new ConfigError(path, $"Unknown operator '{name}'; supported operators are {OperatorList}.{hint}"));
                 return null;
         }
     }
+
+    private static string Child(string path, string name) => path.Length == 0 ? name : path + "." + name;
 
     private static ConditionNode? Fail(List<ConfigError> errors, string path, string message)
     {

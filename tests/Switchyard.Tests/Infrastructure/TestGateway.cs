@@ -1,0 +1,107 @@
+using System.Net.Http.Headers;
+using System.Text;
+using Switchyard.Core;
+using Switchyard.Gateway;
+
+namespace Switchyard.Tests.Infrastructure;
+
+/// <summary>The real gateway (Kestrel, loopback, port 0) in-process, with its own temporary config directory.</summary>
+public sealed class TestGateway : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private TestGateway(WebApplication app, string configDir, ServerOptions options)
+    {
+        _app = app;
+        ConfigDirectory = configDir;
+        Options = options;
+        BaseUrl = GatewayApp.BoundAddress(app);
+        Client = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public Uri BaseUrl { get; }
+
+    /// <summary>The OpenAI-compatible base, <c>http://127.0.0.1:port/v1</c>.</summary>
+    public Uri V1 => new(BaseUrl, "/v1");
+
+    public HttpClient Client { get; }
+
+    public string ConfigDirectory { get; }
+
+    public ServerOptions Options { get; }
+
+    public GatewayEngine Engine => _app.Services.GetRequiredService<GatewayEngine>();
+
+    public WebApplication App => _app;
+
+    /// <summary>Fast retry timings so tests do not sleep for seconds.</summary>
+    public static GatewaySettings FastSettings(string configDir) => new()
+    {
+        ConfigDirectory = configDir,
+        RetryInitialDelay = TimeSpan.FromMilliseconds(5),
+        RetryMaxDelay = TimeSpan.FromMilliseconds(20),
+        RetryBudget = TimeSpan.FromSeconds(5),
+        ConfigReloadDebounce = TimeSpan.FromMilliseconds(50),
+    };
+
+    public static async Task<TestGateway> StartAsync(
+        IReadOnlyDictionary<string, string>? configs = null,
+        Func<GatewaySettings, GatewaySettings>? settings = null,
+        IReadOnlyDictionary<string, string>? environment = null,
+        TimeSpan? shutdownGrace = null)
+    {
+        var dir = Directory.CreateTempSubdirectory("switchyard-configs-").FullName;
+        foreach (var (file, text) in configs ?? new Dictionary<string, string>())
+        {
+            await File.WriteAllTextAsync(Path.Combine(dir, file), text);
+        }
+        var engine = FastSettings(dir);
+        var options = new ServerOptions
+        {
+            Port = 0,
+            BindAddress = "127.0.0.1",
+            LogLevel = LogLevel.Warning,
+            ShutdownGrace = shutdownGrace ?? TimeSpan.FromSeconds(5),
+            Engine = settings is null ? engine : settings(engine),
+            Environment = name => environment is not null && environment.TryGetValue(name, out var v) ? v : null,
+        };
+        var app = GatewayApp.Build(options);
+        await app.StartAsync();
+        return new TestGateway(app, dir, options);
+    }
+
+    /// <summary>A JSON POST with the given headers.</summary>
+    public static HttpRequestMessage Post(string path, string json, params (string Name, string Value)[] headers)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        foreach (var (name, value) in headers)
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+        return request;
+    }
+
+    public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, HttpCompletionOption option = HttpCompletionOption.ResponseContentRead)
+        => Client.SendAsync(request, option);
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        try
+        {
+            await _app.StopAsync(TimeSpan.FromSeconds(5));
+        }
+        finally
+        {
+            await _app.DisposeAsync();
+            try
+            {
+                Directory.Delete(ConfigDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-namespace Switchyard.Tests; public class Smoke { [Xunit.Fact] public void Builds() => Xunit.Assert.True(true); }
