@@ -464,14 +464,14 @@ public sealed class ConfigCompiler
                 errors.Add(new ConfigError(Join(path, "strict_open_ai_compliance"), "must be true or false"));
             }
         }
-        // Hooks are kept verbatim here; the guardrails capability validates and runs them. A child with its own hooks replaces the parent's.
-        if (f.TryGetValue("before_request_hooks", out var brh) || f.TryGetValue("input_guardrails", out brh))
+        // Refusing guardrails beats carrying them unenforced: a deny rule that silently does nothing is a security hole.
+        foreach (var hook in (string[])["before_request_hooks", "after_request_hooks", "input_guardrails", "output_guardrails",
+                     "input_mutators", "output_mutators", "default_input_guardrails", "default_output_guardrails"])
         {
-            s = s with { BeforeRequestHooks = JsonNode.Parse(brh.GetRawText()) };
-        }
-        if (f.TryGetValue("after_request_hooks", out var arh) || f.TryGetValue("output_guardrails", out arh))
-        {
-            s = s with { AfterRequestHooks = JsonNode.Parse(arh.GetRawText()) };
+            if (f.ContainsKey(hook))
+            {
+                errors.Add(new ConfigError(Join(path, hook), "guardrails and hooks are not available in this version of Switchyard; remove them from the config"));
+            }
         }
         return s;
     }

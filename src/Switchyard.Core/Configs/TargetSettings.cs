@@ -22,9 +22,4 @@ public sealed record TargetSettings
     public IReadOnlyList<string>? ForwardHeaders { get; init; }
 
     public bool? StrictOpenAiCompliance { get; init; }
-
-    /// <summary>Hook and guardrail definitions, kept verbatim for the guardrails capability.</summary>
-    public JsonNode? BeforeRequestHooks { get; init; }
-
-    public JsonNode? AfterRequestHooks { get; init; }
 }

@@ -83,18 +83,34 @@ public sealed class ExampleConfigsTests
     }
 
     [Fact]
-    public async Task All_models_falls_back_to_cerebras()
+    public async Task All_models_falls_back_from_a_failing_first_tier_to_cerebras()
     {
         await using var cerebras = await OpenAiSimulator.StartAsync(new SimulatorOptions { Name = "cerebras" });
         await using var openai = await OpenAiSimulator.StartAsync(new SimulatorOptions { Name = "openai" });
         await using var gw = await StartWithExamples(openai, cerebras);
-        openai.FailNext(100, 503);
-        // Whatever the first tier picks (OpenAI failing, or a provider whose adapter lands later), traffic still gets an answer.
-        var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), ("x-portkey-config", "all-models")));
-        if (response.Header("x-portkey-last-used-option-index") == "config.targets[1]")
+        openai.FailNext(1000, 503);
+        var reachedCerebras = 0;
+        for (var i = 0; i < 40; i++)
         {
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            Assert.Equal("llama-3.3-70b", JsonDocument.Parse(cerebras.Requests[^1].Body).RootElement.GetProperty("model").GetString());
+            var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), ("x-portkey-config", "all-models")));
+            var path = response.Header("x-portkey-last-used-option-index");
+            if (path == "config.targets[1]")
+            {
+                // OpenAI was picked, failed with 503 after its retries, and the fallback answered.
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                Assert.Equal("cerebras", response.Header("x-simulator-name"));
+                reachedCerebras++;
+            }
+            else
+            {
+                // Azure or Anthropic was picked: their adapters come with provider translation (501, a gateway exception that ends the chain).
+                Assert.Equal(HttpStatusCode.NotImplemented, response.StatusCode);
+                Assert.Contains(path, new[] { "config.targets[0].targets[0]", "config.targets[0].targets[1]" });
+            }
         }
+        // OpenAI carries 30 % of the first tier: 40 tries all missing it has probability 0.7^40 ≈ 6e-7.
+        Assert.True(reachedCerebras > 0);
+        Assert.Equal(reachedCerebras * 3, openai.Requests.Count);
+        Assert.All(cerebras.Requests, r => Assert.Equal("llama-3.3-70b", JsonDocument.Parse(r.Body).RootElement.GetProperty("model").GetString()));
     }
 }

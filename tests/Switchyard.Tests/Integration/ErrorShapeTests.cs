@@ -155,4 +155,14 @@ public sealed class ErrorShapeTests
         Assert.DoesNotContain("Exception", text);
         Assert.NotNull(JsonDocument.Parse(text));
     }
+
+    [Fact]
+    public async Task Guardrails_are_refused_rather_than_silently_not_enforced()
+    {
+        await using var gw = await TestGateway.StartAsync();
+        var config = "{\"provider\":\"openai\",\"api_key\":\"k\",\"input_guardrails\":[{\"default.regexMatch\":{\"rule\":\"\\\\d{16}\",\"not\":true},\"deny\":true}]}";
+        var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), ("x-portkey-config", config)));
+        await AssertFailure(response, HttpStatusCode.BadRequest, "Invalid config passed");
+        Assert.StartsWith("path: input_guardrails, message: guardrails and hooks are not available", (await response.JsonAsync()).GetProperty("errors")[0].GetString());
+    }
 }
