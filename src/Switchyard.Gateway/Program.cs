@@ -1,17 +1,19 @@
 using Switchyard.Gateway;
 
+WebApplication app;
 ServerOptions options;
 try
 {
     options = ServerOptions.FromEnvironment(Environment.GetEnvironmentVariable);
+    app = GatewayApp.Build(options);
 }
 catch (FormatException ex)
 {
+    // A setting the operator got wrong: say which, and do not start half-configured.
     Console.Error.WriteLine($"switchyard: {ex.Message}");
     return 2;
 }
 
-var app = GatewayApp.Build(options);
 app.Logger.LogInformation("Switchyard {Version} listening on {Address}:{Port}; configs from {ConfigDir}",
     HealthEndpoint.Version, options.BindAddress, options.Port, Path.GetFullPath(options.Engine.ConfigDirectory));
 await app.RunAsync();
