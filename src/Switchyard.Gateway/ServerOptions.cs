@@ -28,12 +28,26 @@ public sealed record ServerOptions
         return o with
         {
             Port = GatewaySettings.Int(get, "PORT", o.Port, 0, 65535),
-            BindAddress = get("BIND_ADDRESS") is { Length: > 0 } bind ? bind.Trim() : o.BindAddress,
+            BindAddress = ParseBindAddress(get("BIND_ADDRESS")) ?? o.BindAddress,
             ShutdownGrace = TimeSpan.FromSeconds(GatewaySettings.Int(get, "SHUTDOWN_GRACE_SECONDS", (int)o.ShutdownGrace.TotalSeconds, 0, 3600)),
             LogLevel = ParseLevel(get("LOG_LEVEL")),
             Engine = GatewaySettings.FromEnvironment(get),
             Environment = get,
         };
+    }
+
+    private static string? ParseBindAddress(string? raw)
+    {
+        if (string.IsNullOrWhiteSpace(raw))
+        {
+            return null;
+        }
+        raw = raw.Trim();
+        if (raw != "localhost" && !System.Net.IPAddress.TryParse(raw, out _))
+        {
+            throw new FormatException($"BIND_ADDRESS={raw} is not valid: use an IP address such as 0.0.0.0, 127.0.0.1 or ::, or localhost.");
+        }
+        return raw;
     }
 
     private static LogLevel ParseLevel(string? raw) => raw?.Trim().ToLowerInvariant() switch

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -615,6 +614,4 @@ public sealed class ConfigCompiler
         }
         return result ?? ConfigNode.EmptyFields;
     }
-
-    internal static string FormatNumber(double d) => d.ToString(CultureInfo.InvariantCulture);
 }
