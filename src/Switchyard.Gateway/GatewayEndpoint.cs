@@ -139,6 +139,24 @@ internal sealed class GatewayEndpoint(GatewayEngine engine, ILogger<GatewayEndpo
         return buffer.ToArray();
     }
 
+    private static Microsoft.Extensions.Primitives.StringValues Values(System.Net.Http.Headers.HeaderStringValues values)
+    {
+        if (values.Count == 1)
+        {
+            foreach (var v in values)
+            {
+                return v;
+            }
+        }
+        var array = new string[values.Count];
+        var i = 0;
+        foreach (var v in values)
+        {
+            array[i++] = v;
+        }
+        return array;
+    }
+
     private async Task RelayAsync(HttpContext context, GatewayRequest request, RouteOutcome outcome)
     {
         var response = context.Response;
@@ -157,18 +175,19 @@ internal sealed class GatewayEndpoint(GatewayEngine engine, ILogger<GatewayEndpo
 
         var upstream = outcome.Response!;
         response.StatusCode = (int)upstream.StatusCode;
-        foreach (var (name, values) in upstream.Headers)
+        // NonValidated: relay header values as received, without parsing them into typed values first.
+        foreach (var (name, values) in upstream.Headers.NonValidated)
         {
             if (!UpstreamHeaders.IsHopByHop(name))
             {
-                headers[name] = values.ToArray();
+                headers[name] = Values(values);
             }
         }
-        foreach (var (name, values) in upstream.Content.Headers)
+        foreach (var (name, values) in upstream.Content.Headers.NonValidated)
         {
             if (!UpstreamHeaders.IsHopByHop(name))
             {
-                headers[name] = values.ToArray();
+                headers[name] = Values(values);
             }
         }
         if (upstream.Content.Headers.ContentLength is { } length)

@@ -48,6 +48,11 @@ internal sealed class RequestPipeline(SimulatorOptions options, RequestLog log, 
             };
             completed = await writer.WriteAsync(context, reply, fault, recorded, ct).ConfigureAwait(false);
         }
+        catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
+        {
+            // Kestrel rejected the body (too large, broken chunking): answer as the API would, not as a crash.
+            completed = await WriteErrorAsync(context, OpenAiErrors.Reply(ex.StatusCode, ex.Message, "invalid_request_error"), recorded).ConfigureAwait(false);
+        }
         catch (Exception ex) when (ex is OperationCanceledException or IOException)
         {
             // The client left, a cut fault was interrupted, or the simulator is stopping. Aborting makes
@@ -57,13 +62,7 @@ internal sealed class RequestPipeline(SimulatorOptions options, RequestLog log, 
         catch (Exception ex) when (!context.Response.HasStarted)
         {
             // A simulator bug should show up as a 500 in the test, never as an unobserved exception.
-            context.Response.Clear();
-            var reply = OpenAiErrors.Reply(500, "simulator failure: " + ex.Message, "server_error");
-            recorded?.SetStatus(500);
-            context.Response.StatusCode = 500;
-            context.Response.ContentType = reply.ContentType;
-            await context.Response.Body.WriteAsync(reply.Body!, CancellationToken.None).ConfigureAwait(false);
-            completed = true;
+            completed = await WriteErrorAsync(context, OpenAiErrors.Reply(500, "simulator failure: " + ex.Message, "server_error"), recorded).ConfigureAwait(false);
         }
         catch (Exception)
         {
@@ -97,13 +96,30 @@ internal sealed class RequestPipeline(SimulatorOptions options, RequestLog log, 
             {
                 request.Form = await context.Request.ReadFormAsync(ct).ConfigureAwait(false);
             }
-            catch (InvalidDataException ex)
+            catch (Exception ex) when (ex is InvalidDataException or IOException && !ct.IsCancellationRequested)
             {
                 return OpenAiErrors.InvalidRequest("Could not parse multipart form: " + ex.Message);
             }
         }
 
         return handler(request);
+    }
+
+    private static async Task<bool> WriteErrorAsync(HttpContext context, SimReply reply, RecordedRequest? recorded)
+    {
+        try
+        {
+            context.Response.Clear();
+            context.Response.StatusCode = reply.Status;
+            context.Response.ContentType = reply.ContentType;
+            recorded?.SetStatus(reply.Status);
+            await context.Response.Body.WriteAsync(reply.Body!, context.RequestAborted).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+            return false;
+        }
     }
 
     private SimReply? Authenticate(HttpRequest request)

@@ -20,6 +20,8 @@ public sealed class ConfigResolver
     // Clients usually send the same inline config on every call: compile it once.
     private readonly ConcurrentDictionary<string, RoutingConfig> _inline = new(StringComparer.Ordinal);
     private readonly RoutingConfig _headerOnly;
+    // Clients send the same x-portkey-custom-host on every call: validate each distinct value once.
+    private readonly ConcurrentDictionary<string, (string? BaseUrl, string? Error)> _hostVerdicts = new(StringComparer.Ordinal);
 
     public ConfigResolver(ConfigCompiler compiler, NamedConfigStore? named, ProviderRegistry providers, CustomHostValidator hosts)
     {
@@ -131,6 +133,23 @@ public sealed class ConfigResolver
         return null;
     }
 
+    private (string? BaseUrl, string? Error) ValidateHost(string raw)
+    {
+        if (_hostVerdicts.TryGetValue(raw, out var cached))
+        {
+            return cached;
+        }
+        var verdict = _hosts.TryValidate(raw, out var uri, out var hostError)
+            ? (uri!.GetLeftPart(UriPartial.Path).TrimEnd('/'), (string?)null)
+            : ((string?)null, hostError ?? "not an allowed custom host");
+        if (_hostVerdicts.Count >= InlineCacheLimit)
+        {
+            _hostVerdicts.Clear();
+        }
+        _hostVerdicts[raw] = verdict;
+        return verdict;
+    }
+
     private HeaderDefaults? ReadHeaderDefaults(IRequestHeaders headers, out GatewayError? error)
     {
         error = null;
@@ -147,12 +166,13 @@ public sealed class ConfigResolver
         string? customHost = null;
         if (headers.Get("x-portkey-custom-host") is { Length: > 0 } rawHost)
         {
-            if (!_hosts.TryValidate(rawHost, out var uri, out var hostError))
+            var verdict = ValidateHost(rawHost);
+            if (verdict.Error is not null)
             {
-                error = GatewayError.Invalid($"Invalid custom host: {hostError}");
+                error = GatewayError.Invalid($"Invalid custom host: {verdict.Error}");
                 return null;
             }
-            customHost = uri!.GetLeftPart(UriPartial.Path).TrimEnd('/');
+            customHost = verdict.BaseUrl;
         }
         List<string>? forward = null;
         if (headers.Get("x-portkey-forward-headers") is { Length: > 0 } rawForward)

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using Switchyard.Core.Requests;
 
@@ -7,8 +8,8 @@ namespace Switchyard.Core.Routing;
 public sealed class HeaderDefaults
 {
     // x-portkey-<name> headers that carry provider fields; the field is the name with '-' → '_'.
-    private static readonly string[] ProviderFieldHeaders =
-    [
+    private static readonly FrozenDictionary<string, string> ProviderFieldHeaders = new[]
+    {
         "openai-organization", "openai-project", "openai-beta", "anthropic-beta", "anthropic-version",
         "azure-resource-name", "azure-deployment-id", "azure-api-version", "azure-ad-token", "azure-auth-mode",
         "azure-managed-client-id", "azure-workload-client-id", "azure-entra-client-id", "azure-entra-client-secret",
@@ -17,7 +18,17 @@ public sealed class HeaderDefaults
         "aws-auth-type", "aws-external-id",
         "vertex-project-id", "vertex-region", "vertex-service-account-json", "vertex-auth-type",
         "fireworks-account-id", "workers-ai-account-id", "huggingface-base-url",
-    ];
+    }.ToFrozenDictionary(name => "x-portkey-" + name, name => name.Replace('-', '_'), StringComparer.OrdinalIgnoreCase);
+
+    // Un-prefixed forms accepted for Claude Code and OpenAI clients; the x-portkey- form wins when both are sent.
+    private static readonly FrozenDictionary<string, string> PlainFieldHeaders = new Dictionary<string, string>
+    {
+        ["anthropic-beta"] = "anthropic_beta",
+        ["anthropic-version"] = "anthropic_version",
+        ["openai-beta"] = "openai_beta",
+    }.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+
+    private static readonly IReadOnlyDictionary<string, string> NoFields = new Dictionary<string, string>();
 
     public string? Provider { get; init; }
 
@@ -44,30 +55,35 @@ public sealed class HeaderDefaults
         return auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? auth[7..].Trim() : auth;
     }
 
-    internal static Dictionary<string, string> ReadProviderFields(IRequestHeaders headers)
+    /// <summary>Provider fields from headers, in one pass over the request's headers (most requests carry none).</summary>
+    internal static IReadOnlyDictionary<string, string> ReadProviderFields(IRequestHeaders headers)
     {
-        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var name in ProviderFieldHeaders)
+        Dictionary<string, string>? fields = null;
+        List<KeyValuePair<string, string>>? plain = null;
+        foreach (var (name, value) in headers.All())
         {
-            if (headers.Get("x-portkey-" + name) is { Length: > 0 } value)
+            if (value.Length == 0)
             {
-                fields[name.Replace('-', '_')] = value;
+                continue;
+            }
+            if (ProviderFieldHeaders.TryGetValue(name, out var field))
+            {
+                (fields ??= new Dictionary<string, string>(StringComparer.Ordinal))[field] = value;
+            }
+            else if (PlainFieldHeaders.TryGetValue(name, out var plainField))
+            {
+                (plain ??= []).Add(new(plainField, value));
             }
         }
-        // Un-prefixed forms accepted for Claude Code and OpenAI clients.
-        if (!fields.ContainsKey("anthropic_beta") && headers.Get("anthropic-beta") is { Length: > 0 } ab)
+        if (plain is not null)
         {
-            fields["anthropic_beta"] = ab;
+            fields ??= new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (field, value) in plain)
+            {
+                fields.TryAdd(field, value);
+            }
         }
-        if (!fields.ContainsKey("anthropic_version") && headers.Get("anthropic-version") is { Length: > 0 } av)
-        {
-            fields["anthropic_version"] = av;
-        }
-        if (!fields.ContainsKey("openai_beta") && headers.Get("openai-beta") is { Length: > 0 } ob)
-        {
-            fields["openai_beta"] = ob;
-        }
-        return fields;
+        return fields ?? NoFields;
     }
 
     internal static bool TryParseTimeout(string? raw, out int? timeoutMs)
