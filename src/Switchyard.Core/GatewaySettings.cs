@@ -35,6 +35,15 @@ public sealed record GatewaySettings
     /// <summary>Base-URL overrides for catalog providers (<c>PROVIDER_BASE_URLS</c>: <c>openai=https://eu.api.openai.com/v1,groq=…</c>), e.g. a regional endpoint or an internal egress proxy.</summary>
     public IReadOnlyDictionary<string, string> ProviderBaseUrls { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Where request logs go (<c>LOG_STORE</c>): <c>local</c> (JSON lines in <see cref="LogDirectory"/>, the default) or <c>none</c>.</summary>
+    public string LogStore { get; init; } = "local";
+
+    /// <summary>Directory of the local log store (<c>LOG_STORE_LOCAL_PATH</c>).</summary>
+    public string LogDirectory { get; init; } = "./data/logs";
+
+    /// <summary>Records that may wait for the log writer before new ones are dropped and counted (<c>LOG_QUEUE_CAPACITY</c>).</summary>
+    public int LogQueueCapacity { get; init; } = 10_000;
+
     /// <summary>Quiet period before a changed config file is re-read (<c>CONFIG_RELOAD_DEBOUNCE_MS</c>).</summary>
     public TimeSpan ConfigReloadDebounce { get; init; } = TimeSpan.FromMilliseconds(200);
 
@@ -55,6 +64,20 @@ public sealed record GatewaySettings
             MaxRequestBodyBytes = Int(get, "MAX_JSON_PAYLOAD_SIZE_IN_MB", 100, 1, 4096) * 1024L * 1024,
             ConfigReloadDebounce = Ms(get, "CONFIG_RELOAD_DEBOUNCE_MS", s.ConfigReloadDebounce),
             ProviderBaseUrls = ParseBaseUrls(get("PROVIDER_BASE_URLS")),
+            LogStore = ParseLogStore(get("LOG_STORE")) ?? s.LogStore,
+            LogDirectory = NonEmpty(get("LOG_STORE_LOCAL_PATH")) ?? s.LogDirectory,
+            LogQueueCapacity = Int(get, "LOG_QUEUE_CAPACITY", s.LogQueueCapacity, 1, 10_000_000),
+        };
+    }
+
+    private static string? ParseLogStore(string? raw)
+    {
+        var value = NonEmpty(raw)?.ToLowerInvariant();
+        return value switch
+        {
+            null => null,
+            "local" or "none" => value,
+            _ => throw new FormatException($"LOG_STORE={raw} is not available in this version of Switchyard: use local or none."),
         };
     }
 

@@ -4,6 +4,7 @@ using Switchyard.Core.Errors;
 using Switchyard.Core.Providers;
 using Switchyard.Core.Requests;
 using Switchyard.Core.Routing;
+using Switchyard.Core.Usage;
 
 namespace Switchyard.Gateway;
 
@@ -14,14 +15,28 @@ internal sealed class GatewayEndpoint(GatewayEngine engine, ILogger<GatewayEndpo
 
     public async Task HandleAsync(HttpContext context)
     {
-        var http = context.Request;
-        var traceId = http.Headers["x-portkey-trace-id"].ToString();
+        var traceId = context.Request.Headers["x-portkey-trace-id"].ToString();
         if (traceId.Length == 0)
         {
             traceId = Guid.CreateVersion7().ToString();
         }
         context.Response.Headers["x-portkey-trace-id"] = traceId;
+        var exchange = new Exchange(traceId);
+        try
+        {
+            await ServeAsync(context, exchange);
+        }
+        finally
+        {
+            // Off the request path: the record is queued for the background writer.
+            engine.RequestLog?.TryWrite(exchange.ToRecord(context));
+            exchange.Outcome?.Dispose();
+        }
+    }
 
+    private async Task ServeAsync(HttpContext context, Exchange exchange)
+    {
+        var http = context.Request;
         var path = http.Path.Value ?? "/v1";
         var upstreamPath = path.Length > 3 ? path[3..] : "/";
         var method = http.Method;
@@ -29,14 +44,14 @@ internal sealed class GatewayEndpoint(GatewayEngine engine, ILogger<GatewayEndpo
 
         if (http.ContentLength is { } declared && declared > engine.Settings.MaxRequestBodyBytes)
         {
-            await ErrorResponses.WriteAsync(context, new GatewayError(ErrorCategory.PayloadTooLarge,
+            await FailAsync(context, exchange, new GatewayError(ErrorCategory.PayloadTooLarge,
                 $"Payload size exceeds the limit of {engine.Settings.MaxRequestBodyBytes / (1024 * 1024)}MB"));
             return;
         }
         var body = await ReadBodyAsync(http, context.RequestAborted);
         if (body is null)
         {
-            await ErrorResponses.WriteAsync(context, new GatewayError(ErrorCategory.PayloadTooLarge,
+            await FailAsync(context, exchange, new GatewayError(ErrorCategory.PayloadTooLarge,
                 $"Payload size exceeds the limit of {engine.Settings.MaxRequestBodyBytes / (1024 * 1024)}MB"));
             return;
         }
@@ -52,33 +67,39 @@ internal sealed class GatewayEndpoint(GatewayEngine engine, ILogger<GatewayEndpo
             Body = body,
             ContentType = http.ContentType,
         };
+        exchange.Request = request;
 
         if (Validate(request) is { } invalid)
         {
-            await ErrorResponses.WriteAsync(context, invalid);
+            await FailAsync(context, exchange, invalid);
             return;
         }
 
         var plan = engine.Resolver.Resolve(request.Headers, out var planError);
         if (plan is null)
         {
-            await ErrorResponses.WriteAsync(context, planError!);
+            await FailAsync(context, exchange, planError!);
             return;
         }
+        exchange.Plan = plan;
 
-        RouteOutcome outcome;
         try
         {
-            outcome = await engine.Router.RouteAsync(request, plan, context.RequestAborted);
+            exchange.Outcome = await engine.Router.RouteAsync(request, plan, context.RequestAborted);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
+            exchange.ClientAborted = true;
             return; // The client left; the upstream call was cancelled with it.
         }
-        using (outcome)
-        {
-            await RelayAsync(context, request, outcome);
-        }
+        await RelayAsync(context, exchange, exchange.Outcome);
+    }
+
+    private static Task FailAsync(HttpContext context, Exchange exchange, GatewayError error)
+    {
+        exchange.Error = error;
+        exchange.MarkHeadersSent();
+        return ErrorResponses.WriteAsync(context, error);
     }
 
     private static GatewayError? Validate(GatewayRequest request)
@@ -157,7 +178,7 @@ internal sealed class GatewayEndpoint(GatewayEngine engine, ILogger<GatewayEndpo
         return array;
     }
 
-    private async Task RelayAsync(HttpContext context, GatewayRequest request, RouteOutcome outcome)
+    private async Task RelayAsync(HttpContext context, Exchange exchange, RouteOutcome outcome)
     {
         var response = context.Response;
         var headers = response.Headers;
@@ -169,7 +190,7 @@ internal sealed class GatewayEndpoint(GatewayEngine engine, ILogger<GatewayEndpo
         }
         if (outcome.Error is { } error)
         {
-            await ErrorResponses.WriteAsync(context, error);
+            await FailAsync(context, exchange, error);
             return;
         }
 
@@ -190,16 +211,22 @@ internal sealed class GatewayEndpoint(GatewayEngine engine, ILogger<GatewayEndpo
                 headers[name] = Values(values);
             }
         }
-        if (upstream.Content.Headers.ContentLength is { } length)
+        var contentLength = upstream.Content.Headers.ContentLength;
+        if (contentLength is { } length)
         {
             response.ContentLength = length;
         }
-        var isEventStream = upstream.Content.Headers.ContentType?.MediaType == "text/event-stream";
+        var mediaType = upstream.Content.Headers.ContentType?.MediaType;
+        var isEventStream = mediaType == "text/event-stream";
         if (isEventStream)
         {
             // Proxies in front of the gateway must not hold events back either.
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
             headers["x-accel-buffering"] = "no";
+        }
+        if (engine.RequestLog is not null && upstream.IsSuccessStatusCode && (isEventStream || mediaType == "application/json"))
+        {
+            exchange.Tap = new ResponseTap(isEventStream, contentLength);
         }
 
         var ct = context.RequestAborted;
@@ -210,8 +237,11 @@ internal sealed class GatewayEndpoint(GatewayEngine engine, ILogger<GatewayEndpo
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+            exchange.ClientAborted = true;
             return;
         }
+        exchange.MarkHeadersSent();
+        var tap = exchange.Tap;
         var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferSize);
         try
         {
@@ -220,6 +250,8 @@ internal sealed class GatewayEndpoint(GatewayEngine engine, ILogger<GatewayEndpo
                 int n;
                 while ((n = await source.ReadAsync(buffer, ct)) > 0)
                 {
+                    tap?.Observe(buffer.AsSpan(0, n));
+                    exchange.ResponseBytes += n;
                     // Each write is flushed by Kestrel, so an SSE event leaves as soon as it arrives.
                     await response.Body.WriteAsync(buffer.AsMemory(0, n), ct);
                 }
@@ -228,11 +260,17 @@ internal sealed class GatewayEndpoint(GatewayEngine engine, ILogger<GatewayEndpo
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // Client went away; disposing the outcome closes the upstream connection, cancelling the provider's work.
+            exchange.ClientAborted = true;
         }
         catch (Exception ex) when (ex is IOException or HttpRequestException)
         {
+            if (ct.IsCancellationRequested)
+            {
+                exchange.ClientAborted = true;
+                return;
+            }
             // The upstream broke mid-body. Aborting tells the client the response is incomplete instead of ending it cleanly.
-            logger.LogWarning("Upstream {Provider} broke off the response for {Path} after it started: {Reason}", outcome.Provider, request.Path, ex.Message);
+            logger.LogWarning("Upstream {Provider} broke off the response for {Path} after it started: {Reason}", outcome.Provider, exchange.Request?.Path, ex.Message);
             context.Abort();
         }
         finally

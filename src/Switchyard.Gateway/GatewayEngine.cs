@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Switchyard.Core;
 using Switchyard.Core.Configs;
+using Switchyard.Core.Logs;
 using Switchyard.Core.Providers;
 using Switchyard.Core.Routing;
 using Switchyard.Core.Security;
@@ -8,7 +9,7 @@ using Switchyard.Core.Security;
 namespace Switchyard.Gateway;
 
 /// <summary>The engine's parts wired together once per process: registry, compiler, named configs, resolver, router.</summary>
-public sealed class GatewayEngine : IDisposable
+public sealed class GatewayEngine : IAsyncDisposable
 {
     public GatewayEngine(ServerOptions options, ILoggerFactory loggers, HttpMessageHandler? upstreamHandler = null)
     {
@@ -21,7 +22,14 @@ public sealed class GatewayEngine : IDisposable
         Resolver = new ConfigResolver(compiler, NamedConfigs, Providers, hosts);
         Upstream = new HttpMessageInvoker(upstreamHandler ?? CreateUpstreamHandler(Settings), disposeHandler: true);
         Router = new Router(Providers, Upstream, Settings, TimeProvider.System, loggers.CreateLogger("Switchyard.Routing"));
+        if (Settings.LogStore == "local")
+        {
+            RequestLog = new JsonLinesLogWriter(Settings.LogDirectory, Settings.LogQueueCapacity, loggers.CreateLogger("Switchyard.Logs"));
+        }
     }
+
+    /// <summary>Where request records go; null when <c>LOG_STORE=none</c>.</summary>
+    public JsonLinesLogWriter? RequestLog { get; }
 
     public GatewaySettings Settings { get; }
 
@@ -47,11 +55,18 @@ public sealed class GatewayEngine : IDisposable
         PooledConnectionLifetime = TimeSpan.FromMinutes(10),
         MaxConnectionsPerServer = int.MaxValue,
         EnableMultipleHttp2Connections = true,
+        // An abandoned response closes its connection at once; draining it would keep a provider generating (and billing) for nothing.
+        MaxResponseDrainSize = 0,
     };
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
         NamedConfigs.Dispose();
         Upstream.Dispose();
+        if (RequestLog is not null)
+        {
+            // Every queued record reaches the disk before the process exits.
+            await RequestLog.DisposeAsync();
+        }
     }
 }

@@ -55,7 +55,7 @@ internal static class ChatCompletionsEndpoint
         var includeUsage = root.TryGetProperty("stream_options", out var options)
             && options.ValueKind == JsonValueKind.Object
             && RequestFields.IsTrue(options, "include_usage");
-        return SimReply.Stream(BuildChunks(completion, includeUsage, request.Options.StreamChunkWords));
+        return SimReply.Stream(BuildChunks(completion, includeUsage, Math.Max(1, request.Options.StreamChunkWords)));
     }
 
     private static SimReply? ValidateMessages(JsonElement root)

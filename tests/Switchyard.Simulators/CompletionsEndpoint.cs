@@ -69,7 +69,7 @@ internal static class CompletionsEndpoint
         for (var i = 0; i < texts.Count; i++)
         {
             var index = i;
-            foreach (var piece in TextPieces.SplitByWords(texts[i], request.Options.StreamChunkWords))
+            foreach (var piece in TextPieces.SplitByWords(texts[i], Math.Max(1, request.Options.StreamChunkWords)))
             {
                 events.Add(Event(w => WriteChoice(w, index, piece, null)));
             }

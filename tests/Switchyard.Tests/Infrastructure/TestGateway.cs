@@ -38,6 +38,7 @@ public sealed class TestGateway : IAsyncDisposable
     public static GatewaySettings FastSettings(string configDir) => new()
     {
         ConfigDirectory = configDir,
+        LogDirectory = Path.Combine(Path.GetTempPath(), "switchyard-logs-" + Guid.NewGuid().ToString("N")),
         RetryInitialDelay = TimeSpan.FromMilliseconds(5),
         RetryMaxDelay = TimeSpan.FromMilliseconds(20),
         RetryBudget = TimeSpan.FromSeconds(5),
@@ -95,12 +96,16 @@ public sealed class TestGateway : IAsyncDisposable
         finally
         {
             await _app.DisposeAsync();
-            try
+            foreach (var dir in new[] { ConfigDirectory, Options.Engine.LogDirectory })
             {
-                Directory.Delete(ConfigDirectory, recursive: true);
-            }
-            catch (IOException)
-            {
+                try
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+                catch (IOException)
+                {
+                    // Already gone, or never created when nothing was logged.
+                }
             }
         }
     }

@@ -1,0 +1,53 @@
+using Switchyard.Core.Usage;
+
+namespace Switchyard.Core.Logs;
+
+/// <summary>What the gateway records about one request: routing decisions, outcome, timing and usage (no bodies).</summary>
+public sealed record RequestLogRecord
+{
+    public required string TraceId { get; init; }
+
+    public required DateTimeOffset StartedAt { get; init; }
+
+    public required string Method { get; init; }
+
+    public required string Path { get; init; }
+
+    /// <summary>Portkey's fn name, e.g. <c>chatComplete</c>.</summary>
+    public required string Function { get; init; }
+
+    /// <summary><c>headers</c>, <c>inline</c> or <c>named</c>.</summary>
+    public string? ConfigMode { get; init; }
+
+    /// <summary>The named config's file, when one was used.</summary>
+    public string? ConfigName { get; init; }
+
+    public string? Provider { get; init; }
+
+    public string? RequestModel { get; init; }
+
+    public string? ResponseModel { get; init; }
+
+    public string? OptionPath { get; init; }
+
+    public int RetryAttemptCount { get; init; }
+
+    public required int Status { get; init; }
+
+    public bool Stream { get; init; }
+
+    /// <summary>Gateway error category when the gateway answered itself.</summary>
+    public string? Error { get; init; }
+
+    /// <summary>Time until response headers were sent to the client.</summary>
+    public double TimeToHeadersMs { get; init; }
+
+    public double DurationMs { get; init; }
+
+    public long ResponseBytes { get; init; }
+
+    /// <summary>The client disconnected before the response ended.</summary>
+    public bool ClientAborted { get; init; }
+
+    public TokenUsage? Usage { get; init; }
+}

@@ -1,0 +1,63 @@
+using System.Text;
+using Switchyard.Core.Usage;
+using Xunit;
+
+namespace Switchyard.Tests.Usage;
+
+/// <summary>Usage read from JSON bodies and from the tail of event streams, including streams split at awkward places.</summary>
+public sealed class UsageReaderTests
+{
+    [Fact]
+    public void Json_usage_and_model_are_read_whatever_their_position()
+    {
+        var body = """{"id":"x","choices":[{"message":{"content":"usage: fake","usage":1}}],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17,"prompt_tokens_details":{"cached_tokens":4},"completion_tokens_details":{"reasoning_tokens":2}},"model":"gpt-4o-2024"}""";
+        var (usage, model) = UsageReader.FromJson(Encoding.UTF8.GetBytes(body));
+        Assert.Equal(new TokenUsage(12, 5, 17, 4, 2), usage);
+        Assert.Equal("gpt-4o-2024", model);
+        Assert.Null(UsageReader.FromJson("{\"usage\":null}"u8).Usage);
+        Assert.Null(UsageReader.FromJson("{\"broken\":"u8).Usage);
+        Assert.Equal(new TokenUsage(3, 0, 3, 0, 0), UsageReader.FromJson("{\"usage\":{\"prompt_tokens\":3}}"u8).Usage);
+    }
+
+    private const string Stream =
+        "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"delta\":{\"content\":\"hi\"}}],\"usage\":null}\n\n" +
+        "data: {\"id\":\"c\",\"model\":\"m\",\"choices\":[{\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}\n\n" +
+        "data: {\"id\":\"c\",\"model\":\"m-final\",\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":3,\"total_tokens\":12}}\n\n" +
+        "data: [DONE]\n\n";
+
+    [Fact]
+    public void The_last_usage_chunk_of_a_stream_is_found_in_the_tail()
+    {
+        var (usage, model) = UsageReader.FromEventStreamTail(Encoding.UTF8.GetBytes(Stream));
+        Assert.Equal(new TokenUsage(9, 3, 12, 0, 0), usage);
+        Assert.Equal("m-final", model);
+        Assert.Null(UsageReader.FromEventStreamTail(Encoding.UTF8.GetBytes(Stream.Replace("\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":3,\"total_tokens\":12}", "\"usage\":null"))).Usage);
+        Assert.Equal(12, UsageReader.FromEventStreamTail(Encoding.UTF8.GetBytes(Stream.Replace("\n", "\r\n"))).Usage?.TotalTokens);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(100)]
+    [InlineData(5000)]
+    public void The_tap_sees_the_same_usage_however_the_bytes_are_chunked(int chunk)
+    {
+        // Pad the stream so the usage chunk sits beyond the tap's tail window from the start.
+        var padding = string.Concat(Enumerable.Repeat("data: {\"choices\":[{\"delta\":{\"content\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}]}\n\n", 400));
+        var bytes = Encoding.UTF8.GetBytes(padding + Stream);
+        var tap = new ResponseTap(isEventStream: true, contentLength: null);
+        for (var i = 0; i < bytes.Length; i += chunk)
+        {
+            tap.Observe(bytes.AsSpan(i, Math.Min(chunk, bytes.Length - i)));
+        }
+        Assert.Equal(12, tap.Read().Usage?.TotalTokens);
+
+        var json = Encoding.UTF8.GetBytes("{\"pad\":\"" + new string('p', 20_000) + "\",\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1}}");
+        var jsonTap = new ResponseTap(isEventStream: false, contentLength: 100);
+        for (var i = 0; i < json.Length; i += chunk)
+        {
+            jsonTap.Observe(json.AsSpan(i, Math.Min(chunk, json.Length - i)));
+        }
+        Assert.Equal(2, jsonTap.Read().Usage?.TotalTokens);
+    }
+}
