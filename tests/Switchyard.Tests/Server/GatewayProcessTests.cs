@@ -50,7 +50,8 @@ public sealed class GatewayProcessTests
     {
         await using var sim = await OpenAiSimulator.StartAsync();
         var port = FreePort();
-        using var process = Start(port, ("OPENAI_API_KEY", "sk-env"), ("PROVIDER_BASE_URLS", "openai=" + sim.BaseUrl));
+        var logs = Directory.CreateTempSubdirectory("switchyard-process-logs-").FullName;
+        using var process = Start(port, ("OPENAI_API_KEY", "sk-env"), ("PROVIDER_BASE_URLS", "openai=" + sim.BaseUrl), ("LOG_STORE_LOCAL_PATH", logs));
         var stdout = new List<string>();
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (stdout) { stdout.Add(e.Data); } } };
         process.BeginOutputReadLine();
@@ -87,6 +88,9 @@ public sealed class GatewayProcessTests
                 Assert.All(stdout, line => Assert.Equal(JsonValueKind.Object, JsonDocument.Parse(line).RootElement.ValueKind));
                 Assert.Contains(stdout, l => l.Contains("Stopping: finishing in-flight requests", StringComparison.Ordinal));
             }
+            // The request log was flushed before exit.
+            var record = JsonDocument.Parse(Assert.Single(Directory.EnumerateFiles(logs).SelectMany(File.ReadAllLines))).RootElement;
+            Assert.Equal("openai-models.json", record.GetProperty("config_name").GetString());
         }
         finally
         {
@@ -94,13 +98,14 @@ public sealed class GatewayProcessTests
             {
                 process.Kill(entireProcessTree: true);
             }
+            Directory.Delete(logs, recursive: true);
         }
     }
 
     [Fact]
     public async Task A_malformed_setting_stops_start_up_with_a_message_naming_it()
     {
-        using var process = Start(FreePort(), ("RETRY_MAX_ATTEMPTS", "lots"));
+        using var process = Start(FreePort(), ("RETRY_MAX_ATTEMPTS", "lots"), ("LOG_STORE", "none"));
         var stderr = await process.StandardError.ReadToEndAsync();
         using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await process.WaitForExitAsync(exit.Token);
