@@ -10,20 +10,11 @@ namespace Switchyard.Tests.Clients;
 /// <summary>The npm <c>openai</c> and <c>portkey-ai</c> SDKs, driven by tests/node-clients/sdk-check.mjs against the real gateway.</summary>
 public sealed class NodeSdkTests(ITestOutputHelper output)
 {
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Switchyard.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
-    }
 
     [Fact]
     public async Task Openai_and_portkey_npm_sdks_chat_stream_and_embed_in_every_mode()
     {
-        var clients = Path.Combine(RepoRoot(), "tests", "node-clients");
+        var clients = Path.Combine(RepoPaths.Root, "tests", "node-clients");
         Assert.True(Directory.Exists(Path.Combine(clients, "node_modules")),
             "node_modules missing: the test command runs `npm ci` in tests/node-clients first (see ./test.sh)");
 

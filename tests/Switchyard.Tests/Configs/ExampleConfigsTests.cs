@@ -9,19 +9,10 @@ namespace Switchyard.Tests.Configs;
 /// <summary>The five example configs in the repository's configs/ directory load cleanly and route.</summary>
 public sealed class ExampleConfigsTests
 {
-    private static string RepoConfigs()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Switchyard.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("repository root not found"), "configs");
-    }
 
     private static async Task<TestGateway> StartWithExamples(OpenAiSimulator? openai = null, OpenAiSimulator? cerebras = null)
     {
-        var files = Directory.EnumerateFiles(RepoConfigs()).Where(f => f.EndsWith(".json") || f.EndsWith(".yaml"))
+        var files = Directory.EnumerateFiles(Path.Combine(RepoPaths.Root, "configs")).Where(f => f.EndsWith(".json") || f.EndsWith(".yaml"))
             .ToDictionary(f => Path.GetFileName(f), File.ReadAllText);
         var urls = new Dictionary<string, string>();
         if (openai is not null)
@@ -39,9 +30,9 @@ public sealed class ExampleConfigsTests
     [Fact]
     public async Task All_five_load_without_problems_and_inline_no_credentials()
     {
-        var names = Directory.EnumerateFiles(RepoConfigs()).Select(Path.GetFileNameWithoutExtension).Where(n => n != "README").ToHashSet();
+        var names = Directory.EnumerateFiles(Path.Combine(RepoPaths.Root, "configs")).Select(Path.GetFileNameWithoutExtension).Where(n => n != "README").ToHashSet();
         Assert.Equal(new HashSet<string?> { "azure-models", "claude-models", "openai-models", "all-models", "cost-optimized" }, names);
-        foreach (var file in Directory.EnumerateFiles(RepoConfigs()))
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(RepoPaths.Root, "configs")))
         {
             var text = await File.ReadAllTextAsync(file);
             Assert.DoesNotMatch("\"api_key\"\\s*:\\s*\"(?!\\$\\{)", text);

@@ -76,6 +76,12 @@ public sealed class TestGateway : IAsyncDisposable
     {
         var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return With(request, headers);
+    }
+
+    /// <summary>Any request with the given headers (GET, multipart …).</summary>
+    public static HttpRequestMessage With(HttpRequestMessage request, params (string Name, string Value)[] headers)
+    {
         foreach (var (name, value) in headers)
         {
             request.Headers.TryAddWithoutValidation(name, value);

@@ -82,11 +82,7 @@ public sealed class ErrorShapeTests
         await AssertFailure(broken, HttpStatusCode.BadRequest, "not valid JSON");
         var array = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", "[1,2]", Requests.HeaderMode(sim.BaseUrl)));
         await AssertFailure(array, HttpStatusCode.BadRequest, "must be a JSON object");
-        var text = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent("hello") };
-        foreach (var (n, v) in Requests.HeaderMode(sim.BaseUrl))
-        {
-            text.Headers.TryAddWithoutValidation(n, v);
-        }
+        var text = TestGateway.With(new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = new StringContent("hello") }, Requests.HeaderMode(sim.BaseUrl));
         await AssertFailure(await gw.SendAsync(text), HttpStatusCode.BadRequest, "Invalid content type");
         Assert.Empty(sim.Requests);
     }

@@ -53,12 +53,7 @@ public sealed class PassthroughTests
         Assert.Equal(HttpStatusCode.OK, embed.StatusCode);
         Assert.Equal(2, (await embed.JsonAsync()).GetProperty("data").GetArrayLength());
 
-        var models = new HttpRequestMessage(HttpMethod.Get, "/v1/models");
-        foreach (var (n, v) in Requests.HeaderMode(sim.BaseUrl))
-        {
-            models.Headers.TryAddWithoutValidation(n, v);
-        }
-        var list = await gw.SendAsync(models);
+        var list = await gw.SendAsync(TestGateway.With(new HttpRequestMessage(HttpMethod.Get, "/v1/models"), Requests.HeaderMode(sim.BaseUrl)));
         Assert.Equal(HttpStatusCode.OK, list.StatusCode);
         Assert.Equal("list", (await list.JsonAsync()).GetProperty("object").GetString());
 
@@ -74,12 +69,7 @@ public sealed class PassthroughTests
         using var form = new MultipartFormDataContent("----switchyard-boundary");
         form.Add(new ByteArrayContent(Encoding.UTF8.GetBytes("RIFF....WAVE")), "file", "clip.wav");
         form.Add(new StringContent("whisper-1"), "model");
-        var transcription = new HttpRequestMessage(HttpMethod.Post, "/v1/audio/transcriptions") { Content = form };
-        foreach (var (n, v) in Requests.HeaderMode(sim.BaseUrl))
-        {
-            transcription.Headers.TryAddWithoutValidation(n, v);
-        }
-        var text = await gw.SendAsync(transcription);
+        var text = await gw.SendAsync(TestGateway.With(new HttpRequestMessage(HttpMethod.Post, "/v1/audio/transcriptions") { Content = form }, Requests.HeaderMode(sim.BaseUrl)));
         Assert.Equal(HttpStatusCode.OK, text.StatusCode);
         Assert.Contains("clip.wav", (await text.JsonAsync()).GetProperty("text").GetString());
         Assert.Contains("----switchyard-boundary", sim.Requests[^1].Headers["Content-Type"]);

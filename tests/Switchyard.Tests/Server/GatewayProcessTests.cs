@@ -18,21 +18,12 @@ public sealed class GatewayProcessTests
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Switchyard.slnx")))
-        {
-            dir = dir.Parent;
-        }
-        return dir!.FullName;
-    }
 
     private static Process Start(int port, params (string, string)[] env)
     {
         var start = new ProcessStartInfo("dotnet", Path.Combine(AppContext.BaseDirectory, "Switchyard.Gateway.dll"))
         {
-            WorkingDirectory = RepoRoot(),
+            WorkingDirectory = RepoPaths.Root,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
