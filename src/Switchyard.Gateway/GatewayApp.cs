@@ -74,7 +74,7 @@ public static class GatewayApp
         var gateway = app.Services.GetRequiredService<GatewayEndpoint>();
         app.MapGet("/v1/health", health.HandleAsync);
         app.MapGet("/health", health.HandleAsync);
-        app.MapGet("/", () => Results.Text("Switchyard AI gateway. OpenAI-compatible API under /v1; health at /v1/health.\n"));
+        app.MapGet("/", context => context.Response.WriteAsync("Switchyard AI gateway. OpenAI-compatible API under /v1; health at /v1/health.\n"));
         app.Map("/v1/{**rest}", gateway.HandleAsync);
         app.MapFallback(context => ErrorResponses.WriteAsync(context, new GatewayError(ErrorCategory.NotFound, "Not Found")));
         app.Lifetime.ApplicationStopping.Register(() =>

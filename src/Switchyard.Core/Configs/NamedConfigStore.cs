@@ -211,7 +211,8 @@ public sealed class NamedConfigStore : IDisposable
                 {
                     warnings.Add($"Config {fileName} refers to unset variables {string.Join(", ", missing.Select(m => "${" + m + "}"))}; those values are empty (a missing api_key falls back to the client's Authorization header)");
                 }
-                compiled = _compiler.Compile(JsonSerializer.SerializeToElement(node), fileName, errors);
+                using var document = JsonDocument.Parse(node.ToJsonString());
+                compiled = _compiler.Compile(document.RootElement, fileName, errors);
             }
         }
         catch (IOException ex)

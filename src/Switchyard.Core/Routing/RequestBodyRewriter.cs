@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Switchyard.Core.Providers;
@@ -36,7 +37,12 @@ public static class RequestBodyRewriter
                 body.Remove(name);
             }
         }
-        return JsonSerializer.SerializeToUtf8Bytes(body);
+        var output = new ArrayBufferWriter<byte>(request.Body.Length + 256);
+        using (var writer = new Utf8JsonWriter(output))
+        {
+            body.WriteTo(writer);
+        }
+        return output.WrittenMemory;
     }
 
     private static bool HasAnyTopLevel(ReadOnlySpan<byte> json, IReadOnlyList<string> names)
