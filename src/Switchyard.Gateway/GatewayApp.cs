@@ -24,6 +24,7 @@ public static class GatewayApp
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
 
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownGrace);
+        builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = options.InlineIo);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;

@@ -5,6 +5,11 @@ ServerOptions options;
 try
 {
     options = ServerOptions.FromEnvironment(Environment.GetEnvironmentVariable);
+    if (options.InlineIo && Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+    {
+        // Read once when the first socket is created, so it must be set before anything opens one.
+        Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+    }
     app = GatewayApp.Build(options);
 }
 catch (FormatException ex)

@@ -17,6 +17,12 @@ public sealed record ServerOptions
     /// <summary>Minimum log level (<c>LOG_LEVEL</c>: trace, debug, info, warn, error).</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
+    /// <summary>
+    /// Run socket completions and request handling inline on the I/O threads instead of hopping to the thread pool
+    /// (<c>INLINE_IO</c>, default true). Saves tens of microseconds per request; safe because the request path never blocks.
+    /// </summary>
+    public bool InlineIo { get; init; } = true;
+
     public GatewaySettings Engine { get; init; } = new();
 
     /// <summary>Where <c>${NAME}</c> references in named configs are looked up; the process environment by default.</summary>
@@ -31,10 +37,19 @@ public sealed record ServerOptions
             BindAddress = ParseBindAddress(get("BIND_ADDRESS")) ?? o.BindAddress,
             ShutdownGrace = TimeSpan.FromSeconds(GatewaySettings.Int(get, "SHUTDOWN_GRACE_SECONDS", (int)o.ShutdownGrace.TotalSeconds, 0, 3600)),
             LogLevel = ParseLevel(get("LOG_LEVEL")),
+            InlineIo = ParseBool(get, "INLINE_IO", o.InlineIo),
             Engine = GatewaySettings.FromEnvironment(get),
             Environment = get,
         };
     }
+
+    private static bool ParseBool(Func<string, string?> get, string name, bool fallback) => get(name)?.Trim().ToLowerInvariant() switch
+    {
+        null or "" => fallback,
+        "true" or "1" or "yes" or "on" => true,
+        "false" or "0" or "no" or "off" => false,
+        var other => throw new FormatException($"{name}={other} is not valid: use true or false."),
+    };
 
     private static string? ParseBindAddress(string? raw)
     {
