@@ -41,6 +41,12 @@ public sealed record GatewaySettings
     /// <summary>Directory of the local log store (<c>LOG_STORE_LOCAL_PATH</c>).</summary>
     public string LogDirectory { get; init; } = "./data/logs";
 
+    /// <summary>Size at which the local log rolls to a new file (<c>LOG_STORE_LOCAL_FILE_MB</c>).</summary>
+    public long LogFileLimitBytes { get; init; } = 64L << 20;
+
+    /// <summary>Total size of the local log directory; the oldest files are deleted beyond it (<c>LOG_STORE_LOCAL_MAX_MB</c>).</summary>
+    public long LogTotalLimitBytes { get; init; } = 1L << 30;
+
     /// <summary>Records that may wait for the log writer before new ones are dropped and counted (<c>LOG_QUEUE_CAPACITY</c>).</summary>
     public int LogQueueCapacity { get; init; } = 10_000;
 
@@ -67,6 +73,8 @@ public sealed record GatewaySettings
             LogStore = ParseLogStore(get("LOG_STORE")) ?? s.LogStore,
             LogDirectory = NonEmpty(get("LOG_STORE_LOCAL_PATH")) ?? s.LogDirectory,
             LogQueueCapacity = Int(get, "LOG_QUEUE_CAPACITY", s.LogQueueCapacity, 1, 10_000_000),
+            LogFileLimitBytes = Int(get, "LOG_STORE_LOCAL_FILE_MB", 64, 1, 1 << 20) * (1L << 20),
+            LogTotalLimitBytes = Int(get, "LOG_STORE_LOCAL_MAX_MB", 1024, 1, 1 << 30) * (1L << 20),
         };
     }
 

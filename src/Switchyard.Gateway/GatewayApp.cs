@@ -37,6 +37,8 @@ public static class GatewayApp
         builder.Services.AddSingleton(sp => new GatewayEngine(options, sp.GetRequiredService<ILoggerFactory>(), upstreamHandler));
         builder.Services.AddSingleton<GatewayEndpoint>();
         builder.Services.AddSingleton<HealthEndpoint>();
+        builder.Services.AddSingleton<IdleMemoryTrimmer>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<IdleMemoryTrimmer>());
 
         var app = builder.Build();
         var engine = app.Services.GetRequiredService<GatewayEngine>();

@@ -9,12 +9,13 @@ using Switchyard.Core.Usage;
 namespace Switchyard.Gateway;
 
 /// <summary>Serves every <c>/v1/*</c> route: adapts the HTTP request to the engine and relays the outcome as it arrives.</summary>
-internal sealed class GatewayEndpoint(GatewayEngine engine, ILogger<GatewayEndpoint> logger)
+internal sealed class GatewayEndpoint(GatewayEngine engine, IdleMemoryTrimmer trimmer, ILogger<GatewayEndpoint> logger)
 {
     private const int CopyBufferSize = 16 * 1024;
 
     public async Task HandleAsync(HttpContext context)
     {
+        trimmer.Touch();
         var traceId = context.Request.Headers["x-portkey-trace-id"].ToString();
         if (traceId.Length == 0)
         {

@@ -24,7 +24,8 @@ public sealed class GatewayEngine : IAsyncDisposable
         Router = new Router(Providers, Upstream, Settings, TimeProvider.System, loggers.CreateLogger("Switchyard.Routing"));
         if (Settings.LogStore == "local")
         {
-            RequestLog = new JsonLinesLogWriter(Settings.LogDirectory, Settings.LogQueueCapacity, loggers.CreateLogger("Switchyard.Logs"));
+            RequestLog = new JsonLinesLogWriter(Settings.LogDirectory, Settings.LogQueueCapacity, loggers.CreateLogger("Switchyard.Logs"),
+                Settings.LogFileLimitBytes, Settings.LogTotalLimitBytes);
         }
     }
 

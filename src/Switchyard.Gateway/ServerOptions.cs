@@ -23,6 +23,9 @@ public sealed record ServerOptions
     /// </summary>
     public bool InlineIo { get; init; } = true;
 
+    /// <summary>Quiet time after traffic before the gateway hands unused memory back to the OS (<c>IDLE_TRIM_AFTER_MS</c>; 0 disables).</summary>
+    public TimeSpan IdleTrimAfter { get; init; } = TimeSpan.FromSeconds(2);
+
     public GatewaySettings Engine { get; init; } = new();
 
     /// <summary>Where <c>${NAME}</c> references in named configs are looked up; the process environment by default.</summary>
@@ -38,6 +41,7 @@ public sealed record ServerOptions
             ShutdownGrace = TimeSpan.FromSeconds(GatewaySettings.Int(get, "SHUTDOWN_GRACE_SECONDS", (int)o.ShutdownGrace.TotalSeconds, 0, 3600)),
             LogLevel = ParseLevel(get("LOG_LEVEL")),
             InlineIo = ParseBool(get, "INLINE_IO", o.InlineIo),
+            IdleTrimAfter = TimeSpan.FromMilliseconds(GatewaySettings.Int(get, "IDLE_TRIM_AFTER_MS", (int)o.IdleTrimAfter.TotalMilliseconds, 0, 3_600_000)),
             Engine = GatewaySettings.FromEnvironment(get),
             Environment = get,
         };

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
@@ -6,7 +5,8 @@ namespace Switchyard.Core.Logs;
 
 /// <summary>
 /// The local log store: records go through a bounded channel to one background writer that appends JSON lines to
-/// <c>requests-YYYY-MM-DD.jsonl</c> in a directory. The request path only enqueues.
+/// <c>requests-YYYY-MM-DD[.N].jsonl</c> in a directory, rolling to a new file at a size limit and deleting the oldest
+/// files when the directory exceeds its total limit. The request path only enqueues.
 /// </summary>
 public sealed class JsonLinesLogWriter : IRequestLogSink, IAsyncDisposable
 {
@@ -18,9 +18,14 @@ public sealed class JsonLinesLogWriter : IRequestLogSink, IAsyncDisposable
     private long _dropped;
     private long _written;
 
-    public JsonLinesLogWriter(string directory, int capacity, ILogger logger, TimeProvider? time = null)
+    private readonly long _fileLimit;
+    private readonly long _totalLimit;
+
+    public JsonLinesLogWriter(string directory, int capacity, ILogger logger, long fileLimitBytes = 64L << 20, long totalLimitBytes = 1L << 30, TimeProvider? time = null)
     {
         _directory = Path.GetFullPath(directory);
+        _fileLimit = Math.Max(4096, fileLimitBytes);
+        _totalLimit = Math.Max(_fileLimit, totalLimitBytes);
         _logger = logger;
         _time = time ?? TimeProvider.System;
         System.IO.Directory.CreateDirectory(_directory);
@@ -62,14 +67,15 @@ public sealed class JsonLinesLogWriter : IRequestLogSink, IAsyncDisposable
                 while (reader.TryRead(out var record))
                 {
                     var day = record.StartedAt.UtcDateTime.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
-                    if (day != currentDay || file is null)
+                    if (day != currentDay || file is null || file.Length >= _fileLimit)
                     {
                         if (file is not null)
                         {
                             await file.DisposeAsync().ConfigureAwait(false);
                         }
-                        file = OpenAppend(Path.Combine(_directory, $"requests-{day}.jsonl"));
+                        file = OpenAppend(NextFile(day));
                         currentDay = day;
+                        EnforceTotalLimit(file.Name);
                     }
                     try
                     {
@@ -105,6 +111,49 @@ public sealed class JsonLinesLogWriter : IRequestLogSink, IAsyncDisposable
             {
                 await file.DisposeAsync().ConfigureAwait(false);
             }
+        }
+    }
+
+    /// <summary>The day's file, or the first numbered continuation that still has room.</summary>
+    private string NextFile(string day)
+    {
+        for (var n = 0; ; n++)
+        {
+            var path = Path.Combine(_directory, n == 0 ? $"requests-{day}.jsonl" : $"requests-{day}.{n}.jsonl");
+            var info = new FileInfo(path);
+            if (!info.Exists || info.Length < _fileLimit)
+            {
+                return path;
+            }
+        }
+    }
+
+    /// <summary>Deletes the oldest log files until the directory is within its total size limit (never the file in use).</summary>
+    private void EnforceTotalLimit(string current)
+    {
+        try
+        {
+            var files = new DirectoryInfo(_directory).GetFiles("requests-*.jsonl")
+                .OrderBy(f => f.LastWriteTimeUtc).ThenBy(f => f.Name, StringComparer.Ordinal).ToList();
+            var total = files.Sum(f => f.Length);
+            foreach (var f in files)
+            {
+                if (total <= _totalLimit)
+                {
+                    break;
+                }
+                if (f.FullName == current)
+                {
+                    continue;
+                }
+                total -= f.Length;
+                f.Delete();
+                _logger.LogInformation("Request log over its size limit: deleted {File}", f.Name);
+            }
+        }
+        catch (IOException ex)
+        {
+            _logger.LogWarning(ex, "Cannot enforce the request log size limit in {Directory}", _directory);
         }
     }
 
