@@ -19,12 +19,18 @@ WORK=${WORK:-/tmp/switchyard-bench}
 RUNS=${RUNS:-1}
 DURATION=${DURATION:-8}             # seconds measured per load point
 WARMUP=${WARMUP:-2}                 # seconds of same-shape load before each measured gateway point
+WARMUP_MODE=${WARMUP_MODE:-jit}     # jit: load until the JIT has settled (perf map), or fixed: WARMUP_FIXED_S of load
+WARMUP_SLICE=${WARMUP_SLICE:-5}     # seconds per warm-up slice
+WARMUP_MIN=${WARMUP_MIN:-10}
+WARMUP_MAX=${WARMUP_MAX:-90}        # cap on the JIT warm-up
+WARMUP_FIXED_S=${WARMUP_FIXED_S:-20} # warm-up of the peer (node) and of WARMUP_MODE=fixed
 PEAK_CONNS=${PEAK_CONNS:-64}        # closed-loop connections for peak RPS / streams per second
 PACED=${PACED:-50:10}               # CONNS:DELAY_MS per connection (50 x 10 ms ~ 5,000 req/s)
 BODIES=${BODIES:-small 1k}          # JSON request bodies
 TTFB=${TTFB:-1:100 16:480}          # streaming client runs, CONNS:REQUESTS
 PACED_INTERVAL_MS=${PACED_INTERVAL_MS:-5}
-PACED_UPSTREAM=${PACED_UPSTREAM:-simulator}   # simulator (tests/Switchyard.Simulators) or bench (own tool)
+PACED_FIXED=${PACED_FIXED:-0}       # 1 = fixed per-connection waits (lock-step bursts); 0 = random 0..2x mean
+PACED_UPSTREAM=${PACED_UPSTREAM:-bench}  # bench (own paced-sse, precise) or simulator (tests/Switchyard.Simulators)
 SETTLE_S=${SETTLE_S:-5}             # wait after load before the "after" memory sample
 WRK_THREADS=${WRK_THREADS:-1}
 GW_CPU=${GW_CPU:-1}
@@ -34,18 +40,19 @@ PEER_PORT=${PEER_PORT:-18788}
 JSON_PORT=${JSON_PORT:-18180}
 SSE_PORT=${SSE_PORT:-18181}
 PACED_PORT=${PACED_PORT:-18182}
-GW_ENV=${GW_ENV:-}                  # extra gateway environment, "NAME=value NAME2=value2"
+BASE_GW_ENV=${BASE_GW_ENV:-LOG_STORE=none}  # the bare gateway: request log off (the request-log variant turns it on)
+GW_ENV=${GW_ENV:-}                  # extra gateway environment, "NAME=value NAME2=value2" (after BASE_GW_ENV, so it wins)
 VARIANTS=${VARIANTS:-all}
 PEER=${PEER:-}
 PORTKEY_VERSION=${PORTKEY_VERSION:-1.15.2}
 INSTALL=${INSTALL:-1}
 OUT=${OUT:-}
 
-usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; echo "Knobs: see bench/README.md"; }
+usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; echo "Knobs: see bench/README.md"; }
 
 while (($#)); do
   case $1 in
-    --quick) DURATION=2; WARMUP=1; TTFB="1:30 16:96"; SETTLE_S=5; QUICK=1 ;;
+    --quick) DURATION=2; WARMUP=1; TTFB="1:30 16:96"; SETTLE_S=5; WARMUP_SLICE=2; WARMUP_MAX=20; WARMUP_FIXED_S=6; QUICK=1 ;;
     --runs) RUNS=$2; shift ;;
     --peer) PEER=$2; shift ;;
     --duration) DURATION=$2; shift ;;
@@ -94,6 +101,8 @@ cleanup() {
     log "stopping ${STARTED[$pid]} (pid $pid)"
     stop_pid "$pid" 5
   done
+  # Request logs of the request-log variant and JIT perf maps grow with every run: not kept.
+  rm -rf "$WORK/request-logs" "$WORK/perfmap"
   exit "$code"
 }
 trap cleanup EXIT
@@ -136,9 +145,9 @@ check_ports() {
 
 # ---- build ---------------------------------------------------------------------------------------
 build() {
-  log "publishing the gateway (Release) -> $WORK/gateway"
+  log "publishing the gateway (Release, linux-x64: self-contained, trimmed, ReadyToRun — the shipped build) -> $WORK/gateway"
   # --artifacts-path keeps our obj/bin out of src/, so builds of engineers working in the tree are not disturbed.
-  dotnet publish "$REPO/src/Switchyard.Gateway" -c Release -o "$WORK/gateway" --artifacts-path "$WORK/artifacts" \
+  dotnet publish "$REPO/src/Switchyard.Gateway" -c Release -r linux-x64 -o "$WORK/gateway" --artifacts-path "$WORK/artifacts" \
     -nologo -v quiet >"$LOGS/publish-gateway.log" 2>&1 || { tail -30 "$LOGS/publish-gateway.log" >&2; die "gateway publish failed"; }
   log "building the bench tool -> $WORK/tool"
   dotnet build "$BENCH/Switchyard.Bench" -c Release -o "$WORK/tool" --artifacts-path "$WORK/artifacts" \
@@ -181,7 +190,8 @@ http {
   fastcgi_temp_path $d/tmp/fastcgi;
   uwsgi_temp_path $d/tmp/uwsgi;
   scgi_temp_path $d/tmp/scgi;
-  open_file_cache max=16 valid=600s;
+  open_file_cache max=16 inactive=600s;
+  open_file_cache_valid 600s;
 
   # Non-streaming: a fixed ~1 KB chat.completion for any .../chat/completions.
   server {
@@ -271,6 +281,7 @@ load_variants() {
     # shellcheck disable=SC1091
     source "$dir/variant.conf"
     VARIANT_NAMES+=("$name")
+    GATEWAY_ENV=${GATEWAY_ENV//@WORK@/$WORK}
     V_DESC[$name]=$DESCRIPTION; V_AVAIL[$name]=$AVAILABLE; V_REASON[$name]=$REASON; V_ENV[$name]=$GATEWAY_ENV; V_CONFIG[$name]=""
     if [[ -f $dir/config.json ]]; then
       V_CONFIG[$name]="bench-$name"
@@ -288,8 +299,13 @@ GW_PID=""
 start_gateway() { # run label extra-env...
   local run=$1 label=$2; shift 2
   log "starting the gateway ($label) on CPU $GW_CPU${*:+ with $*}"
-  (cd "$WORK" && exec env PORT="$GW_PORT" BIND_ADDRESS=127.0.0.1 CONFIG_DIR="$WORK/configs" LOG_LEVEL=warn "$@" \
-    taskset -c "$GW_CPU" dotnet "$WORK/gateway/Switchyard.Gateway.dll") >"$LOGS/gateway-run$run-$label.log" 2>&1 &
+  local jit=()
+  # The perf map (one line per JIT-compiled method, with its tier) tells the warm-up when the JIT has settled.
+  [[ $WARMUP_MODE == jit ]] && jit=(DOTNET_PerfMapEnabled=3 DOTNET_PerfMapShowOptimizationTiers=1 DOTNET_PerfMapJitDumpPath="$WORK/perfmap")
+  mkdir -p "$WORK/perfmap" "$WORK/request-logs"
+  (cd "$WORK" && exec env PORT="$GW_PORT" BIND_ADDRESS=127.0.0.1 CONFIG_DIR="$WORK/configs" LOG_LEVEL=warn \
+    LOG_STORE_LOCAL_PATH="$WORK/request-logs" "${jit[@]}" "$@" \
+    taskset -c "$GW_CPU" "$WORK/gateway/Switchyard.Gateway") >"$LOGS/gateway-run$run-$label.log" 2>&1 &
   GW_PID=$!; STARTED[$GW_PID]="gateway ($label)"
   wait_http "http://127.0.0.1:$GW_PORT/v1/health" 60 "$GW_PID" gateway || { tail -20 "$LOGS/gateway-run$run-$label.log" >&2; die "gateway did not start"; }
 }
@@ -326,6 +342,7 @@ start_peer() { # run
 }
 
 # ---- measurement helpers -------------------------------------------------------------------------
+core_busy() { awk -v c="cpu$GW_CPU" '$1 == c {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
@@ -360,7 +377,7 @@ body_for() { [[ $1 == sse ]] && echo "$FIX/req-$2-stream.json" || echo "$FIX/req
 wrk_run() { # target mode body conns delay seconds -> raw output file path on stdout
   local raw=$LOGS/wrk-last.txt threads=$WRK_THREADS
   ((threads > $4)) && threads=$4
-  BENCH_BODY=$(body_for "$2" "$3") BENCH_HEADERS=$(headers_for "$1" "$2") BENCH_DELAY_MS=$5 \
+  BENCH_BODY=$(body_for "$2" "$3") BENCH_HEADERS=$(headers_for "$1" "$2") BENCH_DELAY_MS=$5 BENCH_DELAY_FIXED=$PACED_FIXED \
     "${PIN_LOAD[@]}" wrk -t"$threads" -c"$4" -d"${6}s" --timeout 10s -s "$BENCH/lib/post.lua" "$(url_for "$1" "$2")" >"$raw" 2>&1 || true
   echo "$raw"
 }
@@ -370,7 +387,9 @@ point() {
   local run=$1 target=$2 mode=$3 body=$4 kind=$5 conns=$6 delay=$7 pid=${8:-} raw line t0 t1 s0 s1 extra=""
   if [[ -n $pid ]] && ((WARMUP > 0)); then wrk_run "$target" "$mode" "$body" "$conns" "$delay" "$WARMUP" >/dev/null; fi
   [[ -n $pid ]] && { t0=$(cpu_ticks "$pid"); s0=$(wc -l <"$SAMPLES"); }
+  local b0 b1; b0=$(core_busy)
   raw=$(wrk_run "$target" "$mode" "$body" "$conns" "$delay" "$DURATION")
+  b1=$(core_busy)
   line=$(grep -m1 '^WRKJSON ' "$raw" | sed 's/^WRKJSON //') || true
   if [[ -z $line ]]; then cat "$raw" >&2; die "wrk produced no result for $target/$mode/$body/$kind"; fi
   if [[ -n $pid ]]; then
@@ -382,6 +401,9 @@ point() {
     extra=$(awk -v c="$cpu_s" -v r="$req" -v d="$DURATION" -v m="$rss" \
       'BEGIN {printf ",\"cpu_s\":%s,\"cpu_us_per_req\":%.2f,\"cpu_pct\":%.1f,\"rss_max_kib\":%d", c, (r > 0 ? c * 1e6 / r : 0), c * 100 / d, m}')
   fi
+  # CPU time on the gateway's core that the measured process did not use: other programs disturbing the run.
+  extra+=$(awk -v b="$((b1 - b0))" -v g="$(( ${t1:-0} - ${t0:-0} ))" -v k="$CLK" -v d="$DURATION" \
+    'BEGIN {o = (b - g) * 100 / (k * d); printf ",\"gw_core_other_pct\":%.1f", (o < 0 ? 0 : o)}')
   local inner=${line#\{}; inner=${inner%\}}
   printf '{"run":%d,"target":"%s","mode":"%s","body":"%s","kind":"%s","conns":%d,"delay_ms":%d,%s%s}\n' \
     "$run" "$target" "$mode" "$body" "$kind" "$conns" "$delay" "$inner" "$extra" >>"$OUT/points.jsonl"
@@ -434,6 +456,42 @@ compare_bytes() { # run target
   done
 }
 
+# ---- warm-up -------------------------------------------------------------------------------------
+# Closed-loop load in slices (JSON small, JSON 1k, SSE in turn) until the process is warm. For the gateway
+# (WARMUP_MODE=jit) "warm" means the tiered JIT has settled: at least half of the methods it instrumented
+# have their optimized tier-1 code, and the last two slices compiled almost nothing new (< 1 % of all
+# methods). Each slice is recorded in warmup.jsonl, so the summary can show how long warming up took.
+warmup() { # run target pid
+  local run=$1 target=$2 pid=$3 map="$WORK/perfmap/perf-$3.map" elapsed=0 i=0 quiet=0 prev=0 lines=0 t1=0 instr=0
+  local shapes=("json small" "json small" "json 1k" "sse small") mode body t0 c1 raw line rps req cpu settled=false
+  local limit=$WARMUP_MAX; [[ $WARMUP_MODE == jit && -f $map ]] || limit=$WARMUP_FIXED_S
+  log "$target warm-up: up to ${limit}s of closed-loop load in ${WARMUP_SLICE}s slices"
+  while ((elapsed < limit)); do
+    read -r mode body <<<"${shapes[i % 4]}"; i=$((i + 1))
+    t0=$(cpu_ticks "$pid")
+    raw=$(wrk_run "$target" "$mode" "$body" "$PEAK_CONNS" 0 "$WARMUP_SLICE")
+    c1=$(cpu_ticks "$pid")
+    elapsed=$((elapsed + WARMUP_SLICE))
+    line=$(grep -m1 '^WRKJSON ' "$raw") || { cat "$raw" >&2; die "wrk failed during warm-up"; }
+    rps=$(grep -o '"rps":[0-9.]*' <<<"$line" | cut -d: -f2); req=$(grep -o '"requests":[0-9]*' <<<"$line" | cut -d: -f2)
+    cpu=$(awk -v t="$((c1 - t0))" -v k="$CLK" -v r="$req" 'BEGIN {printf "%.1f", (r > 0 ? t * 1e6 / k / r : 0)}')
+    if [[ -f $map ]]; then
+      lines=$(wc -l <"$map"); t1=$(grep -c 'OptimizedTier1\]$' "$map" || true); instr=$(grep -c 'InstrumentedTier[A-Za-z]*\]$' "$map" || true)
+      if ((lines - prev < lines / 100 + 1)); then quiet=$((quiet + 1)); else quiet=0; fi
+      prev=$lines
+    fi
+    printf '{"run":%d,"target":"%s","t_s":%d,"mode":"%s","body":"%s","rps":%s,"cpu_us_per_req":%s,"jit_methods":%d,"tier1_methods":%d,"instrumented_methods":%d}\n' \
+      "$run" "$target" "$elapsed" "$mode" "$body" "$rps" "$cpu" "$lines" "$t1" "$instr" >>"$OUT/warmup.jsonl"
+    printf '  warm-up %3ss %-4s %-5s %9s req/s  cpu %7s us/req  jit methods %5d (tier1 %d, instrumented %d)\n' \
+      "$elapsed" "$mode" "$body" "$rps" "$cpu" "$lines" "$t1" "$instr" >&2
+    if [[ -f $map && $WARMUP_MODE == jit ]] && ((elapsed >= WARMUP_MIN && quiet >= 2 && 2 * t1 >= instr)); then settled=true; break; fi
+  done
+  [[ -f $map && $WARMUP_MODE == jit ]] || settled=fixed
+  printf '{"run":%d,"target":"%s","phase":"warmup_done","t_s":%d,"settled":"%s"}\n' "$run" "$target" "$elapsed" "$settled" >>"$OUT/warmup.jsonl"
+  [[ $settled == false ]] && log "$target: the JIT had not settled after ${elapsed}s (WARMUP_MAX); measuring anyway"
+  return 0
+}
+
 # ---- one measurement of one gateway (the gateway under test or the peer) --------------------------
 measure() { # run target pid
   local run=$1 target=$2 pid=$3 body idle max after c n spec
@@ -445,6 +503,7 @@ measure() { # run target pid
   compare_bytes "$run" "$target"
 
   start_sampler "$pid" "$LOGS/rss-run$run-$target.txt"
+  warmup "$run" "$target" "$pid"
   for body in $BODIES; do
     [[ $target == gateway ]] && point "$run" direct json "$body" c1 1 0
     point "$run" "$target" json "$body" c1 1 0 "$pid"
@@ -479,9 +538,12 @@ measure_variants() { # run
     if [[ -n ${V_ENV[$name]} ]]; then
       stop_pid "$GW_PID"
       # shellcheck disable=SC2086
-      start_gateway "$run" "variant-$name" $GW_ENV ${V_ENV[$name]}
+      start_gateway "$run" "variant-$name" $BASE_GW_ENV $GW_ENV ${V_ENV[$name]}
       pid=$GW_PID
       fetch_once "variant:$name" json small "$LOGS/warmup.out" >/dev/null
+      start_sampler "$pid" "$LOGS/rss-run$run-variant-$name.txt"
+      warmup "$run" "variant:$name" "$pid"
+      stop_sampler
     fi
     log "variant $name: ${V_DESC[$name]}"
     local code; code=$(fetch_once "variant:$name" json small "$LOGS/variant-$name.out")
@@ -498,7 +560,7 @@ background_load() { # % of all CPUs busy over one second, before we start anythi
   a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
   awk -v u1="$((a[1] + a[2] + a[3] + a[6] + a[7] + a[8]))" -v t1="$((a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7] + a[8]))" \
       -v u2="$((b[1] + b[2] + b[3] + b[6] + b[7] + b[8]))" -v t2="$((b[1] + b[2] + b[3] + b[4] + b[5] + b[6] + b[7] + b[8]))" \
-      'BEGIN {printf "%.0f", (t2 > t1) ? 100 * (u2 - u1) / (t2 - t1) : 0}'
+      'BEGIN {printf "%.0f", ((t2 > t1) ? 100 * (u2 - u1) / (t2 - t1) : 0)}'
 }
 
 write_env() {
@@ -515,10 +577,10 @@ write_env() {
     printf '"cpu":"%s",' "$(json_esc "$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)")"
     printf '"kernel":"%s",' "$(uname -r)"
     printf '"dotnet":"%s",' "SDK $(dotnet --version), ASP.NET Core runtime $runtime"
-    printf '"gateway":"%s",' "$(json_esc "commit $commit$dirty; Release publish; env: LOG_LEVEL=warn${GW_ENV:+ $GW_ENV}")"
+    printf '"gateway":"%s",' "$(json_esc "commit $commit$dirty; Release publish (linux-x64, self-contained, trimmed, R2R); env: LOG_LEVEL=warn $BASE_GW_ENV${GW_ENV:+ $GW_ENV}$([[ $WARMUP_MODE == jit ]] && echo ' DOTNET_PerfMapEnabled=3 (JIT warm-up detection)')")"
     printf '"pinning":"%s",' "gateway (and peer) on CPU $GW_CPU; wrk, nginx, paced upstream and TTFB client on CPU $LOAD_CPU"
     printf '"upstreams":"%s",' "nginx $(nginx -v 2>&1 | sed 's/^.*nginx\///') (json :$JSON_PORT, sse :$SSE_PORT); paced SSE: $PACED_UPSTREAM :$PACED_PORT, ${PACED_INTERVAL_MS} ms/event"
-    printf '"load":"%s",' "$(json_esc "$(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'), $WRK_THREADS thread; ${DURATION}s per point after ${WARMUP}s warm-up; peak c=$PEAK_CONNS; paced $PACED (conns:ms); TTFB $TTFB (conns:streams)")"
+    printf '"load":"%s",' "$(json_esc "$(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'), $WRK_THREADS thread; warm-up $WARMUP_MODE (max ${WARMUP_MAX}s), then ${DURATION}s per point after ${WARMUP}s same-shape warm-up; peak c=$PEAK_CONNS; paced $PACED (conns:mean ms$([[ $PACED_FIXED == 1 ]] && echo ', fixed waits' || echo ', random 0-2x waits')); TTFB $TTFB (conns:streams)")"
     printf '"runs":"%s",' "$RUNS$([[ $QUICK == 1 ]] && echo ' (--quick: short durations, smoke check only)')"
     printf '"peer":"%s",' "${PEER:+portkey $PORTKEY_VERSION (hono pins 1.13.5/1.2.0/4.9.7)}${PEER:-none}"
     printf '"background":"%s"' "$bg"
@@ -538,12 +600,12 @@ main() {
   load_variants
   write_env "$busy"
   [[ $PEER == portkey ]] && install_portkey
-  : >"$OUT/points.jsonl"; : >"$OUT/ttfb.jsonl"; : >"$OUT/memory.jsonl"; : >"$OUT/checks.jsonl"
+  : >"$OUT/points.jsonl"; : >"$OUT/ttfb.jsonl"; : >"$OUT/memory.jsonl"; : >"$OUT/checks.jsonl"; : >"$OUT/warmup.jsonl"
 
   for ((run = 1; run <= RUNS; run++)); do
     log "==== run $run of $RUNS ===="
     # shellcheck disable=SC2086
-    start_gateway "$run" main $GW_ENV
+    start_gateway "$run" main $BASE_GW_ENV $GW_ENV
     measure "$run" gateway "$GW_PID"
     measure_variants "$run"
     stop_pid "$GW_PID"; GW_PID=""

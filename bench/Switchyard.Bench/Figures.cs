@@ -36,6 +36,7 @@ internal sealed class Figures(Data data)
             r => P(r, Gw, "json", "1k", "peak", "rps") / P(r, Gw, "json", "small", "peak", "rps"), "≥ 0.80×", v => v >= 0.8);
         Add(s, "CPU per request, JSON small (peak run)", "us", r => P(r, Gw, "json", "small", "peak", "cpu_us_per_req"), "≤ 60 µs", v => v <= 60);
         Add(s, "CPU per request, JSON 1k (peak run)", "us", r => P(r, Gw, "json", "1k", "peak", "cpu_us_per_req"));
+        WarmupFigure(s, Gw);
         if (data.Has(Peer))
         {
             Add(s, "peak RPS ÷ Portkey peer (same run, JSON small)", "x",
@@ -49,6 +50,35 @@ internal sealed class Figures(Data data)
                 Section = s, Name = "peak RPS ÷ Portkey peer", Unit = "x", PerRun = [],
                 TargetText = "≥ 10×", Unavailable = "peer not measured (`--peer portkey`)",
             });
+        }
+    }
+
+    /// <summary>How much load the process needed before it was measured (JIT tiering), and what it gained.</summary>
+    private void WarmupFigure(string section, string target)
+    {
+        if (!data.Warmup.Any(w => Str(w, "target") == target))
+        {
+            return;
+        }
+
+        string? note = null;
+        Add(section, (target.StartsWith("variant:", StringComparison.Ordinal) ? target[8..] + ": " : "") + "warm-up load before measuring", "s", r =>
+        {
+            var (slices, done) = data.WarmupOf(r, target);
+            if (slices.Count == 0)
+            {
+                return null;
+            }
+
+            var settled = done is null ? "?" : Str(done, "settled");
+            note ??= string.Create(CultureInfo.InvariantCulture,
+                $"first slice {Fmt.Rps(Get(slices[0], "rps"))} req/s at {Fmt.Num(Get(slices[0], "cpu_us_per_req"), 0)} µs/req, last {Fmt.Rps(Get(slices[^1], "rps"))} at {Fmt.Num(Get(slices[^1], "cpu_us_per_req"), 0)} µs/req; {(settled == "true" ? "settled" : settled == "fixed" ? "fixed duration" : "NOT settled at the cap")}");
+            return Get(slices[^1], "t_s");
+        });
+        if (note is not null)
+        {
+            var last = All[^1];
+            All[^1] = new Figure { Section = last.Section, Name = last.Name, Unit = last.Unit, PerRun = last.PerRun, Note = note };
         }
     }
 
@@ -185,6 +215,7 @@ internal sealed class Figures(Data data)
             Add(s, $"{name}: c=1 added p50", "+us", r => A(r, t, "json", "small", "c1", "p50_us"),
                 limit is null ? "≤ 2× bare" : $"≤ 2× bare ({Fmt.Us(limit)})", limit is null ? null : x => x <= limit.Value);
             Add(s, $"{name}: c=1 added p99", "+us", r => A(r, t, "json", "small", "c1", "p99_us"));
+            WarmupFigure(s, t);
         }
     }
 
@@ -205,6 +236,7 @@ internal sealed class Figures(Data data)
             note: "p99 " + Fmt.Us(Median(data.Runs.Select(r => A(r, Peer, "json", "small", "paced", "p99_us"))), signed: true));
         Add(s, "added TTFB p50, c=1", "+us", r => Nested(data.TtfbOf(r, Peer, 1), "ttfb_us", "p50") - Nested(data.TtfbOf(r, Direct, 1), "ttfb_us", "p50"));
         Add(s, "streams per second", "rps", r => P(r, Peer, "sse", "small", "peak", "rps"));
+        WarmupFigure(s, Peer);
         Memory(Peer, s, withTargets: false);
     }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
@@ -6,9 +7,12 @@ using System.Text;
 namespace Switchyard.Bench;
 
 /// <summary>
-/// A paced SSE upstream, used when the repository simulator cannot be built: any POST gets the events of
-/// the SSE fixture, the first one at once and then one every <c>--interval-ms</c>, each in its own chunk and
-/// its own write. GET /health answers 200. HTTP/1.1 keep-alive, 127.0.0.1 only.
+/// The paced SSE upstream for the TTFB runs: any POST gets the events of the SSE fixture, the first one at
+/// once and then one every <c>--interval-ms</c>, each in its own chunk and its own send. GET answers 200.
+/// HTTP/1.1 keep-alive, 127.0.0.1 only.
+/// Pacing uses one thread per connection sleeping to an absolute schedule (nanosleep), not
+/// <see cref="Task.Delay(TimeSpan)"/>: .NET timers follow the kernel's coarse clock (4 ms at HZ=250), so a
+/// 5 ms Task.Delay really waits 8–12 ms.
 /// </summary>
 internal static class PacedSseServer
 {
@@ -37,7 +41,7 @@ internal static class PacedSseServer
             {
                 var socket = await listener.AcceptAsync(stop.Token).ConfigureAwait(false);
                 socket.NoDelay = true;
-                _ = Task.Run(() => ServeAsync(socket, events, interval, stop.Token));
+                new Thread(() => Serve(socket, events, interval)) { IsBackground = true, Name = "paced-sse" }.Start();
             }
         }
         catch (OperationCanceledException)
@@ -49,13 +53,17 @@ internal static class PacedSseServer
 
     private const string DefaultStream = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}]}\n\ndata: [DONE]\n\n";
 
+    private static readonly byte[] StreamHead = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n"u8.ToArray();
+    private static readonly byte[] LastChunk = "0\r\n\r\n"u8.ToArray();
+    private static readonly byte[] HealthReply = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"u8.ToArray();
+
     private static byte[] Chunk(byte[] payload)
     {
         var head = Encoding.ASCII.GetBytes(payload.Length.ToString("x", System.Globalization.CultureInfo.InvariantCulture) + "\r\n");
         return [.. head, .. payload, (byte)'\r', (byte)'\n'];
     }
 
-    private static async Task ServeAsync(Socket socket, byte[][] events, TimeSpan interval, CancellationToken ct)
+    private static void Serve(Socket socket, byte[][] events, TimeSpan interval)
     {
         var buffer = new byte[64 * 1024];
         var filled = 0;
@@ -63,24 +71,16 @@ internal static class PacedSseServer
         {
             using (socket)
             {
-                while (!ct.IsCancellationRequested)
+                while (true)
                 {
-                    // Read one request: headers up to the blank line, then Content-Length bytes of body.
+                    // One request: headers up to the blank line, then Content-Length bytes of body.
                     int headerEnd;
-                    while ((headerEnd = IndexOf(buffer.AsSpan(0, filled), "\r\n\r\n"u8)) < 0)
+                    while ((headerEnd = buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8)) < 0)
                     {
-                        if (filled == buffer.Length)
+                        if (filled == buffer.Length || (filled += socket.Receive(buffer, filled, buffer.Length - filled, SocketFlags.None)) == 0)
                         {
                             return;
                         }
-
-                        var n = await socket.ReceiveAsync(buffer.AsMemory(filled), ct).ConfigureAwait(false);
-                        if (n == 0)
-                        {
-                            return;
-                        }
-
-                        filled += n;
                     }
 
                     var head = Encoding.ASCII.GetString(buffer, 0, headerEnd);
@@ -101,7 +101,7 @@ internal static class PacedSseServer
 
                     while (filled < total)
                     {
-                        var n = await socket.ReceiveAsync(buffer.AsMemory(filled), ct).ConfigureAwait(false);
+                        var n = socket.Receive(buffer, filled, buffer.Length - filled, SocketFlags.None);
                         if (n == 0)
                         {
                             return;
@@ -115,30 +115,30 @@ internal static class PacedSseServer
 
                     if (head.StartsWith("GET ", StringComparison.Ordinal))
                     {
-                        await socket.SendAsync("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"u8.ToArray(), ct).ConfigureAwait(false);
+                        socket.Send(HealthReply);
                         continue;
                     }
 
-                    await socket.SendAsync("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n"u8.ToArray(), ct).ConfigureAwait(false);
+                    socket.Send(StreamHead);
+                    var start = Stopwatch.GetTimestamp();
                     for (var i = 0; i < events.Length; i++)
                     {
-                        if (i > 0)
+                        var wait = interval * i - Stopwatch.GetElapsedTime(start);
+                        if (wait > TimeSpan.Zero)
                         {
-                            await Task.Delay(interval, ct).ConfigureAwait(false);
+                            Thread.Sleep(wait);
                         }
 
-                        await socket.SendAsync(events[i], ct).ConfigureAwait(false);
+                        socket.Send(events[i]);
                     }
 
-                    await socket.SendAsync("0\r\n\r\n"u8.ToArray(), ct).ConfigureAwait(false);
+                    socket.Send(LastChunk);
                 }
             }
         }
-        catch (Exception ex) when (ex is SocketException or OperationCanceledException or FormatException)
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or FormatException)
         {
-            // Peer went away or the server is stopping.
+            // The peer went away.
         }
     }
-
-    private static int IndexOf(ReadOnlySpan<byte> haystack, ReadOnlySpan<byte> needle) => haystack.IndexOf(needle);
 }

@@ -19,7 +19,7 @@ internal static class Summary
             : [];
         var data = new Data(
             ReadLines(dir, "points.jsonl"), ReadLines(dir, "ttfb.jsonl"), ReadLines(dir, "memory.jsonl"),
-            ReadLines(dir, "checks.jsonl"), ReadLines(dir, "variants.jsonl"));
+            ReadLines(dir, "checks.jsonl"), ReadLines(dir, "variants.jsonl"), ReadLines(dir, "warmup.jsonl"));
         var figures = new Figures(data);
         figures.Build();
 
@@ -28,11 +28,17 @@ internal static class Summary
             ["env"] = env.DeepClone(),
             ["runs"] = new JsonArray(data.Runs.Select(r => (JsonNode)r).ToArray()),
             ["figures"] = new JsonArray(figures.All.Select(f => (JsonNode)f.ToJson()).ToArray()),
-            ["points"] = new JsonArray(data.Points.Select(p => p.DeepClone()).ToArray()),
+            ["points"] = new JsonArray(data.Points.Select(p =>
+            {
+                var copy = p.DeepClone().AsObject();
+                copy["errors"] = Errors(p);
+                return (JsonNode)copy;
+            }).ToArray()),
             ["ttfb"] = new JsonArray(data.Ttfb.Select(p => p.DeepClone()).ToArray()),
             ["memory"] = new JsonArray(data.Memory.Select(p => p.DeepClone()).ToArray()),
             ["checks"] = new JsonArray(data.Checks.Select(p => p.DeepClone()).ToArray()),
             ["variants"] = new JsonArray(data.Variants.Select(p => p.DeepClone()).ToArray()),
+            ["warmup"] = new JsonArray(data.Warmup.Select(p => p.DeepClone()).ToArray()),
         };
         File.WriteAllText(Path.Combine(dir, "results.json"), results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
 
@@ -75,6 +81,14 @@ internal static class Summary
             ? string.Create(CultureInfo.InvariantCulture, $" Figures are medians of {data.Runs.Count} runs; spread = min–max over runs.\n")
             : " One run (use `--runs 3` for medians and spread).\n");
 
+        var noisy = data.Points.Where(p => (Get(p, "gw_core_other_pct") ?? 0) > 5).ToList();
+        if (noisy.Count > 0)
+        {
+            var worst = noisy.MaxBy(p => Get(p, "gw_core_other_pct") ?? 0)!;
+            sb.Append(CultureInfo.InvariantCulture,
+                $"\n> **Disturbed:** other programs used more than 5 % of the gateway's core during {noisy.Count} of {data.Points.Count} load points (worst {Math.Min(Get(worst, "gw_core_other_pct") ?? 0, 100):0} % during {Str(worst, "target")}/{Str(worst, "mode")}/{Str(worst, "body")}/{Str(worst, "kind")}). Figures from those points are not trustworthy; rerun on a quiet machine.\n");
+        }
+
         foreach (var section in figures.All.Select(f => f.Section).Distinct())
         {
             sb.Append("\n## ").Append(section).Append("\n\n");
@@ -91,11 +105,24 @@ internal static class Summary
             }
         }
 
+        var warm = data.Warmup.Where(w => w["phase"] is null).ToList();
+        if (warm.Count > 0)
+        {
+            sb.Append("\n## Warm-up (closed loop, before the measured points)\n\n");
+            sb.Append("Each row is one slice of load. JIT methods = lines of the runtime's perf map (every compiled method version); tier1 = methods with their final optimized code.\n\n");
+            sb.Append("| target | run | t | load | RPS | CPU µs/req | JIT methods | tier1 | instrumented |\n|---|--:|--:|---|--:|--:|--:|--:|--:|\n");
+            foreach (var w in warm)
+            {
+                sb.Append(CultureInfo.InvariantCulture,
+                    $"| {w["target"]} | {w["run"]} | {w["t_s"]} s | {w["mode"]} {w["body"]} | {Fmt.Rps(Get(w, "rps"))} | {Fmt.Num(Get(w, "cpu_us_per_req"), 1)} | {Jit(w, "jit_methods")} | {Jit(w, "tier1_methods")} | {Jit(w, "instrumented_methods")} |\n");
+            }
+        }
+
         sb.Append("\n## All load points").Append(multi ? " (median over runs)" : "").Append("\n\n");
         sb.Append("Latencies from wrk (µs); Δ = this target minus direct for the same mode, body and load shape. ");
         sb.Append("CPU = the measured process's utime+stime over the run ÷ requests.\n\n");
-        sb.Append("| target | mode | body | load | RPS | p50 | p90 | p99 | p99.9 | Δp50 | Δp99 | errors | CPU µs/req | max RSS |\n");
-        sb.Append("|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+        sb.Append("| target | mode | body | load | RPS | p50 | p90 | p99 | p99.9 | Δp50 | Δp99 | errors | CPU µs/req | max RSS | other load on gw core |\n");
+        sb.Append("|---|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
         foreach (var key in data.PointKeys())
         {
             var (target, mode, body, kind) = key;
@@ -108,7 +135,7 @@ internal static class Summary
                 : $"c={sample["conns"]}";
             var errors = data.Runs.Sum(r => Errors(data.Point(r, target, mode, body, kind)));
             sb.Append(CultureInfo.InvariantCulture,
-                $"| {target} | {mode} | {body} | {load} | {Fmt.Rps(M("rps"))} | {Fmt.Us(M("p50_us"))} | {Fmt.Us(M("p90_us"))} | {Fmt.Us(M("p99_us"))} | {Fmt.Us(M("p999_us"))} | {Fmt.Us(D("p50_us"), signed: true)} | {Fmt.Us(D("p99_us"), signed: true)} | {errors} | {Fmt.Num(M("cpu_us_per_req"), 1)} | {Fmt.Mib(M("rss_max_kib") / 1024)} |\n");
+                $"| {target} | {mode} | {body} | {load} | {Fmt.Rps(M("rps"))} | {Fmt.Us(M("p50_us"))} | {Fmt.Us(M("p90_us"))} | {Fmt.Us(M("p99_us"))} | {Fmt.Us(M("p999_us"))} | {Fmt.Us(D("p50_us"), signed: true)} | {Fmt.Us(D("p99_us"), signed: true)} | {errors} | {Fmt.Num(M("cpu_us_per_req"), 1)} | {Fmt.Mib(M("rss_max_kib") / 1024)} | {Fmt.Num(M("gw_core_other_pct") is { } o ? Math.Min(o, 100) : null, 0)} % |\n");
         }
 
         if (data.Ttfb.Count > 0)
@@ -148,6 +175,10 @@ internal static class Summary
         return sb.ToString();
     }
 
+    /// <summary>JIT counts exist only for a .NET process with a perf map (not for the node peer).</summary>
+    private static string Jit(JsonObject w, string field) =>
+        (Get(w, "jit_methods") ?? 0) == 0 ? "—" : Fmt.Count(Get(w, field));
+
     internal static (string Target, string Mode, string Body, string Kind) Key(JsonObject p) =>
         (Str(p, "target"), Str(p, "mode"), Str(p, "body"), Str(p, "kind"));
 
@@ -177,8 +208,16 @@ internal static class Summary
     }
 
     /// <summary>The raw records, indexed by run.</summary>
-    internal sealed class Data(List<JsonObject> points, List<JsonObject> ttfb, List<JsonObject> memory, List<JsonObject> checks, List<JsonObject> variants)
+    internal sealed class Data(List<JsonObject> points, List<JsonObject> ttfb, List<JsonObject> memory, List<JsonObject> checks,
+        List<JsonObject> variants, List<JsonObject> warmup)
     {
+        public List<JsonObject> Warmup { get; } = warmup;
+
+        /// <summary>The warm-up slices of one process (run + target), and how the warm-up ended.</summary>
+        public (List<JsonObject> Slices, JsonObject? Done) WarmupOf(int run, string target) =>
+            (Warmup.Where(w => (int)(Get(w, "run") ?? 1) == run && Str(w, "target") == target && w["phase"] is null).ToList(),
+             Warmup.LastOrDefault(w => (int)(Get(w, "run") ?? 1) == run && Str(w, "target") == target && w["phase"] is not null));
+
         public List<JsonObject> Points { get; } = points;
         public List<JsonObject> Ttfb { get; } = ttfb;
         public List<JsonObject> Memory { get; } = memory;
@@ -263,10 +302,13 @@ internal static class Fmt
         "x" => v is null ? "—" : v.Value.ToString("0.00", Inv) + "×",
         "bool" => v is null ? "—" : v >= 0.5 ? "yes" : "no",
         "count" => v is null ? "—" : v.Value.ToString("N0", Inv),
+        "s" => v is null ? "—" : v.Value.ToString("0", Inv) + " s",
         _ => Num(v, 1),
     };
 
     public static string Rps(double? v) => v is null ? "—" : v.Value.ToString("N0", Inv);
+
+    public static string Count(double? v) => v is null ? "—" : v.Value.ToString("0", Inv);
 
     public static string Num(double? v, int decimals) => v is null ? "—" : v.Value.ToString("N" + decimals.ToString(Inv), Inv);
 

@@ -23,10 +23,21 @@ for line in string.gmatch(os.getenv("BENCH_HEADERS") or "", "[^\n]+") do
   end
 end
 
+-- wrk's timers tick in whole milliseconds, so connections that wait the same fixed time fire in the same
+-- tick forever: 50 connections x 10 ms would arrive as one burst of 50 every 10 ms. By default each wait is
+-- drawn uniformly from 0..2*BENCH_DELAY_MS (same mean rate), which spreads the arrivals out.
+-- BENCH_DELAY_FIXED=1 keeps the fixed wait.
 local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0") or 0
+local fixed = os.getenv("BENCH_DELAY_FIXED") == "1"
 if pause > 0 then
-  function delay()
-    return pause
+  if fixed then
+    function delay()
+      return pause
+    end
+  else
+    function delay()
+      return math.random(0, 2 * pause)
+    end
   end
 end
 
