@@ -45,7 +45,8 @@ internal static class OpenAiErrors
             403 => ("permission_error", (string?)null, "You are not allowed to access this resource."),
             404 => ("invalid_request_error", "model_not_found", "The model does not exist or you do not have access to it."),
             408 => ("timeout", null, "Request timed out."),
-            429 => ("rate_limit_exceeded", "rate_limit_exceeded", "Rate limit reached for requests. Please try again later."),
+            // OpenAI: type "requests" (or "tokens") with code rate_limit_exceeded.
+            429 => ("requests", "rate_limit_exceeded", "Rate limit reached for requests. Please try again later."),
             503 => ("server_error", null, "The server is overloaded or not ready yet."),
             >= 500 => ("server_error", null, "The server had an error while processing your request. Sorry about that!"),
             _ => ("invalid_request_error", null, "The request was rejected."),
