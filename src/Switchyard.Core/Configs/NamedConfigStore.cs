@@ -24,7 +24,6 @@ public sealed class NamedConfigStore : IDisposable
     private FileSystemWatcher? _watcher;
     private volatile ConfigStoreSnapshot _snapshot = ConfigStoreSnapshot.Empty;
     private string _fingerprint = "";
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _disposed;
 
     public NamedConfigStore(string directory, ConfigCompiler compiler, Func<string, string?> environment, ILogger logger, TimeSpan debounce, TimeSpan? pollInterval = null)
@@ -52,9 +51,6 @@ public sealed class NamedConfigStore : IDisposable
         Reload();
         TryStartWatcher();
     }
-
-    /// <summary>Completes after the next reload (tests and tools use it to wait for a file edit to land).</summary>
-    public Task WaitForReloadAsync(CancellationToken ct = default) => _changed.Task.WaitAsync(ct);
 
     private void TryStartWatcher()
     {
@@ -183,9 +179,6 @@ public sealed class NamedConfigStore : IDisposable
                 _logger.LogWarning("{Warning}", w);
             }
             _logger.LogInformation("Loaded {Count} named configs from {Directory} (generation {Generation})", configs.Count, _directory, _snapshot.Generation);
-            var done = _changed;
-            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            done.TrySetResult();
         }
     }
 

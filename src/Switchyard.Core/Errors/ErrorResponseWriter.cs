@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 
 namespace Switchyard.Core.Errors;
@@ -15,8 +14,6 @@ public static class ErrorResponseWriter
         }
         return buffer.ToArray();
     }
-
-    public static string BodyText(GatewayError error) => Encoding.UTF8.GetString(Body(error));
 
     private static void Write(Utf8JsonWriter json, GatewayError error)
     {

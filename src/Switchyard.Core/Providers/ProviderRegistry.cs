@@ -41,8 +41,6 @@ public sealed class ProviderRegistry
         return new ProviderRegistry(providers, _adapters.Values);
     }
 
-    public IEnumerable<string> Slugs => _providers.Keys;
-
     public bool TryGetProvider(string slug, out ProviderDescriptor descriptor) => _providers.TryGetValue(slug, out descriptor!);
 
     public IProviderAdapter? AdapterFor(ProviderDescriptor provider) => _adapters.GetValueOrDefault(provider.Family);

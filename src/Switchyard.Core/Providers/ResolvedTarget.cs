@@ -13,9 +13,6 @@ public sealed class ResolvedTarget
     /// <summary>Base URL to which the OpenAI path is appended, without trailing slash.</summary>
     public required string BaseUrl { get; init; }
 
-    /// <summary>True when the base URL came from custom_host.</summary>
-    public bool UsesCustomHost { get; init; }
-
     public required TargetSettings Settings { get; init; }
 
     /// <summary>Provider-specific fields (snake_case): from the config node, or from x-portkey-* headers in header mode.</summary>

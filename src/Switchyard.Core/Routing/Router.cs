@@ -206,7 +206,6 @@ public sealed class Router
             // A config target without api_key uses the client's own key (Portkey would send none).
             ApiKey = leaf.ApiKey is { Length: > 0 } key ? key : headers.ApiKey,
             BaseUrl = baseUrl,
-            UsesCustomHost = customHost is not null,
             Settings = settings,
             ProviderFields = fields,
             ForwardHeaders = settings.ForwardHeaders ?? headers.ForwardHeaders ?? [],
