@@ -43,13 +43,8 @@ internal sealed class GatewayEndpoint(GatewayEngine engine, IdleMemoryTrimmer tr
         var method = http.Method;
         var endpoint = EndpointKinds.FromUpstreamPath(method, upstreamPath);
 
-        if (http.ContentLength is { } declared && declared > engine.Settings.MaxRequestBodyBytes)
-        {
-            await FailAsync(context, exchange, new GatewayError(ErrorCategory.PayloadTooLarge,
-                $"Payload size exceeds the limit of {engine.Settings.MaxRequestBodyBytes / (1024 * 1024)}MB"));
-            return;
-        }
-        var body = await ReadBodyAsync(http, context.RequestAborted);
+        // A declared length over the limit is refused before reading; an undeclared (chunked) one while reading.
+        var body = http.ContentLength > engine.Settings.MaxRequestBodyBytes ? null : await ReadBodyAsync(http, context.RequestAborted);
         if (body is null)
         {
             await FailAsync(context, exchange, new GatewayError(ErrorCategory.PayloadTooLarge,

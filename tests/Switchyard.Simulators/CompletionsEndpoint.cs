@@ -7,15 +7,9 @@ internal static class CompletionsEndpoint
 {
     public static SimReply Handle(SimRequest request)
     {
-        if (request.ParseJsonObject() is { } invalid)
+        if (RequestFields.ParseWithModel(request, out var root, out var model) is { } rejected)
         {
-            return invalid;
-        }
-
-        var root = request.Root;
-        if (RequestFields.RequireModel(root, out var model) is { } noModel)
-        {
-            return noModel;
+            return rejected;
         }
 
         if (ReadPrompts(root, out var prompts) is { } badPrompt)

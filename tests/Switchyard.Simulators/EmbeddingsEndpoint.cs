@@ -10,15 +10,9 @@ internal static class EmbeddingsEndpoint
 
     public static SimReply Handle(SimRequest request)
     {
-        if (request.ParseJsonObject() is { } invalid)
+        if (RequestFields.ParseWithModel(request, out var root, out var model) is { } rejected)
         {
-            return invalid;
-        }
-
-        var root = request.Root;
-        if (RequestFields.RequireModel(root, out var model) is { } noModel)
-        {
-            return noModel;
+            return rejected;
         }
 
         if (ReadInputs(root, out var inputs, out var tokens) is { } badInput)

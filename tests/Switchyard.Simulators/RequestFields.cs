@@ -16,6 +16,19 @@ internal static class RequestFields
     };
 
     /// <summary>The required <c>model</c>; null model, empty string and absence all get OpenAI's generic message.</summary>
+    /// <summary>The opening every model endpoint shares: the body must be a JSON object with a string <c>model</c>.</summary>
+    public static SimReply? ParseWithModel(SimRequest request, out JsonElement root, out string model)
+    {
+        root = default;
+        model = "";
+        if (request.ParseJsonObject() is { } invalid)
+        {
+            return invalid;
+        }
+        root = request.Root;
+        return RequireModel(root, out model);
+    }
+
     public static SimReply? RequireModel(JsonElement root, out string model)
     {
         model = "";

@@ -7,15 +7,9 @@ internal static class SpeechEndpoint
 {
     public static SimReply Handle(SimRequest request)
     {
-        if (request.ParseJsonObject() is { } invalid)
+        if (RequestFields.ParseWithModel(request, out var root, out _) is { } rejected)
         {
-            return invalid;
-        }
-
-        var root = request.Root;
-        if (RequestFields.RequireModel(root, out _) is { } noModel)
-        {
-            return noModel;
+            return rejected;
         }
 
         var input = RequestFields.OptionalString(root, "input");

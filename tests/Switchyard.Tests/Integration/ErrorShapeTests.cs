@@ -142,6 +142,17 @@ public sealed class ErrorShapeTests
     }
 
     [Fact]
+    public async Task Oversized_chunked_payload_without_a_length_is_413_too()
+    {
+        await using var gw = await TestGateway.StartAsync(settings: s => s with { MaxRequestBodyBytes = 1024 });
+        var content = new StreamContent(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(Requests.Chat(new string('x', 4096)))));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        var request = TestGateway.With(new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = content }, ("x-portkey-provider", "openai"));
+        request.Headers.TransferEncodingChunked = true;
+        await AssertFailure(await gw.SendAsync(request), HttpStatusCode.RequestEntityTooLarge, "Payload size exceeds");
+    }
+
+    [Fact]
     public async Task Errors_never_carry_stack_traces()
     {
         await using var gw = await TestGateway.StartAsync();
