@@ -3,6 +3,7 @@ using Switchyard.Core.Errors;
 using Switchyard.Core.Logs;
 using Switchyard.Core.Requests;
 using Switchyard.Core.Routing;
+using Switchyard.Core.Translation;
 using Switchyard.Core.Usage;
 
 namespace Switchyard.Gateway;
@@ -35,6 +36,11 @@ internal sealed class Exchange(string traceId)
     public RequestLogRecord ToRecord(HttpContext context)
     {
         var (usage, responseModel) = Tap?.Read() ?? (null, null);
+        if (Outcome?.Response?.Content is IUsageSource source && source.Usage.Usage is not null)
+        {
+            // Translated or usage-stripped responses know their usage in canonical form, whatever the client's protocol.
+            (usage, responseModel) = (source.Usage.Usage, source.Usage.Model ?? responseModel);
+        }
         var request = Request;
         var facts = request is not null && request.Endpoint.HasJsonBody() ? request.BodyFacts : default;
         return new RequestLogRecord

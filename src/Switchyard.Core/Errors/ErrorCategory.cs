@@ -27,6 +27,9 @@ public enum ErrorCategory
     /// <summary>The upstream could not be reached or dropped the connection before answering. 502.</summary>
     UpstreamUnreachable,
 
+    /// <summary>The upstream answered with something that cannot be translated (malformed JSON, unknown shape). 502.</summary>
+    BadUpstreamResponse,
+
     /// <summary>The body is larger than the configured limit. 413.</summary>
     PayloadTooLarge,
 

@@ -15,7 +15,7 @@ public sealed record GatewayError(ErrorCategory Category, string Message)
             or ErrorCategory.NoTarget or ErrorCategory.UnsupportedEndpoint => 400,
         ErrorCategory.ProviderUnavailable => 501,
         ErrorCategory.Timeout => 408,
-        ErrorCategory.UpstreamUnreachable => 502,
+        ErrorCategory.UpstreamUnreachable or ErrorCategory.BadUpstreamResponse => 502,
         ErrorCategory.PayloadTooLarge => 413,
         ErrorCategory.NotFound => 404,
         _ => 500,

@@ -1,21 +1,39 @@
 using Switchyard.Core.Errors;
 using Switchyard.Core.Requests;
+using Switchyard.Core.Translation;
 
 namespace Switchyard.Core.Providers;
 
-/// <summary>Speaks one provider family's wire format: builds the upstream request and, where formats differ, adapts the response.</summary>
-/// <remarks>The OpenAI-compatible adapter forwards bytes; translating adapters (Anthropic, Google, Bedrock, Azure auth) plug in here.</remarks>
+/// <summary>Speaks one provider family's wire format.</summary>
+/// <remarks>
+/// Two ways in: an endpoint the provider speaks natively (<see cref="IsNative"/>) goes through
+/// <see cref="CreateRequestAsync"/> with the client's bytes; anything else in an LLM protocol (chat, messages,
+/// responses) is turned into an OpenAI chat request by the ingress protocol and handed to <see cref="Chat"/>.
+/// See <c>src/Switchyard.Core/Translation/SEAM.md</c>.
+/// </remarks>
 public interface IProviderAdapter
 {
     /// <summary>The <see cref="ProviderDescriptor.Family"/> this adapter serves.</summary>
     string Family { get; }
 
     /// <summary>A gateway error when the target cannot serve the request at all (checked before any upstream call).</summary>
-    GatewayError? Check(GatewayRequest request, ResolvedTarget target);
+    GatewayError? Check(GatewayRequest request, ResolvedTarget target) => null;
 
-    /// <summary>Builds one attempt's upstream request; called again for every retry.</summary>
-    HttpRequestMessage CreateRequest(GatewayRequest request, ResolvedTarget target, ReadOnlyMemory<byte> body);
+    /// <summary>True when the target speaks <paramref name="endpoint"/>'s protocol itself, so the body passes through as bytes.</summary>
+    bool IsNative(EndpointKind endpoint, ResolvedTarget target);
 
-    /// <summary>Turns the upstream response into the client's protocol (identity for OpenAI-compatible providers).</summary>
-    HttpResponseMessage AdaptResponse(HttpResponseMessage upstream, GatewayRequest request, ResolvedTarget target) => upstream;
+    /// <summary>Builds one attempt's upstream request for a native endpoint; called again for every retry.</summary>
+    ValueTask<HttpRequestMessage> CreateRequestAsync(UpstreamCall call, CancellationToken ct);
+
+    /// <summary>The provider's chat dialect, used when the client's protocol is not native; null when it has none.</summary>
+    IChatDialect? Chat { get; }
+}
+
+/// <summary>One native upstream call: the request, the target and the body to send to <see cref="UpstreamPath"/>.</summary>
+/// <param name="Endpoint">What is being called (may differ from the client's endpoint when a dialect calls the provider's chat API).</param>
+/// <param name="UpstreamPath">Path below the provider's base URL, e.g. <c>/chat/completions</c>.</param>
+public sealed record UpstreamCall(GatewayRequest Request, ResolvedTarget Target, EndpointKind Endpoint, string UpstreamPath, ReadOnlyMemory<byte> Body)
+{
+    public static UpstreamCall Native(GatewayRequest request, ResolvedTarget target, ReadOnlyMemory<byte> body) =>
+        new(request, target, request.Endpoint, request.UpstreamPath, body);
 }

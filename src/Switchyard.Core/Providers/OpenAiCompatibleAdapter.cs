@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using Switchyard.Core.Errors;
 using Switchyard.Core.Requests;
+using Switchyard.Core.Translation;
 
 namespace Switchyard.Core.Providers;
 
@@ -23,16 +24,36 @@ public sealed class OpenAiCompatibleAdapter : IProviderAdapter
         return null;
     }
 
-    public HttpRequestMessage CreateRequest(GatewayRequest request, ResolvedTarget target, ReadOnlyMemory<byte> body)
+    public OpenAiCompatibleAdapter()
     {
-        var message = new HttpRequestMessage(new HttpMethod(request.Method), target.BaseUrl + request.UpstreamPath + request.QueryString)
+        Chat = new OpenAiChatDialect(this);
+    }
+
+    public IChatDialect? Chat { get; }
+
+    /// <summary>Everything but Anthropic's Messages API; the Responses API only where the provider has it.</summary>
+    public bool IsNative(EndpointKind endpoint, ResolvedTarget target) => endpoint switch
+    {
+        EndpointKind.Messages => false,
+        EndpointKind.CreateModelResponse => target.Provider.NativeResponses,
+        _ => true,
+    };
+
+    public ValueTask<HttpRequestMessage> CreateRequestAsync(UpstreamCall call, CancellationToken ct) => ValueTask.FromResult(CreateRequest(call));
+
+    /// <summary>The upstream request for <paramref name="call"/>: the target's base URL plus the OpenAI path, with its auth headers.</summary>
+    public static HttpRequestMessage CreateRequest(UpstreamCall call)
+    {
+        var (request, target, body) = (call.Request, call.Target, call.Body);
+        var query = call.Endpoint == request.Endpoint ? request.QueryString : "";
+        var message = new HttpRequestMessage(new HttpMethod(call.Endpoint == request.Endpoint ? request.Method : "POST"), target.BaseUrl + call.UpstreamPath + query)
         {
             Version = System.Net.HttpVersion.Version11,
         };
         if (request.Method is not ("GET" or "HEAD" or "DELETE") || !body.IsEmpty)
         {
             var content = new ReadOnlyMemoryContent(body);
-            if (request.Endpoint.HasJsonBody())
+            if (call.Endpoint.HasJsonBody())
             {
                 content.Headers.ContentType = JsonType;
             }
@@ -44,7 +65,7 @@ public sealed class OpenAiCompatibleAdapter : IProviderAdapter
             message.Content = content;
         }
 
-        if (request.Endpoint == EndpointKind.Proxy)
+        if (call.Endpoint == EndpointKind.Proxy)
         {
             // The pass-through surface carries the client's headers (minus gateway controls and credentials).
             foreach (var (name, value) in request.Headers.All())
@@ -57,6 +78,13 @@ public sealed class OpenAiCompatibleAdapter : IProviderAdapter
             }
         }
 
+        AddAuthAndForwardedHeaders(message, request, target);
+        return message;
+    }
+
+    /// <summary>The provider's auth header, its field headers (e.g. OpenAI-Organization) and the client headers the config forwards.</summary>
+    public static void AddAuthAndForwardedHeaders(HttpRequestMessage message, GatewayRequest request, ResolvedTarget target)
+    {
         var provider = target.Provider;
         if (target.ApiKey is { Length: > 0 } key)
         {
@@ -85,6 +113,5 @@ public sealed class OpenAiCompatibleAdapter : IProviderAdapter
                 message.Headers.TryAddWithoutValidation(name, value);
             }
         }
-        return message;
     }
 }

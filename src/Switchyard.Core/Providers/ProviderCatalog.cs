@@ -17,7 +17,7 @@ public static class ProviderCatalog
 
     public static IReadOnlyList<ProviderDescriptor> OpenAiCompatible { get; } =
     [
-        new() { Slug = "openai", BaseUrl = "https://api.openai.com/v1", FieldHeaders = OpenAiHeaders },
+        new() { Slug = "openai", BaseUrl = "https://api.openai.com/v1", FieldHeaders = OpenAiHeaders, NativeResponses = true },
         new()
         {
             Slug = "cerebras", BaseUrl = "https://api.cerebras.ai/v1",

@@ -30,4 +30,10 @@ public sealed record ProviderDescriptor
 
     /// <summary>Provider fields (config snake_case name) sent as upstream headers, e.g. openai_organization → OpenAI-Organization.</summary>
     public IReadOnlyList<(string Field, string Header)> FieldHeaders { get; init; } = [];
+
+    /// <summary>Serves OpenAI's Responses API (<c>/responses</c>) itself; otherwise the gateway translates it to chat.</summary>
+    public bool NativeResponses { get; init; }
+
+    /// <summary>Accepts <c>stream_options.include_usage</c>, so the gateway can ask for usage on every stream.</summary>
+    public bool StreamUsageOption { get; init; } = true;
 }

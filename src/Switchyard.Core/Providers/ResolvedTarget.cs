@@ -20,4 +20,17 @@ public sealed class ResolvedTarget
 
     /// <summary>Names of client headers to copy to the upstream request.</summary>
     public IReadOnlyList<string> ForwardHeaders { get; init; } = [];
+
+    /// <summary>The first non-empty provider field among <paramref name="names"/> (config and header-mode spellings differ).</summary>
+    public string? Field(params ReadOnlySpan<string> names)
+    {
+        foreach (var name in names)
+        {
+            if (ProviderFields.TryGetValue(name, out var value) && value.Length > 0)
+            {
+                return value;
+            }
+        }
+        return null;
+    }
 }

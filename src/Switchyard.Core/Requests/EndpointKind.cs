@@ -13,6 +13,12 @@ public enum EndpointKind
     CreateTranslation,
     Moderate,
     Rerank,
+
+    /// <summary>Anthropic's Messages API, <c>POST /v1/messages</c>.</summary>
+    Messages,
+
+    /// <summary>OpenAI's Responses API, <c>POST /v1/responses</c>.</summary>
+    CreateModelResponse,
     Proxy,
 }
 
@@ -31,6 +37,8 @@ public static class EndpointKinds
         EndpointKind.CreateTranslation => "createTranslation",
         EndpointKind.Moderate => "moderate",
         EndpointKind.Rerank => "rerank",
+        EndpointKind.Messages => "messages",
+        EndpointKind.CreateModelResponse => "createModelResponse",
         _ => "proxy",
     };
 
@@ -56,11 +64,17 @@ public static class EndpointKinds
             "/audio/translations" => EndpointKind.CreateTranslation,
             "/moderations" => EndpointKind.Moderate,
             "/rerank" => EndpointKind.Rerank,
+            "/messages" => EndpointKind.Messages,
+            "/responses" => EndpointKind.CreateModelResponse,
             _ => EndpointKind.Proxy,
         };
     }
 
+    /// <summary>The LLM protocols the gateway translates between (OpenAI chat, Anthropic messages, OpenAI responses).</summary>
+    public static bool IsTranslatable(this EndpointKind kind) => kind is EndpointKind.ChatComplete or EndpointKind.Messages or EndpointKind.CreateModelResponse;
+
     /// <summary>Endpoints whose JSON body the gateway understands (model, stream, override_params).</summary>
     public static bool HasJsonBody(this EndpointKind kind) => kind is EndpointKind.ChatComplete or EndpointKind.Complete
-        or EndpointKind.Embed or EndpointKind.ImageGenerate or EndpointKind.CreateSpeech or EndpointKind.Moderate or EndpointKind.Rerank;
+        or EndpointKind.Embed or EndpointKind.ImageGenerate or EndpointKind.CreateSpeech or EndpointKind.Moderate or EndpointKind.Rerank
+        or EndpointKind.Messages or EndpointKind.CreateModelResponse;
 }

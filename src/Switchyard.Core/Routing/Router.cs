@@ -6,6 +6,7 @@ using Switchyard.Core.Errors;
 using Switchyard.Core.Providers;
 using Switchyard.Core.Requests;
 using Switchyard.Core.Routing.Conditions;
+using Switchyard.Core.Translation;
 
 namespace Switchyard.Core.Routing;
 
@@ -234,6 +235,11 @@ public sealed class Router
         }
 
         var body = RequestBodyRewriter.Prepare(request, target);
+        var call = LeafCall.Plan(request, target, adapter, body, out var planError);
+        if (call is null)
+        {
+            return Fail(planError!);
+        }
         var retry = target.Settings.Retry ?? RetrySettings.None;
         var timeoutMs = state.Plan.Headers.RequestTimeoutMs ?? target.Settings.RequestTimeoutMs;
         var timeout = timeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : _settings.DefaultRequestTimeout;
@@ -241,7 +247,7 @@ public sealed class Router
 
         for (var attempt = 0; ; attempt++)
         {
-            var outcome = await SendOnceAsync(adapter, request, target, body, timeout, timeoutMs, ct).ConfigureAwait(false);
+            var outcome = await SendOnceAsync(call, target, timeout, timeoutMs, ct).ConfigureAwait(false);
             outcome.LastUsedOptionIndex = leaf.OptionPath;
             outcome.Provider = target.Provider.Slug;
             outcome.RetryAttemptCount = attempt;
@@ -280,18 +286,23 @@ public sealed class Router
         }
     }
 
-    private async Task<RouteOutcome> SendOnceAsync(IProviderAdapter adapter, GatewayRequest request, ResolvedTarget target, ReadOnlyMemory<byte> body,
-        TimeSpan timeout, int? timeoutMs, CancellationToken clientAborted)
+    private async Task<RouteOutcome> SendOnceAsync(LeafCall call, ResolvedTarget target, TimeSpan timeout, int? timeoutMs, CancellationToken clientAborted)
     {
         var scope = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
         scope.CancelAfter(timeout);
-        using var message = adapter.CreateRequest(request, target, body);
+        HttpRequestMessage? message = null;
         try
         {
+            message = await call.CreateRequestAsync(scope.Token).ConfigureAwait(false);
             var response = await _upstream.SendAsync(message, scope.Token).ConfigureAwait(false);
             // The timeout covers the wait for response headers only: a long stream is not cut.
             scope.CancelAfter(Timeout.InfiniteTimeSpan);
-            return RouteOutcome.FromResponse(adapter.AdaptResponse(response, request, target), scope);
+            return RouteOutcome.FromResponse(await call.AdaptResponseAsync(response, clientAborted).ConfigureAwait(false), scope);
+        }
+        catch (GatewayErrorException ex)
+        {
+            scope.Dispose();
+            return RouteOutcome.FromError(ex.Error);
         }
         catch (OperationCanceledException) when (!clientAborted.IsCancellationRequested)
         {
@@ -302,7 +313,7 @@ public sealed class Router
         catch (HttpRequestException ex) when (!clientAborted.IsCancellationRequested)
         {
             scope.Dispose();
-            var host = message.RequestUri?.Authority ?? target.BaseUrl;
+            var host = message?.RequestUri?.Authority ?? target.BaseUrl;
             var reason = ex.InnerException is SocketException se ? se.SocketErrorCode.ToString() : ex.HttpRequestError.ToString();
             _logger.LogWarning("Upstream {Provider} at {Host} unreachable: {Reason}", target.Provider.Slug, host, reason);
             return RouteOutcome.FromError(new GatewayError(ErrorCategory.UpstreamUnreachable,
@@ -312,6 +323,10 @@ public sealed class Router
         {
             scope.Dispose();
             throw;
+        }
+        finally
+        {
+            message?.Dispose();
         }
     }
 

@@ -1,0 +1,27 @@
+using System.Text.Json.Nodes;
+using Switchyard.Core.Providers;
+using Switchyard.Core.Requests;
+
+namespace Switchyard.Core.Translation;
+
+/// <summary>One translated call: the OpenAI chat request a dialect sends to its provider, with its context.</summary>
+public sealed class ChatCall
+{
+    public required GatewayRequest Request { get; init; }
+
+    public required ResolvedTarget Target { get; init; }
+
+    /// <summary>The OpenAI chat completion request (after override_params). Dialects must not mutate it: retries reuse it.</summary>
+    public required JsonObject Body { get; init; }
+
+    public bool Stream => Body["stream"] is JsonValue v && v.TryGetValue<bool>(out var s) && s;
+
+    /// <summary>The model the client (or override_params) asked for.</summary>
+    public string? Model => Body["model"] is JsonValue v && v.TryGetValue<string>(out var m) ? m : null;
+
+    /// <summary>Unix seconds when the call started, for <c>created</c>.</summary>
+    public long Created { get; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+    /// <summary>A provider field by any of its names (config names such as <c>resource_name</c> and header-mode names such as <c>azure_resource_name</c>).</summary>
+    public string? Field(params ReadOnlySpan<string> names) => Target.Field(names);
+}
