@@ -321,6 +321,28 @@ internal sealed class UsageStrippingContent(HttpContent inner) : HttpContent, IU
                     return;
                 }
             }
+            WriteWithoutNullUsage(evt);
+        }
+
+        /// <summary>With include_usage, OpenAI puts <c>"usage":null</c> on every chunk; a client that did not ask gets chunks without it.</summary>
+        private void WriteWithoutNullUsage(ReadOnlySpan<byte> evt)
+        {
+            while (true)
+            {
+                var at = evt.IndexOf(",\"usage\":"u8);
+                if (at < 0)
+                {
+                    break;
+                }
+                var rest = evt[(at + 9)..];
+                var skip = rest.Length > 0 && rest[0] == ' ' ? 1 : 0;
+                if (!rest[skip..].StartsWith("null"u8))
+                {
+                    break;
+                }
+                _output.Write(evt[..at]);
+                evt = rest[(skip + 4)..];
+            }
             _output.Write(evt);
         }
 
