@@ -160,7 +160,7 @@ public static class CanonicalUsage
         var total = usage.ContainsKey("total_tokens") ? ChatJson.Long(usage["total_tokens"]) : prompt + completion;
         var cached = ChatJson.Long((usage["prompt_tokens_details"] as JsonObject)?["cached_tokens"]);
         var reasoning = ChatJson.Long((usage["completion_tokens_details"] as JsonObject)?["reasoning_tokens"]);
-        return new TokenUsage(prompt, completion, total, cached, reasoning);
+        return new TokenUsage(prompt, completion, total, cached, reasoning, ChatJson.Long(usage["cache_creation_input_tokens"]));
     }
 }
 

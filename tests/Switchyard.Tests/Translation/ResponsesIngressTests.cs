@@ -111,4 +111,16 @@ public sealed class ResponsesIngressTests
         Assert.Contains("web_search", await search.Content.ReadAsStringAsync());
         Assert.Empty(sim.Requests);
     }
+
+    [Fact]
+    public async Task An_openai_target_gets_the_responses_request_untouched()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var gw = await TestGateway.StartAsync();
+        var body = """{"model":"gpt-5","input":"hi","previous_response_id":"resp_kept","tools":[{"type":"web_search"}],"store":true}""";
+        await gw.SendAsync(TestGateway.Post("/v1/responses", body, Requests.HeaderMode(sim.BaseUrl)));
+        var upstream = Assert.Single(sim.Requests);
+        Assert.Equal("/v1/responses", upstream.Path);
+        Assert.Equal(body, upstream.BodyText);
+    }
 }
