@@ -121,7 +121,10 @@ internal sealed class NativeCall : LeafCall
         {
             return ValueTask.FromResult(upstream);
         }
-        var content = new UsageStrippingContent(upstream.Content);
+        var inner = upstream.Content;
+        // Detach the body first: Replace disposes the upstream message, and with it its content.
+        upstream.Content = null;
+        var content = new UsageStrippingContent(inner);
         return ValueTask.FromResult(Replace(upstream, content));
     }
 }
