@@ -125,6 +125,13 @@ internal sealed class NativeCall : LeafCall
         // Detach the body first: Replace disposes the upstream message, and with it its content.
         upstream.Content = null;
         var content = new UsageStrippingContent(inner);
+        foreach (var (name, values) in inner.Headers.NonValidated)
+        {
+            if (!name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
+            {
+                content.Headers.TryAddWithoutValidation(name, values);
+            }
+        }
         return ValueTask.FromResult(Replace(upstream, content));
     }
 }
