@@ -35,6 +35,9 @@ public sealed record GatewaySettings
     /// <summary>Base-URL overrides for catalog providers (<c>PROVIDER_BASE_URLS</c>: <c>openai=https://eu.api.openai.com/v1,groq=…</c>), e.g. a regional endpoint or an internal egress proxy.</summary>
     public IReadOnlyDictionary<string, string> ProviderBaseUrls { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>PEM file of extra CAs trusted for upstream and token-endpoint TLS (<c>UPSTREAM_CA_FILE</c>), e.g. an egress proxy's; system roots stay trusted.</summary>
+    public string? UpstreamCaFile { get; init; }
+
     /// <summary>Where request logs go (<c>LOG_STORE</c>): <c>local</c> (JSON lines in <see cref="LogDirectory"/>, the default) or <c>none</c>.</summary>
     public string LogStore { get; init; } = "local";
 
@@ -70,6 +73,7 @@ public sealed record GatewaySettings
             MaxRequestBodyBytes = Int(get, "MAX_JSON_PAYLOAD_SIZE_IN_MB", 100, 1, 4096) * 1024L * 1024,
             ConfigReloadDebounce = Ms(get, "CONFIG_RELOAD_DEBOUNCE_MS", s.ConfigReloadDebounce),
             ProviderBaseUrls = ParseBaseUrls(get("PROVIDER_BASE_URLS")),
+            UpstreamCaFile = NonEmpty(get("UPSTREAM_CA_FILE")),
             LogStore = ParseLogStore(get("LOG_STORE")) ?? s.LogStore,
             LogDirectory = NonEmpty(get("LOG_STORE_LOCAL_PATH")) ?? s.LogDirectory,
             LogQueueCapacity = Int(get, "LOG_QUEUE_CAPACITY", s.LogQueueCapacity, 1, 10_000_000),

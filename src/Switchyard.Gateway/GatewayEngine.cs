@@ -3,6 +3,7 @@ using Switchyard.Core;
 using Switchyard.Core.Configs;
 using Switchyard.Core.Logs;
 using Switchyard.Core.Providers;
+using Switchyard.Core.Providers.Azure;
 using Switchyard.Core.Routing;
 using Switchyard.Core.Security;
 
@@ -14,7 +15,9 @@ public sealed class GatewayEngine : IAsyncDisposable
     public GatewayEngine(ServerOptions options, ILoggerFactory loggers, HttpMessageHandler? upstreamHandler = null)
     {
         Settings = options.Engine;
-        Providers = ProviderRegistry.Default.WithBaseUrls(Settings.ProviderBaseUrls);
+        var trust = ExtraCaTrust.FromPemFile(Settings.UpstreamCaFile);
+        Providers = ProviderRegistry.Default.WithBaseUrls(Settings.ProviderBaseUrls)
+            .WithAdapter(new AzureOpenAiAdapter(options.Environment, trust));
         var hosts = CustomHostValidator.FromEnvironment(Settings.TrustedCustomHosts);
         var compiler = new ConfigCompiler(Settings, Providers, hosts);
         NamedConfigs = new NamedConfigStore(Settings.ConfigDirectory, compiler, options.Environment,
@@ -45,7 +48,14 @@ public sealed class GatewayEngine : IAsyncDisposable
     public HttpMessageInvoker Upstream { get; }
 
     /// <summary>One pooled HTTP stack for every upstream: no redirects, cookies or decompression (bytes pass through as sent).</summary>
-    public static SocketsHttpHandler CreateUpstreamHandler(GatewaySettings settings) => new()
+    public static SocketsHttpHandler CreateUpstreamHandler(GatewaySettings settings)
+    {
+        var handler = CreateDefaultHandler(settings);
+        ExtraCaTrust.FromPemFile(settings.UpstreamCaFile)?.ApplyTo(handler);
+        return handler;
+    }
+
+    private static SocketsHttpHandler CreateDefaultHandler(GatewaySettings settings) => new()
     {
         AllowAutoRedirect = false,
         UseCookies = false,

@@ -52,7 +52,7 @@ public static class ProviderCatalog
     public static IReadOnlyList<ProviderDescriptor> Translated { get; } =
     [
         new() { Slug = "anthropic", BaseUrl = "https://api.anthropic.com/v1", Family = "anthropic", Auth = AuthScheme.Header, AuthHeader = "x-api-key" },
-        new() { Slug = "azure-openai", BaseUrl = null, Family = "azure-openai", Auth = AuthScheme.Header, AuthHeader = "api-key" },
+        new() { Slug = "azure-openai", BaseUrl = "https://{resource_name}.openai.azure.com/openai", Family = "azure-openai", Auth = AuthScheme.Header, AuthHeader = "api-key", NativeResponses = true },
         new() { Slug = "google", BaseUrl = "https://generativelanguage.googleapis.com", Family = "google" },
         new() { Slug = "vertex-ai", BaseUrl = null, Family = "vertex-ai" },
         new() { Slug = "bedrock", BaseUrl = null, Family = "bedrock" },

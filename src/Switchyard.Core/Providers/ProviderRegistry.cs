@@ -21,7 +21,7 @@ public sealed class ProviderRegistry
     /// <summary>The catalog with every adapter this build has.</summary>
     public static ProviderRegistry Default { get; } = new(
         [.. ProviderCatalog.OpenAiCompatible, .. ProviderCatalog.Translated],
-        [new OpenAiCompatibleAdapter()]);
+        [new OpenAiCompatibleAdapter(), new Azure.AzureOpenAiAdapter()]);
 
     /// <summary>A copy of this registry with some providers' base URLs replaced (operator-set, so not SSRF-checked).</summary>
     public ProviderRegistry WithBaseUrls(IReadOnlyDictionary<string, string> baseUrls)
@@ -40,6 +40,10 @@ public sealed class ProviderRegistry
         var providers = _providers.Values.Select(p => baseUrls.TryGetValue(p.Slug, out var url) ? p with { BaseUrl = url } : p);
         return new ProviderRegistry(providers, _adapters.Values);
     }
+
+    /// <summary>A copy of this registry with <paramref name="adapter"/> serving its family (e.g. one wired to the gateway's environment).</summary>
+    public ProviderRegistry WithAdapter(IProviderAdapter adapter) =>
+        new(_providers.Values, _adapters.Values.Where(a => a.Family != adapter.Family).Append(adapter));
 
     public bool TryGetProvider(string slug, out ProviderDescriptor descriptor) => _providers.TryGetValue(slug, out descriptor!);
 

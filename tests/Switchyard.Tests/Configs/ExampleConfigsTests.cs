@@ -94,9 +94,10 @@ public sealed class ExampleConfigsTests
             }
             else
             {
-                // Azure or Anthropic was picked: their adapters come with provider translation (501, a gateway exception that ends the chain).
-                Assert.Equal(HttpStatusCode.NotImplemented, response.StatusCode);
+                // Azure was picked without AZURE_OPENAI_RESOURCE_NAME (a 400 naming resource_name), or Anthropic, whose adapter
+                // comes with provider translation (501): both are gateway answers that end the chain.
                 Assert.Contains(path, new[] { "config.targets[0].targets[0]", "config.targets[0].targets[1]" });
+                Assert.Equal(path.EndsWith("[0]") ? HttpStatusCode.BadRequest : HttpStatusCode.NotImplemented, response.StatusCode);
             }
         }
         // OpenAI carries 30 % of the first tier: 40 tries all missing it has probability 0.7^40 ≈ 6e-7.
