@@ -18,8 +18,15 @@ internal sealed class BedrockStreamDecoder(ChatCall call) : IChatStreamDecoder
     private bool _stopped;
     private bool _answeredByJsonTool;
 
+    private TranslationException? _failure;
+
     public void Feed(ReadOnlySpan<byte> data, List<JsonObject> chunks)
     {
+        if (_failure is not null)
+        {
+            throw _failure;
+        }
+        var before = chunks.Count;
         _frames.Append(data);
         try
         {
@@ -30,12 +37,25 @@ internal sealed class BedrockStreamDecoder(ChatCall call) : IChatStreamDecoder
         }
         catch (AwsEventStreamException ex)
         {
-            throw new TranslationException("The Bedrock event stream is corrupt: " + ex.Message, 502);
+            _failure = new TranslationException("The Bedrock event stream is corrupt: " + ex.Message, 502);
+        }
+        catch (TranslationException ex)
+        {
+            _failure = ex;
+        }
+        // Chunks decoded before the failure in this same read still reach the client; the failure follows on the next call.
+        if (_failure is not null && chunks.Count == before)
+        {
+            throw _failure;
         }
     }
 
     public void Finish(List<JsonObject> chunks)
     {
+        if (_failure is not null)
+        {
+            throw _failure;
+        }
         if (_frames.Pending > 0)
         {
             throw new TranslationException($"The Bedrock event stream ended inside a frame ({_frames.Pending} bytes left over)", 502);

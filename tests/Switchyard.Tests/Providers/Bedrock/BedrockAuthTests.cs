@@ -49,10 +49,7 @@ public sealed class BedrockAuthTests
     public async Task Assumed_role_calls_sts_once_and_signs_with_the_temporary_credentials()
     {
         await using var h = await BedrockHarness.StartAsync(sim => new Dictionary<string, string> { ["AWS_ENDPOINT_URL_STS"] = sim.StsUrl });
-        var config = $$"""
-            {"provider":"bedrock","aws_auth_type":"assumedRole","aws_role_arn":"arn:aws:iam::123456789012:role/bedrock-caller","aws_external_id":"ext-42",
-             "aws_access_key_id":"{{BedrockHarness.KeyId}}","aws_secret_access_key":"{{BedrockHarness.Secret}}","aws_region":"eu-central-1"}
-            """;
+        var config = $$"""{"provider":"bedrock","aws_auth_type":"assumedRole","aws_role_arn":"arn:aws:iam::123456789012:role/bedrock-caller","aws_external_id":"ext-42","aws_access_key_id":"{{BedrockHarness.KeyId}}","aws_secret_access_key":"{{BedrockHarness.Secret}}","aws_region":"eu-central-1"}""";
         for (var i = 0; i < 2; i++)
         {
             var response = await h.ChatAsync(Body, Requests.Config(config));
