@@ -55,6 +55,6 @@ public static class ProviderCatalog
         new() { Slug = "azure-openai", BaseUrl = "https://{resource_name}.openai.azure.com/openai", Family = "azure-openai", Auth = AuthScheme.Header, AuthHeader = "api-key", NativeResponses = true },
         new() { Slug = "google", BaseUrl = "https://generativelanguage.googleapis.com", Family = "google" },
         new() { Slug = "vertex-ai", BaseUrl = null, Family = "vertex-ai" },
-        new() { Slug = "bedrock", BaseUrl = null, Family = "bedrock" },
+        new() { Slug = "bedrock", BaseUrl = "https://bedrock-runtime.{region}.amazonaws.com", Family = "bedrock", StreamUsageOption = false },
     ];
 }

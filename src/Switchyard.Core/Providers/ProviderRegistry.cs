@@ -21,7 +21,7 @@ public sealed class ProviderRegistry
     /// <summary>The catalog with every adapter this build has.</summary>
     public static ProviderRegistry Default { get; } = new(
         [.. ProviderCatalog.OpenAiCompatible, .. ProviderCatalog.Translated],
-        [new OpenAiCompatibleAdapter(), new Azure.AzureOpenAiAdapter()]);
+        [new OpenAiCompatibleAdapter(), new Azure.AzureOpenAiAdapter(), new Bedrock.BedrockAdapter()]);
 
     /// <summary>A copy of this registry with some providers' base URLs replaced (operator-set, so not SSRF-checked).</summary>
     public ProviderRegistry WithBaseUrls(IReadOnlyDictionary<string, string> baseUrls)
@@ -45,7 +45,17 @@ public sealed class ProviderRegistry
     public ProviderRegistry WithAdapter(IProviderAdapter adapter) =>
         new(_providers.Values, _adapters.Values.Where(a => a.Family != adapter.Family).Append(adapter));
 
+    /// <summary>A copy whose adapters read process settings (e.g. AWS_* credentials) through <paramref name="environment"/>, the gateway's environment accessor.</summary>
+    public ProviderRegistry WithEnvironment(Func<string, string?> environment) =>
+        new(_providers.Values, _adapters.Values.Select(a => a is IEnvironmentAware e ? e.WithEnvironment(environment) : a));
+
     public bool TryGetProvider(string slug, out ProviderDescriptor descriptor) => _providers.TryGetValue(slug, out descriptor!);
 
     public IProviderAdapter? AdapterFor(ProviderDescriptor provider) => _adapters.GetValueOrDefault(provider.Family);
+}
+
+/// <summary>An adapter that reads the gateway's environment (credentials, endpoints) and can be rebuilt around another accessor.</summary>
+public interface IEnvironmentAware
+{
+    IProviderAdapter WithEnvironment(Func<string, string?> environment);
 }

@@ -19,6 +19,9 @@ public interface IChatDialect
 
     /// <summary>Reads an upstream error body (any status ≥ 400) into a normalised error; never throws.</summary>
     ProviderError ReadError(int status, ReadOnlySpan<byte> body, ChatCall call);
+
+    /// <summary>As <see cref="ReadError(int, ReadOnlySpan{byte}, ChatCall)"/>, for providers that put the error's type in a header (Bedrock's <c>x-amzn-ErrorType</c>).</summary>
+    ProviderError ReadError(int status, ReadOnlySpan<byte> body, System.Net.Http.Headers.HttpResponseHeaders headers, ChatCall call) => ReadError(status, body, call);
 }
 
 /// <summary>Turns one upstream stream, fed in arbitrary slices, into OpenAI <c>chat.completion.chunk</c> objects.</summary>

@@ -163,7 +163,7 @@ internal sealed class TranslatedCall(IIngressProtocol ingress, IChatDialect dial
         if (status >= 400)
         {
             var body = await ReadBodyAsync(upstream, ct).ConfigureAwait(false);
-            var error = dialect.ReadError(status, body, call);
+            var error = dialect.ReadError(status, body, upstream.Headers, call);
             return Replace(upstream, JsonContent(ingress.ErrorBody(status, error, provider)));
         }
         if (call.Stream)

@@ -127,8 +127,8 @@ public sealed class ErrorShapeTests
     public async Task Provider_whose_adapter_is_not_in_this_build_is_501_not_a_crash()
     {
         await using var gw = await TestGateway.StartAsync();
-        var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), ("x-portkey-config", "{\"provider\":\"bedrock\",\"aws_access_key_id\":\"a\",\"aws_secret_access_key\":\"b\"}")));
-        await AssertFailure(response, HttpStatusCode.NotImplemented, "bedrock");
+        var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), ("x-portkey-config", "{\"provider\":\"vertex-ai\",\"vertex_project_id\":\"p\",\"custom_host\":\"https://example.com\"}")));
+        await AssertFailure(response, HttpStatusCode.NotImplemented, "vertex-ai");
         Assert.Equal("true", response.Header("x-portkey-gateway-exception"));
     }
 
