@@ -106,10 +106,16 @@ public sealed class StreamingTests
         await using var sim = await OpenAiSimulator.StartAsync();
         await using var gw = await TestGateway.StartAsync();
         sim.Enqueue(SimulatedFault.Hang());
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
+        using var cts = new CancellationTokenSource();
         using var client = new HttpClient { BaseAddress = gw.BaseUrl };
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
-            client.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), Requests.HeaderMode(sim.BaseUrl)), cts.Token));
+        var send = client.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), Requests.HeaderMode(sim.BaseUrl)), cts.Token);
+        // Leave only once the upstream call is in flight (a fixed delay raced the request under a loaded test run).
+        for (var i = 0; i < 1000 && sim.Requests.Count == 0; i++)
+        {
+            await Task.Delay(10);
+        }
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => send);
         var seen = await sim.WaitForRequestCompletionAsync(0, TimeSpan.FromSeconds(10));
         Assert.True(seen.Aborted);
     }
