@@ -310,10 +310,17 @@ public sealed class BedrockSimulator : IAsyncDisposable
         var reasoning = reply.Reasoning ?? (thinking?["type"]?.ToString() == "enabled" ? ("Let me think about this.", "sig-sim-1") : null);
         var text = reply.Text ?? (reply.ToolCall is null ? "echo: " + lastUserText : "");
         var tool = reply.ToolCall;
-        var forced = ((body["toolConfig"] as JsonObject)?["toolChoice"] as JsonObject)?["tool"] as JsonObject;
-        if (tool is null && forced is not null)
+        var toolConfig = body["toolConfig"] as JsonObject;
+        var choice = toolConfig?["toolChoice"] as JsonObject;
+        var forcedName = (choice?["tool"] as JsonObject)?["name"]?.ToString();
+        if (forcedName is null && choice?["any"] is not null)
         {
-            tool = (forced["name"]!.ToString(), "{}");
+            // toolChoice any: the model must call some tool; the simulator calls the first one.
+            forcedName = ((toolConfig!["tools"] as JsonArray)?[0]?["toolSpec"] as JsonObject)?["name"]?.ToString();
+        }
+        if (tool is null && forcedName is not null)
+        {
+            tool = (forcedName, ArgumentsFor(toolConfig, forcedName));
             text = reply.Text ?? "";
         }
         var stop = "end_turn";
@@ -513,5 +520,22 @@ public sealed class BedrockSimulator : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Deterministic arguments for a forced call: each required string property gets "value-of-&lt;name&gt;".</summary>
+    private static string ArgumentsFor(JsonObject? toolConfig, string name)
+    {
+        var spec = (toolConfig?["tools"] as JsonArray)?.Select(t => t?["toolSpec"] as JsonObject).FirstOrDefault(t => t?["name"]?.ToString() == name);
+        var schema = (spec?["inputSchema"] as JsonObject)?["json"] as JsonObject;
+        var args = new JsonObject();
+        foreach (var required in schema?["required"] as JsonArray ?? [])
+        {
+            var property = required!.ToString();
+            if ((schema!["properties"] as JsonObject)?[property]?["type"]?.ToString() == "string")
+            {
+                args[property] = "value-of-" + property;
+            }
+        }
+        return args.ToJsonString();
     }
 }

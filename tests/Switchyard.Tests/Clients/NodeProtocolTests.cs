@@ -103,4 +103,25 @@ public sealed class NodeProtocolTests(ITestOutputHelper output)
         Assert.All(sim.Requests, r => Assert.Equal("/v1/chat/completions", r.Path));
         Assert.Equal(8, sim.Requests.Count);
     }
+
+    [Fact]
+    public async Task Anthropic_npm_sdk_messages_and_openai_npm_responses_work_against_bedrock()
+    {
+        await using var harness = await Providers.Bedrock.BedrockHarness.StartAsync();
+        var headers = new JsonObject();
+        foreach (var (name, value) in Providers.Bedrock.BedrockHarness.Headers())
+        {
+            headers[name] = value;
+        }
+        var cases = Cases("messages-bedrock", "anthropic", Providers.Bedrock.BedrockHarness.Model, "unused-by-bedrock", headers);
+        foreach (var c in Cases("responses-bedrock", "openai-responses", Providers.Bedrock.BedrockHarness.Model, "unused-by-bedrock", headers))
+        {
+            cases.Add(c!.DeepClone());
+        }
+        var results = await RunAsync(harness.Gateway, cases, output);
+        AssertConsistent(results, "messages-bedrock", "input_tokens", "output_tokens");
+        AssertConsistent(results, "responses-bedrock", "input_tokens", "output_tokens");
+        Assert.Equal("tool_use", results["messages-bedrock-stream-tool"].GetProperty("stopReason").GetString());
+        Assert.Equal(8, harness.Sim.Requests.Count(r => r.Path.Contains("/converse", StringComparison.Ordinal)));
+    }
 }
