@@ -14,7 +14,7 @@ public sealed class GatewayEngine : IAsyncDisposable
     public GatewayEngine(ServerOptions options, ILoggerFactory loggers, HttpMessageHandler? upstreamHandler = null)
     {
         Settings = options.Engine;
-        Providers = ProviderRegistry.Default.WithBaseUrls(Settings.ProviderBaseUrls);
+        Providers = ProviderRegistry.Default.WithBaseUrls(Settings.ProviderBaseUrls).WithSettings(Settings);
         var hosts = CustomHostValidator.FromEnvironment(Settings.TrustedCustomHosts);
         var compiler = new ConfigCompiler(Settings, Providers, hosts);
         NamedConfigs = new NamedConfigStore(Settings.ConfigDirectory, compiler, options.Environment,
