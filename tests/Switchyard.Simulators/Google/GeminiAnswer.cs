@@ -222,7 +222,7 @@ internal sealed class GeminiAnswer
         {
             candidate["finishReason"] = finish;
             candidate["safetyRatings"] = new JsonArray(
-                new JsonObject { ["category"] = "HARM_CATEGORY_HARASSMENT", ["probability"] = finish == "SAFETY" ? "HIGH" : "NEGLIGIBLE", ["blocked"] = finish == "SAFETY" ? true : null },
+                new JsonObject { ["category"] = "HARM_CATEGORY_HARASSMENT", ["probability"] = finish == "SAFETY" ? "HIGH" : "NEGLIGIBLE", ["blocked"] = finish == "SAFETY" },
                 new JsonObject { ["category"] = "HARM_CATEGORY_DANGEROUS_CONTENT", ["probability"] = "NEGLIGIBLE" });
         }
         candidate["index"] = index;
