@@ -25,6 +25,9 @@ namespace Switchyard.Simulators.Google;
 /// </summary>
 public sealed partial class GoogleSimulator : IAsyncDisposable
 {
+    /// <summary>The audience Google's token endpoint requires in a JWT-bearer assertion.</summary>
+    public const string GoogleTokenAudience = "https://oauth2.googleapis.com/token";
+
     public const string DefaultApiKey = "AIza-sim-key-0123456789";
 
     private readonly WebApplication _app;
@@ -54,6 +57,9 @@ public sealed partial class GoogleSimulator : IAsyncDisposable
 
     /// <summary>Access tokens minted at <c>/token</c>.</summary>
     public int TokensMinted => Volatile.Read(ref _tokensMinted);
+
+    /// <summary>The claims of the last JWT assertion that was accepted.</summary>
+    public JsonObject? LastAssertionClaims { get; private set; }
 
     /// <summary>Tokens handed out by the metadata server.</summary>
     public int MetadataTokensIssued => Volatile.Read(ref _metadataTokens);
@@ -306,9 +312,11 @@ public sealed partial class GoogleSimulator : IAsyncDisposable
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var exp = claims["exp"]?.GetValue<long>() ?? 0;
         var iat = claims["iat"]?.GetValue<long>() ?? 0;
-        if (GeminiValidator.Str(claims["aud"]) != TokenUri)
+        // Google's endpoint wants its own URL as the audience; the simulator also takes its own address.
+        var audience = GeminiValidator.Str(claims["aud"]);
+        if (audience != GoogleTokenAudience && audience != TokenUri)
         {
-            await Fail("invalid_grant", "Invalid JWT: audience must be " + TokenUri).ConfigureAwait(false);
+            await Fail("invalid_grant", $"Invalid JWT: audience {audience} is not {GoogleTokenAudience}").ConfigureAwait(false);
             return;
         }
         if (!(GeminiValidator.Str(claims["scope"]) ?? "").Split(' ').Contains("https://www.googleapis.com/auth/cloud-platform"))
@@ -321,6 +329,7 @@ public sealed partial class GoogleSimulator : IAsyncDisposable
             await Fail("invalid_grant", "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.").ConfigureAwait(false);
             return;
         }
+        LastAssertionClaims = claims;
         var token = "ya29.sim-" + Interlocked.Increment(ref _tokensMinted);
         _issued[token] = 0;
         context.Response.ContentType = "application/json; charset=utf-8";

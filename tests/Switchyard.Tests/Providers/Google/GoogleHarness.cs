@@ -26,7 +26,7 @@ public sealed class GoogleHarness : IAsyncDisposable
 
     public TestGateway Gw { get; }
 
-    public static async Task<GoogleHarness> StartAsync(Func<GatewaySettings, GatewaySettings>? more = null, IReadOnlyDictionary<string, string>? configs = null)
+    public static async Task<GoogleHarness> StartAsync(Func<GatewaySettings, GoogleSimulator, GatewaySettings>? more = null, IReadOnlyDictionary<string, string>? configs = null)
     {
         var sim = await GoogleSimulator.StartAsync();
         sim.AcceptToken(VertexToken);
@@ -41,7 +41,7 @@ public sealed class GoogleHarness : IAsyncDisposable
                     ["vertex-ai"] = sim.BaseUrl + "/vx/{region}",
                 },
             };
-            return more is null ? s : more(s);
+            return more is null ? s : more(s, sim);
         });
         return new GoogleHarness(sim, gw);
     }
