@@ -56,6 +56,12 @@ public sealed record GatewaySettings
     /// <summary>Quiet period before a changed config file is re-read (<c>CONFIG_RELOAD_DEBOUNCE_MS</c>).</summary>
     public TimeSpan ConfigReloadDebounce { get; init; } = TimeSpan.FromMilliseconds(200);
 
+    /// <summary>Vertex AI's default credential (<c>GCP_AUTH_MODE</c>): <c>workload</c> takes tokens from the GCE metadata server; null otherwise.</summary>
+    public string? GcpAuthMode { get; init; }
+
+    /// <summary>The GCE metadata server, host[:port] (<c>GCE_METADATA_HOST</c>), for workload identity.</summary>
+    public string GceMetadataHost { get; init; } = "metadata.google.internal";
+
     /// <summary>Reads the settings from environment-style variables; unknown or malformed values raise a clear error at start-up.</summary>
     public static GatewaySettings FromEnvironment(Func<string, string?> get)
     {
@@ -79,6 +85,8 @@ public sealed record GatewaySettings
             LogQueueCapacity = Int(get, "LOG_QUEUE_CAPACITY", s.LogQueueCapacity, 1, 10_000_000),
             LogFileLimitBytes = Int(get, "LOG_STORE_LOCAL_FILE_MB", 64, 1, 1 << 20) * (1L << 20),
             LogTotalLimitBytes = Int(get, "LOG_STORE_LOCAL_MAX_MB", 1024, 1, 1 << 30) * (1L << 20),
+            GcpAuthMode = NonEmpty(get("GCP_AUTH_MODE"))?.ToLowerInvariant(),
+            GceMetadataHost = NonEmpty(get("GCE_METADATA_HOST")) ?? s.GceMetadataHost,
         };
     }
 

@@ -16,7 +16,7 @@ public sealed class GatewayEngine : IAsyncDisposable
     {
         Settings = options.Engine;
         var trust = ExtraCaTrust.FromPemFile(Settings.UpstreamCaFile);
-        Providers = ProviderRegistry.Default.WithBaseUrls(Settings.ProviderBaseUrls).WithEnvironment(options.Environment)
+        Providers = ProviderRegistry.Default.WithBaseUrls(Settings.ProviderBaseUrls).WithEnvironment(options.Environment).WithSettings(Settings)
             .WithAdapter(new AzureOpenAiAdapter(options.Environment, trust));
         var hosts = CustomHostValidator.FromEnvironment(Settings.TrustedCustomHosts);
         var compiler = new ConfigCompiler(Settings, Providers, hosts);

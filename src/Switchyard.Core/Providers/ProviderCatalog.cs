@@ -53,8 +53,9 @@ public static class ProviderCatalog
     [
         new() { Slug = "anthropic", BaseUrl = "https://api.anthropic.com/v1", Family = "anthropic", Auth = AuthScheme.Header, AuthHeader = "x-api-key" },
         new() { Slug = "azure-openai", BaseUrl = "https://{resource_name}.openai.azure.com/openai", Family = "azure-openai", Auth = AuthScheme.Header, AuthHeader = "api-key", NativeResponses = true },
-        new() { Slug = "google", BaseUrl = "https://generativelanguage.googleapis.com", Family = "google" },
-        new() { Slug = "vertex-ai", BaseUrl = null, Family = "vertex-ai" },
+        new() { Slug = "google", BaseUrl = "https://generativelanguage.googleapis.com", Family = "google", Auth = AuthScheme.Header, AuthHeader = "x-goog-api-key" },
+        // {region} and {project} are filled in by the Vertex adapter (region "global" drops the "{region}-" prefix).
+        new() { Slug = "vertex-ai", BaseUrl = "https://{region}-aiplatform.googleapis.com", Family = "vertex-ai", Auth = AuthScheme.None },
         new() { Slug = "bedrock", BaseUrl = "https://bedrock-runtime.{region}.amazonaws.com", Family = "bedrock", StreamUsageOption = false },
     ];
 }

@@ -21,7 +21,7 @@ public sealed class ProviderRegistry
     /// <summary>The catalog with every adapter this build has.</summary>
     public static ProviderRegistry Default { get; } = new(
         [.. ProviderCatalog.OpenAiCompatible, .. ProviderCatalog.Translated],
-        [new OpenAiCompatibleAdapter(), new Azure.AzureOpenAiAdapter(), new Bedrock.BedrockAdapter()]);
+        [new OpenAiCompatibleAdapter(), new Azure.AzureOpenAiAdapter(), new Bedrock.BedrockAdapter(), new Google.GoogleAdapter(), new Google.VertexAdapter()]);
 
     /// <summary>A copy of this registry with some providers' base URLs replaced (operator-set, so not SSRF-checked).</summary>
     public ProviderRegistry WithBaseUrls(IReadOnlyDictionary<string, string> baseUrls)
@@ -48,6 +48,13 @@ public sealed class ProviderRegistry
     /// <summary>A copy whose adapters read process settings (e.g. AWS_* credentials) through <paramref name="environment"/>, the gateway's environment accessor.</summary>
     public ProviderRegistry WithEnvironment(Func<string, string?> environment) =>
         new(_providers.Values, _adapters.Values.Select(a => a is IEnvironmentAware e ? e.WithEnvironment(environment) : a));
+
+    /// <summary>A copy of this registry whose adapters use the engine's settings (e.g. Vertex's GCP_AUTH_MODE and GCE_METADATA_HOST).</summary>
+    public ProviderRegistry WithSettings(GatewaySettings settings)
+    {
+        var adapters = _adapters.Values.Select(a => a is Google.VertexAdapter vertex ? vertex.WithSettings(settings) : a);
+        return new ProviderRegistry(_providers.Values, adapters);
+    }
 
     public bool TryGetProvider(string slug, out ProviderDescriptor descriptor) => _providers.TryGetValue(slug, out descriptor!);
 
