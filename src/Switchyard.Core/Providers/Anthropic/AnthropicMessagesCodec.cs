@@ -240,9 +240,9 @@ public static class AnthropicMessagesCodec
         }
     }
 
-    private static JsonArray TextBlocks(JsonNode? content, int index)
+    private static List<JsonNode> TextBlocks(JsonNode? content, int index)
     {
-        var blocks = new JsonArray();
+        var blocks = new List<JsonNode>();
         if (content is JsonValue v && v.TryGetValue<string>(out var text))
         {
             if (text.Length > 0)
@@ -436,7 +436,7 @@ public static class AnthropicMessagesCodec
         var content = message["content"];
         if (content is JsonArray)
         {
-            result["content"] = TextBlocks(content, index);
+            result["content"] = new JsonArray([.. TextBlocks(content, index)]);
         }
         else
         {
