@@ -14,7 +14,10 @@ internal static class ErrorResponses
         {
             response.Headers["x-portkey-gateway-exception"] = "true";
         }
-        var body = ErrorResponseWriter.Body(error);
+        // Anthropic clients parse errors in Anthropic's shape.
+        var body = context.Request.Path.Equals("/v1/messages", StringComparison.Ordinal)
+            ? Switchyard.Core.Translation.MessagesIngress.AnthropicErrorBody(error.Status, null, error.Message)
+            : ErrorResponseWriter.Body(error);
         response.ContentLength = body.Length;
         return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
     }

@@ -24,11 +24,16 @@ public static class ErrorResponseWriter
                 json.WriteString("message", "Not Found");
                 json.WriteBoolean("ok", false);
                 break;
-            case ErrorCategory.Timeout or ErrorCategory.UpstreamUnreachable:
+            case ErrorCategory.Timeout or ErrorCategory.UpstreamUnreachable or ErrorCategory.BadUpstreamResponse:
                 // Portkey answers timeouts in OpenAI's error shape so OpenAI SDKs surface the message.
                 json.WriteStartObject("error");
                 json.WriteString("message", error.Message);
-                json.WriteString("type", error.Category == ErrorCategory.Timeout ? "timeout_error" : "upstream_connection_error");
+                json.WriteString("type", error.Category switch
+                {
+                    ErrorCategory.Timeout => "timeout_error",
+                    ErrorCategory.BadUpstreamResponse => "bad_upstream_response",
+                    _ => "upstream_connection_error",
+                });
                 json.WriteNull("param");
                 json.WriteNull("code");
                 json.WriteEndObject();

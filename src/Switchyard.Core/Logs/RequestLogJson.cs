@@ -45,6 +45,10 @@ public static class RequestLogJson
             {
                 json.WriteNumber("cached_prompt_tokens", u.CachedPromptTokens);
             }
+            if (u.CacheWriteTokens > 0)
+            {
+                json.WriteNumber("cache_write_tokens", u.CacheWriteTokens);
+            }
             if (u.ReasoningTokens > 0)
             {
                 json.WriteNumber("reasoning_tokens", u.ReasoningTokens);

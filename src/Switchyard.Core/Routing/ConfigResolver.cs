@@ -192,11 +192,14 @@ public sealed class ConfigResolver
         return new HeaderDefaults
         {
             Provider = provider,
-            ApiKey = HeaderDefaults.BearerToken(headers),
+            // Anthropic clients (Claude Code, the Anthropic SDKs) send their key as x-api-key.
+            ApiKey = HeaderDefaults.BearerToken(headers) ?? NonEmpty(headers.Get("x-api-key")),
             CustomHost = customHost,
             ForwardHeaders = forward,
             RequestTimeoutMs = timeout,
             ProviderFields = HeaderDefaults.ReadProviderFields(headers),
         };
     }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 }

@@ -38,12 +38,14 @@ public interface IClientStreamEncoder
 public static class IngressProtocols
 {
     private static readonly IIngressProtocol Chat = new ChatIngress();
+    private static readonly IIngressProtocol Messages = new MessagesIngress();
+    private static readonly IIngressProtocol Responses = new ResponsesIngress();
 
-    /// <summary>Set by the messages and responses protocols as they are added.</summary>
-    private static readonly Dictionary<EndpointKind, IIngressProtocol> Extra = [];
-
-    public static void Register(IIngressProtocol protocol) => Extra[protocol.Endpoint] = protocol;
-
-    public static IIngressProtocol? For(EndpointKind endpoint) =>
-        endpoint == EndpointKind.ChatComplete ? Chat : Extra.GetValueOrDefault(endpoint);
+    public static IIngressProtocol? For(EndpointKind endpoint) => endpoint switch
+    {
+        EndpointKind.ChatComplete => Chat,
+        EndpointKind.Messages => Messages,
+        EndpointKind.CreateModelResponse => Responses,
+        _ => null,
+    };
 }

@@ -82,12 +82,17 @@ public abstract class LeafCall
     }
 
     /// <summary>A new response with the upstream's status and non-content headers, and <paramref name="content"/>.</summary>
-    internal static HttpResponseMessage Replace(HttpResponseMessage upstream, HttpContent content)
+    /// <param name="contentMoved">True when <paramref name="content"/> now owns the upstream body stream, which must stay open.</param>
+    internal static HttpResponseMessage Replace(HttpResponseMessage upstream, HttpContent content, bool contentMoved = false)
     {
         var response = new HttpResponseMessage(upstream.StatusCode) { Content = content, Version = upstream.Version };
         foreach (var (name, values) in upstream.Headers.NonValidated)
         {
             response.Headers.TryAddWithoutValidation(name, values);
+        }
+        if (contentMoved)
+        {
+            upstream.Content = null;
         }
         upstream.Dispose();
         return response;
@@ -122,7 +127,14 @@ internal sealed class NativeCall : LeafCall
             return ValueTask.FromResult(upstream);
         }
         var content = new UsageStrippingContent(upstream.Content);
-        return ValueTask.FromResult(Replace(upstream, content));
+        foreach (var (name, values) in upstream.Content.Headers.NonValidated)
+        {
+            if (!name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
+            {
+                content.Headers.TryAddWithoutValidation(name, values);
+            }
+        }
+        return ValueTask.FromResult(Replace(upstream, content, contentMoved: true));
     }
 }
 
@@ -159,7 +171,7 @@ internal sealed class TranslatedCall(IIngressProtocol ingress, IChatDialect dial
             var source = await upstream.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
             var content = new TranslatedStreamContent(source, dialect.CreateStreamDecoder(call), ingress.CreateStreamEncoder(call));
             content.Headers.ContentType = EventStream;
-            return Replace(upstream, content);
+            return Replace(upstream, content, contentMoved: true);
         }
         try
         {

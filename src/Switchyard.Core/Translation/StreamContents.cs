@@ -160,7 +160,7 @@ public static class CanonicalUsage
         var total = usage.ContainsKey("total_tokens") ? ChatJson.Long(usage["total_tokens"]) : prompt + completion;
         var cached = ChatJson.Long((usage["prompt_tokens_details"] as JsonObject)?["cached_tokens"]);
         var reasoning = ChatJson.Long((usage["completion_tokens_details"] as JsonObject)?["reasoning_tokens"]);
-        return new TokenUsage(prompt, completion, total, cached, reasoning);
+        return new TokenUsage(prompt, completion, total, cached, reasoning, ChatJson.Long(usage["cache_creation_input_tokens"]));
     }
 }
 
@@ -320,6 +320,28 @@ internal sealed class UsageStrippingContent(HttpContent inner) : HttpContent, IU
                     owner._usage = UsageReader.FromJson(evt[(data + 5)..].Trim((byte)' ').TrimEnd("\r\n"u8));
                     return;
                 }
+            }
+            WriteWithoutNullUsage(evt);
+        }
+
+        /// <summary>With include_usage, OpenAI puts <c>"usage":null</c> on every chunk; a client that did not ask gets chunks without it.</summary>
+        private void WriteWithoutNullUsage(ReadOnlySpan<byte> evt)
+        {
+            while (true)
+            {
+                var at = evt.IndexOf(",\"usage\":"u8);
+                if (at < 0)
+                {
+                    break;
+                }
+                var rest = evt[(at + 9)..];
+                var skip = rest.Length > 0 && rest[0] == ' ' ? 1 : 0;
+                if (!rest[skip..].StartsWith("null"u8))
+                {
+                    break;
+                }
+                _output.Write(evt[..at]);
+                evt = rest[(skip + 4)..];
             }
             _output.Write(evt);
         }

@@ -9,7 +9,11 @@ public sealed class ResponseTap
     private const int JsonCap = 4 * 1024 * 1024;
     private const int TailSize = 8 * 1024;
 
+    private const int HeadSize = 4 * 1024;
+
     private readonly bool _isEventStream;
+    private readonly byte[]? _head;
+    private int _headLength;
     private byte[] _buffer;
     private int _length;
     private bool _overflow;
@@ -18,12 +22,20 @@ public sealed class ResponseTap
     {
         _isEventStream = isEventStream;
         _buffer = new byte[isEventStream ? TailSize * 2 : (int)Math.Clamp(contentLength ?? 4096, 256, JsonCap)];
+        _head = isEventStream ? new byte[HeadSize] : null;
     }
 
     public void Observe(ReadOnlySpan<byte> chunk)
     {
         if (_isEventStream)
         {
+            if (_headLength < HeadSize)
+            {
+                // The first events (Anthropic's message_start) carry the input token count.
+                var n = Math.Min(HeadSize - _headLength, chunk.Length);
+                chunk[..n].CopyTo(_head.AsSpan(_headLength));
+                _headLength += n;
+            }
             if (chunk.Length >= TailSize)
             {
                 chunk[^TailSize..].CopyTo(_buffer);
@@ -65,6 +77,6 @@ public sealed class ResponseTap
             return (null, null);
         }
         var data = _buffer.AsSpan(0, _length);
-        return _isEventStream ? UsageReader.FromEventStreamTail(data) : UsageReader.FromJson(data);
+        return _isEventStream ? UsageReader.FromEventStream(_head.AsSpan(0, _headLength), data) : UsageReader.FromJson(data);
     }
 }

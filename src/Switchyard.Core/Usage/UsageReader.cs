@@ -2,7 +2,12 @@ using System.Text.Json;
 
 namespace Switchyard.Core.Usage;
 
-/// <summary>Reads OpenAI-format usage from a response: the top-level <c>usage</c> of a JSON body, or the last usage chunk of an SSE stream.</summary>
+/// <summary>
+/// Reads usage from a response as relayed to the client: the top-level <c>usage</c> of a JSON body, or the last usage
+/// of an SSE stream. Understands OpenAI chat (<c>prompt_tokens</c>…), OpenAI Responses and Anthropic Messages
+/// (<c>input_tokens</c>…, where Anthropic's cache reads and writes are added to the prompt), the latter also nested in
+/// <c>message</c> or <c>response</c> (message_start, response.completed).
+/// </summary>
 public static class UsageReader
 {
     /// <summary>Usage and model from a <c>chat.completion</c>/<c>text_completion</c>/embeddings JSON body; null when absent or unreadable.</summary>
@@ -24,6 +29,23 @@ public static class UsageReader
                     reader.Read();
                     usage = reader.TokenType == JsonTokenType.StartObject ? ReadUsageObject(ref reader) : null;
                     if (reader.TokenType is JsonTokenType.StartArray)
+                    {
+                        reader.Skip();
+                    }
+                }
+                else if ((reader.ValueTextEquals("message"u8) || reader.ValueTextEquals("response"u8)) && usage is null)
+                {
+                    // Anthropic's message_start and the Responses API's response.* events nest the object.
+                    reader.Read();
+                    if (reader.TokenType == JsonTokenType.StartObject)
+                    {
+                        var start = (int)reader.TokenStartIndex;
+                        reader.Skip();
+                        var inner = FromJson(body[start..((int)reader.BytesConsumed)]);
+                        usage ??= inner.Usage;
+                        model ??= inner.Model;
+                    }
+                    else if (reader.TokenType == JsonTokenType.StartArray)
                     {
                         reader.Skip();
                     }
@@ -52,7 +74,53 @@ public static class UsageReader
     }
 
     /// <summary>Usage from the tail of an SSE stream: the last <c>data:</c> event whose JSON carries a non-null <c>usage</c>.</summary>
-    public static (TokenUsage? Usage, string? Model) FromEventStreamTail(ReadOnlySpan<byte> tail)
+    public static (TokenUsage? Usage, string? Model) FromEventStreamTail(ReadOnlySpan<byte> tail) => FromEventStream([], tail);
+
+    /// <summary>
+    /// Usage from the head and tail of an SSE stream. The tail's last usage wins; when it lacks the input count
+    /// (Anthropic's message_delta reports output tokens only), the input side comes from the head (message_start).
+    /// </summary>
+    public static (TokenUsage? Usage, string? Model) FromEventStream(ReadOnlySpan<byte> head, ReadOnlySpan<byte> tail)
+    {
+        var (usage, model) = LastUsage(tail);
+        if (usage is { PromptTokens: 0 } last)
+        {
+            var (early, earlyModel) = FirstUsage(head);
+            if (early is { } first)
+            {
+                var prompt = first.PromptTokens;
+                usage = last with { PromptTokens = prompt, CachedPromptTokens = Math.Max(last.CachedPromptTokens, first.CachedPromptTokens),
+                    CacheWriteTokens = Math.Max(last.CacheWriteTokens, first.CacheWriteTokens), TotalTokens = prompt + last.CompletionTokens };
+                model ??= earlyModel;
+            }
+        }
+        return (usage, model);
+    }
+
+    private static (TokenUsage? Usage, string? Model) FirstUsage(ReadOnlySpan<byte> head)
+    {
+        var start = 0;
+        while (start < head.Length)
+        {
+            var rest = head[start..];
+            var end = rest.IndexOf("\n\n"u8);
+            var ev = end < 0 ? rest : rest[..end];
+            start += end < 0 ? rest.Length : end + 2;
+            var data = ev.IndexOf("data:"u8);
+            if (data < 0 || end < 0)
+            {
+                continue;
+            }
+            var payload = ev[(data + 5)..].Trim((byte)' ').TrimEnd("\r\n"u8);
+            if (payload.IndexOf("\"usage\""u8) >= 0 && FromJson(payload) is { Usage: not null } found)
+            {
+                return found;
+            }
+        }
+        return (null, null);
+    }
+
+    private static (TokenUsage? Usage, string? Model) LastUsage(ReadOnlySpan<byte> tail)
     {
         // Events are separated by a blank line; walk them backwards so the final usage chunk is found first.
         var end = tail.Length;
@@ -94,7 +162,8 @@ public static class UsageReader
 
     private static TokenUsage? ReadUsageObject(ref Utf8JsonReader reader)
     {
-        long prompt = 0, completion = 0, total = 0, cached = 0, reasoning = 0;
+        long prompt = 0, completion = 0, total = 0, cached = 0, reasoning = 0, input = 0, output = 0, cacheRead = 0, cacheWrite = 0;
+        var anthropicCache = false;
         var depth = reader.CurrentDepth;
         while (reader.Read() && !(reader.TokenType == JsonTokenType.EndObject && reader.CurrentDepth == depth))
         {
@@ -122,12 +191,43 @@ public static class UsageReader
             {
                 reasoning = ReadLong(ref reader);
             }
+            else if (reader.ValueTextEquals("input_tokens"u8))
+            {
+                input = ReadLong(ref reader);
+            }
+            else if (reader.ValueTextEquals("output_tokens"u8))
+            {
+                output = ReadLong(ref reader);
+            }
+            else if (reader.ValueTextEquals("cache_read_input_tokens"u8))
+            {
+                cacheRead = ReadLong(ref reader);
+                anthropicCache = true;
+            }
+            else if (reader.ValueTextEquals("cache_creation_input_tokens"u8))
+            {
+                cacheWrite = ReadLong(ref reader);
+                anthropicCache = true;
+            }
+        }
+        if (prompt == 0 && completion == 0 && (input > 0 || output > 0 || anthropicCache))
+        {
+            // Messages/Responses naming. Anthropic's input_tokens leaves out cache reads and writes; OpenAI's includes them.
+            prompt = anthropicCache ? input + cacheRead + cacheWrite : input;
+            completion = output;
+            cached = anthropicCache ? cacheRead : cached;
+            total = 0;
+        }
+        else if (anthropicCache)
+        {
+            // Canonical chat usage from a translated Anthropic/Bedrock target already counts them in prompt_tokens.
+            cached = Math.Max(cached, cacheRead);
         }
         if (total == 0)
         {
             total = prompt + completion;
         }
-        return new TokenUsage(prompt, completion, total, cached, reasoning);
+        return new TokenUsage(prompt, completion, total, cached, reasoning, cacheWrite);
     }
 
     private static long ReadLong(ref Utf8JsonReader reader)

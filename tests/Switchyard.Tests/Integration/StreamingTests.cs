@@ -33,7 +33,8 @@ public sealed class StreamingTests
         await using var sim = await OpenAiSimulator.StartAsync();
         await using var gw = await TestGateway.StartAsync();
         sim.StepMode = true;
-        var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat("one two three", stream: true), Requests.HeaderMode(sim.BaseUrl)),
+        // With include_usage the client sees every upstream event (without it the gateway hides the usage event it asked for).
+        var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat("one two three", stream: true, includeUsage: true), Requests.HeaderMode(sim.BaseUrl)),
             HttpCompletionOption.ResponseHeadersRead);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);

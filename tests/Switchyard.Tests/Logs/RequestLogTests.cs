@@ -28,6 +28,31 @@ public sealed class RequestLogTests
     }
 
     [Fact]
+    public async Task A_stream_without_include_usage_asks_upstream_for_usage_hides_it_from_the_client_and_logs_it()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var gw = await TestGateway.StartAsync();
+        var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat("usage please", stream: true),
+            [.. Requests.HeaderMode(sim.BaseUrl), ("x-portkey-trace-id", "usage-hidden")]));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        // Upstream was asked for usage, the client (which did not ask) sees no usage chunk, and the stream still ends properly.
+        var upstream = JsonDocument.Parse(sim.Requests[0].Body).RootElement;
+        Assert.True(upstream.GetProperty("stream_options").GetProperty("include_usage").GetBoolean());
+        Assert.DoesNotContain("\"usage\"", text, StringComparison.Ordinal);
+        Assert.Contains("echo: usage please".Split(' ')[1], text, StringComparison.Ordinal);
+        Assert.EndsWith("data: [DONE]\n\n", text);
+
+        var direct = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat("usage please"), Requests.HeaderMode(sim.BaseUrl)));
+        var expected = (await direct.JsonAsync()).GetProperty("usage");
+        var record = (await RecordsAsync(gw, 2)).Single(r => r.GetProperty("trace_id").GetString() == "usage-hidden");
+        Assert.Equal(expected.GetProperty("prompt_tokens").GetInt32(), record.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+        Assert.Equal(expected.GetProperty("completion_tokens").GetInt32(), record.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        Assert.True(record.GetProperty("usage").GetProperty("total_tokens").GetInt32() > 0);
+    }
+
+    [Fact]
     public async Task Each_request_is_logged_with_routing_outcome_and_usage_for_json_and_streams()
     {
         await using var sim = await OpenAiSimulator.StartAsync();

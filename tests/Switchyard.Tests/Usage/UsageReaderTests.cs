@@ -60,4 +60,47 @@ public sealed class UsageReaderTests
         }
         Assert.Equal(2, jsonTap.Read().Usage?.TotalTokens);
     }
+
+    [Fact]
+    public void Anthropic_usage_counts_cache_reads_and_writes_as_prompt_tokens()
+    {
+        var (usage, model) = UsageReader.FromJson("""
+            {"id":"msg_1","type":"message","model":"claude-sonnet-4-5","usage":{"input_tokens":10,"output_tokens":7,"cache_creation_input_tokens":100,"cache_read_input_tokens":50}}
+            """u8);
+        Assert.Equal("claude-sonnet-4-5", model);
+        Assert.Equal(new TokenUsage(160, 7, 167, 50, 0, 100), usage);
+    }
+
+    [Fact]
+    public void Responses_usage_is_read_from_the_completed_event_and_keeps_openai_semantics()
+    {
+        var stream = Encoding.UTF8.GetBytes(
+            "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\",\"usage\":null}}\n\n" +
+            "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\":\"resp_1\",\"model\":\"gpt-5\",\"usage\":{\"input_tokens\":30,\"input_tokens_details\":{\"cached_tokens\":20},\"output_tokens\":9,\"output_tokens_details\":{\"reasoning_tokens\":4},\"total_tokens\":39}}}\n\n");
+        var tap = new ResponseTap(isEventStream: true, contentLength: null);
+        tap.Observe(stream);
+        var (usage, model) = tap.Read();
+        Assert.Equal("gpt-5", model);
+        Assert.Equal(new TokenUsage(30, 9, 39, 20, 4), usage);
+    }
+
+    [Fact]
+    public void An_anthropic_stream_takes_input_tokens_from_message_start_even_when_it_left_the_tail_window()
+    {
+        var head = "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"claude-haiku-4-5\",\"usage\":{\"input_tokens\":25,\"cache_read_input_tokens\":5,\"cache_creation_input_tokens\":0,\"output_tokens\":1}}}\n\n";
+        var padding = string.Concat(Enumerable.Repeat("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}\n\n", 300));
+        var end = "event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\"},\"usage\":{\"output_tokens\":42}}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n";
+        var bytes = Encoding.UTF8.GetBytes(head + padding + end);
+        var tap = new ResponseTap(isEventStream: true, contentLength: null);
+        for (var i = 0; i < bytes.Length; i += 1000)
+        {
+            tap.Observe(bytes.AsSpan(i, Math.Min(1000, bytes.Length - i)));
+        }
+        var (usage, model) = tap.Read();
+        Assert.Equal(30, usage?.PromptTokens);
+        Assert.Equal(42, usage?.CompletionTokens);
+        Assert.Equal(72, usage?.TotalTokens);
+        Assert.Equal(5, usage?.CachedPromptTokens);
+        Assert.Equal("claude-haiku-4-5", model);
+    }
 }
