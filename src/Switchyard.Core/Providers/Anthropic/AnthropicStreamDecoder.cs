@@ -27,14 +27,17 @@ public sealed class AnthropicStreamDecoder(JsonObject chat, long created) : ICha
 
     public void Feed(ReadOnlySpan<byte> data, List<JsonObject> chunks)
     {
+        ThrowPending();
         _reader.Feed(data, _events);
         Drain(chunks);
     }
 
     public void Finish(List<JsonObject> chunks)
     {
+        ThrowPending();
         _reader.Finish(_events);
         Drain(chunks);
+        ThrowPending();
         if (!_started)
         {
             throw new TranslationException("The upstream stream ended before message_start", 502);
@@ -46,18 +49,40 @@ public sealed class AnthropicStreamDecoder(JsonObject chat, long created) : ICha
         EmitUsage(chunks);
     }
 
+    /// <summary>An error event after chunks decoded in the same slice is raised on the next call, so those chunks still reach the client.</summary>
+    private TranslationException? _pending;
+
+    private void ThrowPending()
+    {
+        if (_pending is { } pending)
+        {
+            _pending = null;
+            throw pending;
+        }
+    }
+
     private void Drain(List<JsonObject> chunks)
     {
-        foreach (var e in _events)
+        try
         {
-            if (e.Data.Length == 0)
+            foreach (var e in _events)
             {
-                continue;
+                if (e.Data.Length == 0)
+                {
+                    continue;
+                }
+                var data = ChatJson.ParseObject(Encoding.UTF8.GetBytes(e.Data), "stream event");
+                Handle(e.Name ?? ChatJson.String(data["type"]) ?? "", data, chunks);
             }
-            var data = ChatJson.ParseObject(Encoding.UTF8.GetBytes(e.Data), "stream event");
-            Handle(e.Name ?? ChatJson.String(data["type"]) ?? "", data, chunks);
         }
-        _events.Clear();
+        catch (TranslationException ex) when (chunks.Count > 0)
+        {
+            _pending = ex;
+        }
+        finally
+        {
+            _events.Clear();
+        }
     }
 
     private void Handle(string name, JsonObject data, List<JsonObject> chunks)

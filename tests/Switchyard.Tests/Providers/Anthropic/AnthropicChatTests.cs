@@ -299,12 +299,12 @@ public sealed class AnthropicChatTests
 
         // The simulator's own validation errors come through the same way.
         var bad = Chat(User("hi"));
-        bad["temperature"] = -1;
+        bad["stop"] = new JsonArray(1, 2);
         var invalid = await h.ChatAsync(bad);
         Assert.Equal(HttpStatusCode.BadRequest, invalid.StatusCode);
         var invalidError = (await invalid.JsonAsync()).GetProperty("error");
         Assert.Equal("invalid_request_error", invalidError.GetProperty("type").GetString());
-        Assert.Equal("anthropic error: temperature: Input should be greater than or equal to 0", invalidError.GetProperty("message").GetString());
+        Assert.Equal("anthropic error: stop_sequences: Input should be a valid list of strings", invalidError.GetProperty("message").GetString());
 
         // A wrong key is the provider's 401.
         var unauthorized = await h.Gateway.SendAsync(TestGateway.Post("/v1/chat/completions", Chat(User("hi")).ToJsonString(),
@@ -321,7 +321,10 @@ public sealed class AnthropicChatTests
             Parse("""{"role":"tool","tool_call_id":"call_9","content":"r"}"""));
         var response = await h.ChatAsync(body);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var message = (await response.JsonAsync()).GetProperty("error").GetProperty("message").GetString();
+        var json = await response.JsonAsync();
+        Assert.Equal("failure", json.GetProperty("status").GetString());
+        var message = json.GetProperty("message").GetString();
+        Assert.StartsWith("messages[1].tool_calls[0] ('lookup')", message);
         Assert.Contains("'lookup'", message);
         Assert.Contains("not valid JSON", message);
         Assert.Empty(h.Sim.Requests);
