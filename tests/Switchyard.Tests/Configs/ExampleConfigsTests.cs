@@ -10,7 +10,7 @@ namespace Switchyard.Tests.Configs;
 public sealed class ExampleConfigsTests
 {
 
-    private static async Task<TestGateway> StartWithExamples(OpenAiSimulator? openai = null, OpenAiSimulator? cerebras = null)
+    private static async Task<TestGateway> StartWithExamples(OpenAiSimulator? openai = null, OpenAiSimulator? cerebras = null, Switchyard.Simulators.Anthropic.AnthropicSimulator? anthropic = null)
     {
         var files = Directory.EnumerateFiles(Path.Combine(RepoPaths.Root, "configs")).Where(f => f.EndsWith(".json") || f.EndsWith(".yaml"))
             .ToDictionary(f => Path.GetFileName(f), File.ReadAllText);
@@ -23,8 +23,12 @@ public sealed class ExampleConfigsTests
         {
             urls["cerebras"] = cerebras.BaseUrl.ToString();
         }
+        if (anthropic is not null)
+        {
+            urls["anthropic"] = anthropic.BaseUrl.ToString();
+        }
         return await TestGateway.StartAsync(files, s => s with { ProviderBaseUrls = urls },
-            environment: new Dictionary<string, string> { ["OPENAI_API_KEY"] = "sk-openai", ["CEREBRAS_API_KEY"] = "sk-cerebras" });
+            environment: new Dictionary<string, string> { ["OPENAI_API_KEY"] = "sk-openai", ["CEREBRAS_API_KEY"] = "sk-cerebras", ["ANTHROPIC_API_KEY"] = "sk-ant" });
     }
 
     [Fact]
@@ -78,8 +82,13 @@ public sealed class ExampleConfigsTests
     {
         await using var cerebras = await OpenAiSimulator.StartAsync(new SimulatorOptions { Name = "cerebras" });
         await using var openai = await OpenAiSimulator.StartAsync(new SimulatorOptions { Name = "openai" });
-        await using var gw = await StartWithExamples(openai, cerebras);
+        await using var anthropic = await Switchyard.Simulators.Anthropic.AnthropicSimulator.StartAsync();
+        await using var gw = await StartWithExamples(openai, cerebras, anthropic);
         openai.FailNext(1000, 503);
+        for (var i = 0; i < 200; i++)
+        {
+            anthropic.Enqueue(Switchyard.Simulators.Anthropic.AnthropicReply.Error(503, "api_error", "unavailable"));
+        }
         var reachedCerebras = 0;
         for (var i = 0; i < 40; i++)
         {
@@ -87,21 +96,21 @@ public sealed class ExampleConfigsTests
             var path = response.Header("x-portkey-last-used-option-index");
             if (path == "config.targets[1]")
             {
-                // OpenAI was picked, failed with 503 after its retries, and the fallback answered.
+                // OpenAI or Anthropic was picked, failed with 503 after its retries, and the fallback answered.
                 Assert.Equal(HttpStatusCode.OK, response.StatusCode);
                 Assert.Equal("cerebras", response.Header("x-simulator-name"));
                 reachedCerebras++;
             }
             else
             {
-                // Azure or Anthropic was picked: their adapters come with provider translation (501, a gateway exception that ends the chain).
+                // Azure was picked: its adapter comes with provider translation (501, a gateway exception that ends the chain).
                 Assert.Equal(HttpStatusCode.NotImplemented, response.StatusCode);
-                Assert.Contains(path, new[] { "config.targets[0].targets[0]", "config.targets[0].targets[1]" });
+                Assert.Equal("config.targets[0].targets[0]", path);
             }
         }
         // OpenAI carries 30 % of the first tier: 40 tries all missing it has probability 0.7^40 ≈ 6e-7.
         Assert.True(reachedCerebras > 0);
-        Assert.Equal(reachedCerebras * 3, openai.Requests.Count);
+        Assert.Equal(reachedCerebras * 3, openai.Requests.Count + anthropic.Requests.Count);
         Assert.All(cerebras.Requests, r => Assert.Equal("llama-3.3-70b", JsonDocument.Parse(r.Body).RootElement.GetProperty("model").GetString()));
     }
 }
