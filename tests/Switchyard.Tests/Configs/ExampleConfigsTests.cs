@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
 using Switchyard.Simulators;
+using Switchyard.Simulators.Anthropic;
+using Switchyard.Simulators.Azure;
 using Switchyard.Tests.Infrastructure;
 using Xunit;
 
@@ -10,7 +12,8 @@ namespace Switchyard.Tests.Configs;
 public sealed class ExampleConfigsTests
 {
 
-    private static async Task<TestGateway> StartWithExamples(OpenAiSimulator? openai = null, OpenAiSimulator? cerebras = null)
+    private static async Task<TestGateway> StartWithExamples(OpenAiSimulator? openai = null, OpenAiSimulator? cerebras = null,
+        AnthropicSimulator? anthropic = null, AzureOpenAiSimulator? azure = null)
     {
         var files = Directory.EnumerateFiles(Path.Combine(RepoPaths.Root, "configs")).Where(f => f.EndsWith(".json") || f.EndsWith(".yaml"))
             .ToDictionary(f => Path.GetFileName(f), File.ReadAllText);
@@ -23,8 +26,23 @@ public sealed class ExampleConfigsTests
         {
             urls["cerebras"] = cerebras.BaseUrl.ToString();
         }
+        if (anthropic is not null)
+        {
+            urls["anthropic"] = anthropic.BaseUrl.ToString();
+        }
+        if (azure is not null)
+        {
+            urls["azure-openai"] = azure.BaseTemplate;
+        }
         return await TestGateway.StartAsync(files, s => s with { ProviderBaseUrls = urls },
-            environment: new Dictionary<string, string> { ["OPENAI_API_KEY"] = "sk-openai", ["CEREBRAS_API_KEY"] = "sk-cerebras" });
+            environment: new Dictionary<string, string>
+            {
+                ["OPENAI_API_KEY"] = "sk-openai",
+                ["CEREBRAS_API_KEY"] = "sk-cerebras",
+                ["ANTHROPIC_API_KEY"] = "sk-ant-config",
+                ["AZURE_OPENAI_API_KEY"] = azure?.ApiKey ?? "azure-key",
+                ["AZURE_OPENAI_RESOURCE_NAME"] = "contoso",
+            });
     }
 
     [Fact]
@@ -62,7 +80,8 @@ public sealed class ExampleConfigsTests
     [Fact]
     public async Task Cost_optimized_picks_the_plan_by_request_size()
     {
-        await using var gw = await StartWithExamples();
+        await using var azure = await AzureOpenAiSimulator.StartAsync();
+        await using var gw = await StartWithExamples(azure: azure);
         async Task<string> Chosen(string body)
         {
             var r = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", body, ("x-portkey-config", "cost-optimized")));
@@ -78,31 +97,71 @@ public sealed class ExampleConfigsTests
     {
         await using var cerebras = await OpenAiSimulator.StartAsync(new SimulatorOptions { Name = "cerebras" });
         await using var openai = await OpenAiSimulator.StartAsync(new SimulatorOptions { Name = "openai" });
-        await using var gw = await StartWithExamples(openai, cerebras);
+        await using var anthropic = await AnthropicSimulator.StartAsync();
+        await using var azure = await AzureOpenAiSimulator.StartAsync();
+        await using var gw = await StartWithExamples(openai, cerebras, anthropic, azure);
         openai.FailNext(1000, 503);
-        var reachedCerebras = 0;
-        for (var i = 0; i < 40; i++)
+        for (var i = 0; i < 200; i++)
+        {
+            anthropic.Enqueue(AnthropicReply.Error(503, "api_error", "unavailable"));
+            azure.FailNext(503, AzureOpenAiSimulator.Error("ServiceUnavailable", "busy"));
+        }
+        for (var i = 0; i < 30; i++)
         {
             var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), ("x-portkey-config", "all-models")));
-            var path = response.Header("x-portkey-last-used-option-index");
-            if (path == "config.targets[1]")
-            {
-                // OpenAI was picked, failed with 503 after its retries, and the fallback answered.
-                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-                Assert.Equal("cerebras", response.Header("x-simulator-name"));
-                reachedCerebras++;
-            }
-            else
-            {
-                // Azure was picked without AZURE_OPENAI_RESOURCE_NAME (a 400 naming resource_name), or Anthropic, whose adapter
-                // comes with provider translation (501): both are gateway answers that end the chain.
-                Assert.Contains(path, new[] { "config.targets[0].targets[0]", "config.targets[0].targets[1]" });
-                Assert.Equal(path.EndsWith("[0]") ? HttpStatusCode.BadRequest : HttpStatusCode.NotImplemented, response.StatusCode);
-            }
+            // Whichever first-tier provider was picked failed with 503 after its retries, and the fallback answered.
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("config.targets[1]", response.Header("x-portkey-last-used-option-index"));
+            Assert.Equal("cerebras", response.Header("x-simulator-name"));
         }
-        // OpenAI carries 30 % of the first tier: 40 tries all missing it has probability 0.7^40 ≈ 6e-7.
-        Assert.True(reachedCerebras > 0);
-        Assert.Equal(reachedCerebras * 3, openai.Requests.Count);
+        // Each first-tier attempt is retried twice: three upstream calls per request.
+        Assert.Equal(90, openai.Requests.Count + anthropic.Requests.Count + azure.Requests.Count);
+        Assert.Equal(30, cerebras.Requests.Count);
         Assert.All(cerebras.Requests, r => Assert.Equal("llama-3.3-70b", JsonDocument.Parse(r.Body).RootElement.GetProperty("model").GetString()));
+    }
+
+    [Fact]
+    public async Task All_models_serves_from_azure_anthropic_and_openai_end_to_end()
+    {
+        await using var cerebras = await OpenAiSimulator.StartAsync(new SimulatorOptions { Name = "cerebras" });
+        await using var openai = await OpenAiSimulator.StartAsync(new SimulatorOptions { Name = "openai" });
+        await using var anthropic = await AnthropicSimulator.StartAsync();
+        await using var azure = await AzureOpenAiSimulator.StartAsync();
+        await using var gw = await StartWithExamples(openai, cerebras, anthropic, azure);
+        var usedBy = new Dictionary<string, int>();
+        for (var i = 0; i < 40; i++)
+        {
+            var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat("ping " + i, stream: i % 2 == 0, includeUsage: true),
+                ("x-portkey-config", "all-models")));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.Contains("\"usage\"", text);
+            var provider = response.Header("x-portkey-provider");
+            usedBy[provider] = usedBy.GetValueOrDefault(provider) + 1;
+        }
+        Assert.Equal(new HashSet<string> { "azure-openai", "anthropic", "openai" }, usedBy.Keys.ToHashSet());
+        Assert.Empty(cerebras.Requests);
+        var claude = JsonDocument.Parse(anthropic.Requests[0].Body).RootElement;
+        Assert.Equal("claude-sonnet-4-5", claude.GetProperty("model").GetString());
+        Assert.Equal(4096, claude.GetProperty("max_tokens").GetInt32());
+        Assert.Equal("sk-ant-config", anthropic.Requests[0].Headers["x-api-key"]);
+        Assert.All(azure.Requests, r => Assert.StartsWith("/contoso/openai/deployments/gpt-4o/chat/completions", r.Path));
+    }
+
+    [Fact]
+    public async Task Claude_models_balances_three_claude_models_end_to_end()
+    {
+        await using var anthropic = await AnthropicSimulator.StartAsync();
+        await using var gw = await StartWithExamples(anthropic: anthropic);
+        for (var i = 0; i < 40; i++)
+        {
+            var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat("hello claude"), ("x-portkey-config", "claude-models")));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("chat.completion", (await response.JsonAsync()).GetProperty("object").GetString());
+        }
+        var sent = anthropic.Requests.Select(r => JsonDocument.Parse(r.Body).RootElement).ToList();
+        Assert.Equal(new HashSet<string?> { "claude-haiku-4-5", "claude-sonnet-4-5", "claude-opus-4-1" }, sent.Select(b => b.GetProperty("model").GetString()).ToHashSet());
+        Assert.All(sent.Where(b => b.GetProperty("model").GetString() == "claude-haiku-4-5"), b => Assert.Equal(4096, b.GetProperty("max_tokens").GetInt32()));
+        Assert.All(sent.Where(b => b.GetProperty("model").GetString() != "claude-haiku-4-5"), b => Assert.Equal(8192, b.GetProperty("max_tokens").GetInt32()));
     }
 }
