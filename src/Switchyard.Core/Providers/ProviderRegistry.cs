@@ -21,7 +21,8 @@ public sealed class ProviderRegistry
     /// <summary>The catalog with every adapter this build has.</summary>
     public static ProviderRegistry Default { get; } = new(
         [.. ProviderCatalog.OpenAiCompatible, .. ProviderCatalog.Translated],
-        [new OpenAiCompatibleAdapter(), new Anthropic.AnthropicAdapter(), new Azure.AzureOpenAiAdapter(), new Bedrock.BedrockAdapter(), new Google.GoogleAdapter(), new Google.VertexAdapter()]);
+        [new OpenAiCompatibleAdapter(), new Anthropic.AnthropicAdapter(), new Azure.AzureOpenAiAdapter(), new Bedrock.BedrockAdapter(), new Google.GoogleAdapter(),
+            new Google.VertexAdapter(anthropicOnVertex: vertex => new Google.VertexAnthropicDialect(vertex))]);
 
     /// <summary>A copy of this registry with some providers' base URLs replaced (operator-set, so not SSRF-checked).</summary>
     public ProviderRegistry WithBaseUrls(IReadOnlyDictionary<string, string> baseUrls)
