@@ -173,18 +173,6 @@ public sealed class VertexAuthTests
     }
 
     [Fact]
-    public async Task Claude_on_vertex_hits_the_unwired_anthropic_hook_with_a_clear_error()
-    {
-        await using var h = await GoogleHarness.StartAsync();
-        var body = GoogleHarness.Chat("hi");
-        body["model"] = "claude-sonnet-4-5@20250929";
-        var response = await h.ChatAsync("vertex-ai", body);
-        Assert.Equal(400, (int)response.StatusCode);
-        Assert.Contains("not available", (await response.JsonAsync()).GetProperty("message").GetString());
-        Assert.Empty(h.Sim.Requests);
-    }
-
-    [Fact]
     public async Task Ai_studio_key_travels_in_the_header_never_in_the_url()
     {
         await using var h = await GoogleHarness.StartAsync();
