@@ -91,15 +91,33 @@ public sealed class AzureEntraAuthTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Entra_token_about_to_expire_is_not_reused()
+    {
+        _sim.Identity.ClientSecrets["app-2"] = "pw";
+        _sim.Identity.ExpiresIn = 120;
+        await using var gw = await Gateway(_sim, _ca);
+        var config = Config($"\"azure_auth_mode\":\"entra\",\"azure_entra_tenant_id\":\"t\",\"azure_entra_client_id\":\"app-2\",\"azure_entra_client_secret\":\"pw\",\"azure_authority_host\":\"{_sim.Root}\"");
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), ("x-portkey-config", config)))).StatusCode);
+        }
+        // Two minutes of life is inside the five-minute refresh margin: each request needs a new token.
+        Assert.Equal(2, _sim.Identity.Issued.Count);
+        Assert.Equal(_sim.Identity.Issued.Select(t => "Bearer " + t).ToArray(), _sim.Requests.Select(q => q.Headers["Authorization"]).ToArray());
+    }
+
+    [Fact]
     public async Task Entra_wrong_secret_is_an_error_and_nothing_reaches_the_data_plane()
     {
         _sim.Identity.ClientSecrets["app-1"] = "s3cret";
         await using var gw = await Gateway(_sim, _ca);
         var config = Config($"\"azure_auth_mode\":\"entra\",\"azure_entra_tenant_id\":\"tenant-a\",\"azure_entra_client_id\":\"app-1\",\"azure_entra_client_secret\":\"wrong\",\"azure_authority_host\":\"{_sim.Root}\"");
         var r = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), ("x-portkey-config", config)));
-        Assert.False(r.IsSuccessStatusCode);
-        var error = (await r.JsonAsync()).GetProperty("error").GetProperty("message").GetString();
-        Assert.Contains("Microsoft Entra", error);
+        var json = await r.JsonAsync();
+        Assert.True(r.StatusCode == HttpStatusCode.BadGateway, $"{(int)r.StatusCode} {json}");
+        Assert.Contains("Could not get a Microsoft Entra token for azure-openai (entra)", json.GetProperty("error").GetProperty("message").GetString());
+        Assert.Equal("azure-openai", json.GetProperty("provider").GetString());
+        Assert.Equal("/tenant-a/oauth2/v2.0/token", _sim.Identity.Requests[^1].Path);
         Assert.Empty(_sim.Identity.Issued);
         Assert.Empty(_sim.Requests);
     }
@@ -149,23 +167,42 @@ public sealed class ProcessEnvironmentCollection
 [Collection(ProcessEnvironmentCollection.Name)]
 public sealed class AzureManagedIdentityTests
 {
-    [Fact]
-    public async Task Managed_identity_app_service_endpoint_token_is_fetched_once_and_sent_as_bearer()
+    private static readonly string[] Variables = ["IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT", "IDENTITY_SERVER_THUMBPRINT"];
+
+    /// <summary>Runs <paramref name="body"/> with an App Service identity endpoint on the simulator in the process environment, restored afterwards.</summary>
+    private static async Task WithAppServiceIdentity(AzureOpenAiSimulator sim, Func<Task> body)
     {
-        using var ca = TestCertificateAuthority.Create();
-        await using var sim = await AzureOpenAiSimulator.StartAsync("not-used-key", ca.Server);
-        var saved = new[] { "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "MSI_ENDPOINT", "MSI_SECRET", "IMDS_ENDPOINT", "IDENTITY_SERVER_THUMBPRINT" }
-            .ToDictionary(n => n, Environment.GetEnvironmentVariable);
+        var saved = Variables.ToDictionary(n => n, Environment.GetEnvironmentVariable);
         try
         {
-            foreach (var name in saved.Keys)
+            foreach (var name in Variables)
             {
                 Environment.SetEnvironmentVariable(name, null);
             }
             Environment.SetEnvironmentVariable("IDENTITY_ENDPOINT", sim.Root + "msi/token");
             Environment.SetEnvironmentVariable("IDENTITY_HEADER", sim.Identity.IdentityHeader);
+            await body();
+        }
+        finally
+        {
+            foreach (var (name, value) in saved)
+            {
+                Environment.SetEnvironmentVariable(name, value);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("mi-client-1")]
+    [InlineData(null)]
+    public async Task Managed_identity_app_service_endpoint_token_is_fetched_once_and_sent_as_bearer(string? clientId)
+    {
+        using var ca = TestCertificateAuthority.Create();
+        await using var sim = await AzureOpenAiSimulator.StartAsync("not-used-key", ca.Server);
+        await WithAppServiceIdentity(sim, async () =>
+        {
             await using var gw = await AzureEntraAuthTests.Gateway(sim, ca);
-            var config = AzureEntraAuthTests.Config("\"azure_auth_mode\":\"managed\",\"azure_managed_client_id\":\"mi-client-1\"");
+            var config = AzureEntraAuthTests.Config("\"azure_auth_mode\":\"managed\"" + (clientId is null ? "" : $",\"azure_managed_client_id\":\"{clientId}\""));
             for (var i = 0; i < 2; i++)
             {
                 var r = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), ("x-portkey-config", config)));
@@ -178,17 +215,10 @@ public sealed class AzureManagedIdentityTests
             var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(msi.Query);
             Assert.Equal("2019-08-01", query["api-version"].ToString());
             Assert.Equal("https://cognitiveservices.azure.com", query["resource"].ToString());
-            Assert.Equal("mi-client-1", query["client_id"].ToString());
+            Assert.Equal(clientId ?? "", query.TryGetValue("client_id", out var c) ? c.ToString() : "");
             Assert.Equal(sim.Identity.IdentityHeader, msi.Headers["X-IDENTITY-HEADER"]);
             Assert.Equal(2, sim.Requests.Count);
             Assert.All(sim.Requests, q => Assert.Equal("Bearer " + token, q.Headers["Authorization"]));
-        }
-        finally
-        {
-            foreach (var (name, value) in saved)
-            {
-                Environment.SetEnvironmentVariable(name, value);
-            }
-        }
+        });
     }
 }
