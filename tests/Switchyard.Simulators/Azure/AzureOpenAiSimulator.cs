@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -54,21 +55,34 @@ public sealed class AzureOpenAiSimulator : IAsyncDisposable
     public int Port { get; private set; }
 
     /// <summary>Base URL template for PROVIDER_BASE_URLS: <c>http://127.0.0.1:PORT/{resource_name}/openai</c>.</summary>
-    public string BaseTemplate => $"http://127.0.0.1:{Port}/{{resource_name}}/openai";
+    public string BaseTemplate => $"{Scheme}://127.0.0.1:{Port}/{{resource_name}}/openai";
+
+    /// <summary>http, or https when started with a server certificate.</summary>
+    public string Scheme { get; private init; } = "http";
+
+    /// <summary>The simulator's own root, e.g. the Entra authority host <c>https://127.0.0.1:PORT/</c>.</summary>
+    public string Root => $"{Scheme}://127.0.0.1:{Port}/";
 
     public IReadOnlyList<AzureRecordedRequest> Requests => [.. _requests];
 
     /// <summary>The next data-plane request answers with this status and body.</summary>
     public void FailNext(int status, string body) => _faults.Enqueue((status, body));
 
-    public static async Task<AzureOpenAiSimulator> StartAsync(string apiKey = "azure-key")
+    /// <summary>Starts on 127.0.0.1 (HTTP, or HTTPS with <paramref name="serverCertificate"/>).</summary>
+    public static async Task<AzureOpenAiSimulator> StartAsync(string apiKey = "azure-key", X509Certificate2? serverCertificate = null)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = typeof(AzureOpenAiSimulator).Assembly.GetName().Name });
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            if (serverCertificate is not null)
+            {
+                listen.UseHttps(serverCertificate);
+            }
+        }));
         builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton<IHostLifetime, PassiveHostLifetime>();
         var app = builder.Build();
-        var sim = new AzureOpenAiSimulator(app) { ApiKey = apiKey };
+        var sim = new AzureOpenAiSimulator(app) { ApiKey = apiKey, Scheme = serverCertificate is null ? "http" : "https" };
         app.Run(sim.HandleAsync);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
@@ -82,12 +96,26 @@ public sealed class AzureOpenAiSimulator : IAsyncDisposable
         using var reader = new StreamReader(request.Body, Encoding.UTF8);
         var body = await reader.ReadToEndAsync();
         var headers = request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase);
-        _requests.Enqueue(new AzureRecordedRequest(request.Method, request.Path.Value ?? "", request.QueryString.Value ?? "", headers, body));
-        var (status, reply, contentType) = Answer(request, body);
+        var recorded = new AzureRecordedRequest(request.Method, request.Path.Value ?? "", request.QueryString.Value ?? "", headers, body);
+        var (status, reply, contentType) = Identity.TryAnswer(request, body, recorded, this) ?? Record(recorded, Answer(request, body));
         context.Response.StatusCode = status;
         context.Response.ContentType = contentType;
         await context.Response.WriteAsync(reply);
     }
+
+    private (int, string, string) Record(AzureRecordedRequest recorded, (int, string, string) answer)
+    {
+        _requests.Enqueue(recorded);
+        return answer;
+    }
+
+    /// <summary>The fake Microsoft Entra / managed identity side: token endpoints, what they issued, what they were asked.</summary>
+    public AzureIdentitySimulator Identity { get; } = new();
+
+    private readonly ConcurrentQueue<(string Id, string Name, string[] Pieces)> _toolCalls = new();
+
+    /// <summary>The next chat answers with a call of <paramref name="name"/>; streamed, its arguments arrive in <paramref name="argumentPieces"/>.</summary>
+    public void ToolCallNext(string id, string name, params string[] argumentPieces) => _toolCalls.Enqueue((id, name, argumentPieces));
 
     private (int, string, string) Answer(HttpRequest request, string body)
     {
@@ -184,7 +212,63 @@ public sealed class AzureOpenAiSimulator : IAsyncDisposable
             ["prompt_tokens_details"] = new JsonObject { ["cached_tokens"] = 0 },
         };
         var id = "chatcmpl-" + Guid.NewGuid().ToString("N")[..12];
-        if (root["stream"] is JsonValue s && s.GetValue<bool>())
+        var streamed = root["stream"] is JsonValue sv && sv.GetValue<bool>();
+        if (_toolCalls.TryDequeue(out var call))
+        {
+            var arguments = string.Concat(call.Pieces);
+            var callUsage = new JsonObject
+            {
+                ["completion_tokens"] = call.Pieces.Length + 1, ["prompt_tokens"] = words, ["total_tokens"] = words + call.Pieces.Length + 1,
+                ["prompt_tokens_details"] = new JsonObject { ["cached_tokens"] = 0 },
+            };
+            if (streamed)
+            {
+                var sb = new StringBuilder();
+                void Event(JsonObject o) => sb.Append("data: ").Append(o.ToJsonString()).Append("\n\n");
+                Event(new JsonObject { ["choices"] = new JsonArray(), ["created"] = 0, ["id"] = "", ["model"] = "", ["object"] = "", ["prompt_filter_results"] = PromptFilter() });
+                Event(Chunk(id, model, new JsonObject { ["role"] = "assistant", ["content"] = null }, null));
+                Event(Chunk(id, model, new JsonObject
+                {
+                    ["tool_calls"] = new JsonArray(new JsonObject
+                    {
+                        ["index"] = 0, ["id"] = call.Id, ["type"] = "function", ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = "" },
+                    }),
+                }, null));
+                foreach (var piece in call.Pieces)
+                {
+                    Event(Chunk(id, model, new JsonObject
+                    {
+                        ["tool_calls"] = new JsonArray(new JsonObject { ["index"] = 0, ["function"] = new JsonObject { ["arguments"] = piece } }),
+                    }, null));
+                }
+                Event(Chunk(id, model, new JsonObject(), "tool_calls"));
+                if (root["stream_options"]?["include_usage"] is JsonValue cu && cu.GetValue<bool>())
+                {
+                    Event(new JsonObject { ["choices"] = new JsonArray(), ["created"] = 1, ["id"] = id, ["model"] = model, ["object"] = "chat.completion.chunk", ["usage"] = callUsage });
+                }
+                sb.Append("data: [DONE]\n\n");
+                return (200, sb.ToString(), "text/event-stream");
+            }
+            var called = new JsonObject
+            {
+                ["choices"] = new JsonArray(new JsonObject
+                {
+                    ["content_filter_results"] = new JsonObject(), ["finish_reason"] = "tool_calls", ["index"] = 0, ["logprobs"] = null,
+                    ["message"] = new JsonObject
+                    {
+                        ["content"] = null, ["refusal"] = null, ["role"] = "assistant",
+                        ["tool_calls"] = new JsonArray(new JsonObject
+                        {
+                            ["id"] = call.Id, ["type"] = "function", ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = arguments },
+                        }),
+                    },
+                }),
+                ["created"] = 1, ["id"] = id, ["model"] = model, ["object"] = "chat.completion", ["prompt_filter_results"] = PromptFilter(),
+                ["system_fingerprint"] = "fp_azure_sim", ["usage"] = callUsage,
+            };
+            return (200, called.ToJsonString(), Json);
+        }
+        if (streamed)
         {
             var sb = new StringBuilder();
             void Event(JsonObject o) => sb.Append("data: ").Append(o.ToJsonString()).Append("\n\n");

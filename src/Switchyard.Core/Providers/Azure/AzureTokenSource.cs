@@ -52,7 +52,8 @@ public sealed class AzureTokenSource
                 var client = target.Field("azure_entra_client_id") ?? throw new ArgumentException("azure_auth_mode entra needs azure_entra_client_id");
                 var secret = target.Field("azure_entra_client_secret") ?? throw new ArgumentException("azure_auth_mode entra needs azure_entra_client_secret");
                 key = Key(mode, tenant, client, Hash(secret), authority);
-                create = () => new ClientSecretCredential(tenant, client, secret, Options(new ClientSecretCredentialOptions(), authority));
+                create = () => new ClientSecretCredential(tenant, client, secret,
+                    Options(new ClientSecretCredentialOptions { DisableInstanceDiscovery = IsPrivateAuthority(authority) }, authority));
                 break;
             }
             case "managed":
@@ -70,7 +71,10 @@ public sealed class AzureTokenSource
                 var file = Env("AZURE_FEDERATED_TOKEN_FILE") ?? throw new ArgumentException("azure_auth_mode workload needs AZURE_FEDERATED_TOKEN_FILE");
                 key = Key(mode, tenant, client, file, authority);
                 create = () => new WorkloadIdentityCredential(Options(
-                    new WorkloadIdentityCredentialOptions { TenantId = tenant, ClientId = client, TokenFilePath = file }, authority));
+                    new WorkloadIdentityCredentialOptions
+                    {
+                        TenantId = tenant, ClientId = client, TokenFilePath = file, DisableInstanceDiscovery = IsPrivateAuthority(authority),
+                    }, authority));
                 break;
             }
             default:
@@ -93,6 +97,20 @@ public sealed class AzureTokenSource
                 $"Could not get a Microsoft Entra token for azure-openai ({mode}): {FirstLine(ex.Message)}") { Provider = target.Provider.Slug });
         }
     }
+
+    /// <summary>Microsoft's public and sovereign cloud authority hosts, which MSAL validates through instance discovery.</summary>
+    private static readonly HashSet<string> CloudAuthorityHosts = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "login.microsoftonline.com", "login.microsoft.com", "login.windows.net", "login.microsoftonline.us", "login.chinacloudapi.cn",
+        "login.partner.microsoftonline.cn", "login.microsoftonline.de", "login.usgovcloudapi.net", "login-us.microsoftonline.com",
+    };
+
+    /// <summary>
+    /// True for an authority host that is not one of Microsoft's clouds (Azure Stack, a private authority, a test): MSAL would
+    /// otherwise ask login.microsoft.com to validate it (instance discovery), which such deployments often cannot reach.
+    /// </summary>
+    internal static bool IsPrivateAuthority(string? authority) =>
+        authority is not null && Uri.TryCreate(authority, UriKind.Absolute, out var uri) && !CloudAuthorityHosts.Contains(uri.Host);
 
     private string? Env(string name) => _environment(name) is { Length: > 0 } v ? v : null;
 

@@ -441,11 +441,16 @@ public sealed class MessagesIngress : IIngressProtocol
 
         public void Encode(JsonObject chunk, IBufferWriter<byte> output)
         {
-            _model ??= ChatJson.String(chunk["model"]);
-            _id ??= ChatJson.String(chunk["id"]);
+            // Azure OpenAI opens with a chunk of empty id, model and choices (prompt_filter_results only): it starts nothing.
+            _model ??= ChatJson.String(chunk["model"]) is { Length: > 0 } model ? model : null;
+            _id ??= ChatJson.String(chunk["id"]) is { Length: > 0 } id ? id : null;
             if (chunk["usage"] is JsonObject usage)
             {
                 _usage = usage;
+            }
+            else if (!_started && chunk["choices"] is JsonArray { Count: 0 })
+            {
+                return;
             }
             Start(output);
             if (chunk["choices"] is not JsonArray { Count: > 0 } choices || choices[0] is not JsonObject choice)
