@@ -80,7 +80,7 @@ public static class AnthropicMessagesCodec
                     }
                     break;
                 case "tool" or "function":
-                    Append(turns, "user", [ToolResult(message, i)]);
+                    Append(turns, "user", new JsonArray(ToolResult(message, i)));
                     break;
                 default:
                     throw new TranslationException($"messages[{i}].role '{role}' is not supported by Anthropic");

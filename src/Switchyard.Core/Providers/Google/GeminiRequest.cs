@@ -56,7 +56,11 @@ public static class GeminiRequest
                 }
                 continue;
             }
-            lastParts = [.. parts];
+            lastParts = new JsonArray();
+            foreach (var p in parts)
+            {
+                lastParts.Add((JsonNode)p);
+            }
             lastRole = geminiRole;
             contents.Add((JsonNode)new JsonObject { ["role"] = geminiRole, ["parts"] = lastParts });
         }
@@ -342,7 +346,7 @@ public static class GeminiRequest
             }
             declarations.Add((JsonNode)declaration);
         }
-        return [new JsonObject { ["functionDeclarations"] = declarations }];
+        return new JsonArray(new JsonObject { ["functionDeclarations"] = declarations });
     }
 
     /// <summary>Gemini rejects an OBJECT schema with no properties; a function without parameters simply has none.</summary>

@@ -78,7 +78,7 @@ public sealed class GeminiStreamDecoder(ChatCall call) : IChatStreamDecoder
                 var state = State(0);
                 var delta = new JsonObject();
                 Role(state, delta);
-                chunks.Add(Chunk([Choice(0, delta, "content_filter", block)]));
+                chunks.Add(Chunk(new JsonArray(Choice(0, delta, "content_filter", block))));
                 state.Finished = true;
             }
             return;
@@ -125,12 +125,12 @@ public sealed class GeminiStreamDecoder(ChatCall call) : IChatStreamDecoder
                 {
                     delta["tool_calls"] = toolCalls;
                 }
-                chunks.Add(Chunk([Choice(index, delta, null, null)]));
+                chunks.Add(Chunk(new JsonArray(Choice(index, delta, null, null))));
             }
             if (ChatJson.String(candidate["finishReason"]) is { } native && !state.Finished)
             {
                 state.Finished = true;
-                chunks.Add(Chunk([Choice(index, new JsonObject(), GeminiResponse.FinishReason(native, state.ToolCalls > 0), native)]));
+                chunks.Add(Chunk(new JsonArray(Choice(index, new JsonObject(), GeminiResponse.FinishReason(native, state.ToolCalls > 0), native))));
             }
         }
     }
