@@ -124,4 +124,16 @@ public sealed class NodeProtocolTests(ITestOutputHelper output)
         Assert.Equal("tool_use", results["messages-bedrock-stream-tool"].GetProperty("stopReason").GetString());
         Assert.Equal(8, harness.Sim.Requests.Count(r => r.Path.Contains("/converse", StringComparison.Ordinal)));
     }
+
+    [Fact]
+    public async Task Openai_npm_responses_work_against_an_anthropic_target()
+    {
+        await using var sim = await Switchyard.Simulators.Anthropic.AnthropicSimulator.StartAsync();
+        await using var gw = await TestGateway.StartAsync(settings: s => s with { ProviderBaseUrls = new Dictionary<string, string> { ["anthropic"] = sim.BaseUrl.ToString() } });
+        var cases = Cases("responses-anthropic", "openai-responses", "claude-sonnet-4-5", "sk-ant-node", new JsonObject { ["x-portkey-provider"] = "anthropic" });
+        var results = await RunAsync(gw, cases, output);
+        AssertConsistent(results, "responses-anthropic", "input_tokens", "output_tokens");
+        Assert.Equal(4, sim.Requests.Count);
+        Assert.All(sim.Requests, r => Assert.Equal("sk-ant-node", r.Headers["x-api-key"]));
+    }
 }
