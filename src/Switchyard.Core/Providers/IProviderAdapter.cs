@@ -34,6 +34,48 @@ public interface IProviderAdapter
 /// <param name="UpstreamPath">Path below the provider's base URL, e.g. <c>/chat/completions</c>.</param>
 public sealed record UpstreamCall(GatewayRequest Request, ResolvedTarget Target, EndpointKind Endpoint, string UpstreamPath, ReadOnlyMemory<byte> Body)
 {
+    private static readonly System.Net.Http.Headers.MediaTypeHeaderValue JsonType = new("application/json");
+
     public static UpstreamCall Native(GatewayRequest request, ResolvedTarget target, ReadOnlyMemory<byte> body) =>
         new(request, target, request.Endpoint, request.UpstreamPath, body);
+
+    /// <summary>
+    /// The upstream message without auth: the target's base URL plus <see cref="UpstreamPath"/> (with the client's
+    /// method and query when the client's own endpoint is called), the body, and on the pass-through surface the
+    /// client's headers less gateway controls and credentials. Adapters add their auth headers.
+    /// </summary>
+    public HttpRequestMessage CreateMessage()
+    {
+        var sameEndpoint = Endpoint == Request.Endpoint;
+        var message = new HttpRequestMessage(new HttpMethod(sameEndpoint ? Request.Method : "POST"), Target.BaseUrl + UpstreamPath + (sameEndpoint ? Request.QueryString : ""))
+        {
+            Version = System.Net.HttpVersion.Version11,
+        };
+        if (Request.Method is not ("GET" or "HEAD" or "DELETE") || !Body.IsEmpty || !sameEndpoint)
+        {
+            var content = new ReadOnlyMemoryContent(Body);
+            if (!sameEndpoint || Endpoint.HasJsonBody() || Request.ContentType is null)
+            {
+                content.Headers.ContentType = JsonType;
+            }
+            else
+            {
+                // Multipart and binary bodies keep the client's content type (the multipart boundary lives there).
+                content.Headers.TryAddWithoutValidation("Content-Type", Request.ContentType);
+            }
+            message.Content = content;
+        }
+        if (Endpoint == EndpointKind.Proxy)
+        {
+            foreach (var (name, value) in Request.Headers.All())
+            {
+                if (UpstreamHeaders.IsHopByHop(name) || UpstreamHeaders.IsGatewayOnly(name) || name.Equals("content-type", StringComparison.OrdinalIgnoreCase))
+                {
+                    continue;
+                }
+                message.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+        return message;
+    }
 }

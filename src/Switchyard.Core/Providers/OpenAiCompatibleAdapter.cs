@@ -8,7 +8,6 @@ namespace Switchyard.Core.Providers;
 /// <summary>The adapter for OpenAI and every provider that speaks its API: body and response pass through as bytes.</summary>
 public sealed class OpenAiCompatibleAdapter : IProviderAdapter
 {
-    private static readonly MediaTypeHeaderValue JsonType = new("application/json");
 
     public string Family => "openai";
 
@@ -44,40 +43,8 @@ public sealed class OpenAiCompatibleAdapter : IProviderAdapter
     /// <summary>The upstream request for <paramref name="call"/>: the target's base URL plus the OpenAI path, with its auth headers.</summary>
     public static HttpRequestMessage CreateRequest(UpstreamCall call)
     {
-        var (request, target, body) = (call.Request, call.Target, call.Body);
-        var query = call.Endpoint == request.Endpoint ? request.QueryString : "";
-        var message = new HttpRequestMessage(new HttpMethod(call.Endpoint == request.Endpoint ? request.Method : "POST"), target.BaseUrl + call.UpstreamPath + query)
-        {
-            Version = System.Net.HttpVersion.Version11,
-        };
-        if (request.Method is not ("GET" or "HEAD" or "DELETE") || !body.IsEmpty)
-        {
-            var content = new ReadOnlyMemoryContent(body);
-            if (call.Endpoint.HasJsonBody())
-            {
-                content.Headers.ContentType = JsonType;
-            }
-            else if (request.ContentType is not null)
-            {
-                // Multipart and binary bodies keep the client's content type (the multipart boundary lives there).
-                content.Headers.TryAddWithoutValidation("Content-Type", request.ContentType);
-            }
-            message.Content = content;
-        }
-
-        if (call.Endpoint == EndpointKind.Proxy)
-        {
-            // The pass-through surface carries the client's headers (minus gateway controls and credentials).
-            foreach (var (name, value) in request.Headers.All())
-            {
-                if (UpstreamHeaders.IsHopByHop(name) || UpstreamHeaders.IsGatewayOnly(name) || name.Equals("content-type", StringComparison.OrdinalIgnoreCase))
-                {
-                    continue;
-                }
-                message.Headers.TryAddWithoutValidation(name, value);
-            }
-        }
-
+        var message = call.CreateMessage();
+        var (request, target) = (call.Request, call.Target);
         AddAuthAndForwardedHeaders(message, request, target);
         return message;
     }

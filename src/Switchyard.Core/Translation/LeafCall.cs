@@ -152,7 +152,10 @@ internal sealed class TranslatedCall(IIngressProtocol ingress, IChatDialect dial
         }
         catch (TranslationException ex)
         {
-            throw new GatewayErrorException(GatewayError.Invalid(ex.Message) with { Provider = call.Target.Provider.Slug });
+            // 400: the request cannot be expressed for this provider. Anything else (a credential exchange that
+            // failed, e.g. a refused service-account token) is the upstream side's failure: 502.
+            var error = ex.Status == 400 ? GatewayError.Invalid(ex.Message) : new GatewayError(ErrorCategory.BadUpstreamResponse, ex.Message);
+            throw new GatewayErrorException(error with { Provider = call.Target.Provider.Slug });
         }
     }
 

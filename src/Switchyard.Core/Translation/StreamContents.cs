@@ -170,6 +170,10 @@ internal static class UsageInjection
     public static bool TryAdd(ReadOnlyMemory<byte> body, out ReadOnlyMemory<byte> withUsage)
     {
         withUsage = body;
+        if (body.Span.IndexOf("\"include_usage\":true"u8) >= 0)
+        {
+            return false; // The client asked already (the common SDK spelling): no parse needed.
+        }
         JsonObject? root;
         try
         {

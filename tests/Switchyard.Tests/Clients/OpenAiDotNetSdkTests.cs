@@ -31,30 +31,6 @@ public sealed class OpenAiDotNetSdkTests : IAsyncLifetime
         await _sim.DisposeAsync();
     }
 
-    /// <summary>Adds gateway headers to every SDK call, the way users configure default headers.</summary>
-    private sealed class HeaderPolicy(IReadOnlyList<(string Name, string Value)> headers) : PipelinePolicy
-    {
-        public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
-        {
-            Apply(message);
-            ProcessNext(message, pipeline, currentIndex);
-        }
-
-        public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
-        {
-            Apply(message);
-            return ProcessNextAsync(message, pipeline, currentIndex);
-        }
-
-        private void Apply(PipelineMessage message)
-        {
-            foreach (var (name, value) in headers)
-            {
-                message.Request.Headers.Set(name, value);
-            }
-        }
-    }
-
     private OpenAIClient Client(string mode)
     {
         (string, string)[] headers = mode switch
@@ -64,7 +40,7 @@ public sealed class OpenAiDotNetSdkTests : IAsyncLifetime
             _ => [("x-portkey-config", "sdk-named")],
         };
         var options = new OpenAIClientOptions { Endpoint = _gw.V1, RetryPolicy = new ClientRetryPolicy(0) };
-        options.AddPolicy(new HeaderPolicy(headers), PipelinePosition.PerCall);
+        options.AddPolicy(new GatewayHeaderPolicy(headers), PipelinePosition.PerCall);
         // In config modes the config carries the provider key; the SDK insists on some key of its own.
         return new OpenAIClient(new ApiKeyCredential(mode == "header" ? Requests.Key : "unused-by-config"), options);
     }

@@ -12,33 +12,10 @@ namespace Switchyard.Tests.Clients;
 /// <summary>The OpenAI .NET SDK's Responses client, unchanged, through the gateway to targets without a Responses API.</summary>
 public sealed class OpenAiResponsesSdkTests
 {
-    private sealed class HeaderPolicy(IReadOnlyList<(string Name, string Value)> headers) : PipelinePolicy
-    {
-        public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
-        {
-            Apply(message);
-            ProcessNext(message, pipeline, currentIndex);
-        }
-
-        public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
-        {
-            Apply(message);
-            return ProcessNextAsync(message, pipeline, currentIndex);
-        }
-
-        private void Apply(PipelineMessage message)
-        {
-            foreach (var (name, value) in headers)
-            {
-                message.Request.Headers.Set(name, value);
-            }
-        }
-    }
-
     internal static ResponsesClient Client(TestGateway gw, string key, params (string, string)[] headers)
     {
         var options = new OpenAIClientOptions { Endpoint = gw.V1, RetryPolicy = new ClientRetryPolicy(0) };
-        options.AddPolicy(new HeaderPolicy(headers), PipelinePosition.PerCall);
+        options.AddPolicy(new GatewayHeaderPolicy(headers), PipelinePosition.PerCall);
         return new OpenAIClient(new ApiKeyCredential(key), options).GetResponsesClient();
     }
 

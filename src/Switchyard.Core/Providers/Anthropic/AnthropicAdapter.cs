@@ -19,7 +19,6 @@ public sealed class AnthropicAdapter : IProviderAdapter
 {
     public const string DefaultVersion = "2023-06-01";
 
-    private static readonly MediaTypeHeaderValue JsonType = new("application/json");
 
     public AnthropicAdapter()
     {
@@ -46,36 +45,8 @@ public sealed class AnthropicAdapter : IProviderAdapter
 
     public ValueTask<HttpRequestMessage> CreateRequestAsync(UpstreamCall call, CancellationToken ct)
     {
-        var (request, target, body) = (call.Request, call.Target, call.Body);
-        var sameEndpoint = call.Endpoint == request.Endpoint;
-        var message = new HttpRequestMessage(new HttpMethod(sameEndpoint ? request.Method : "POST"), target.BaseUrl + call.UpstreamPath + (sameEndpoint ? request.QueryString : ""))
-        {
-            Version = System.Net.HttpVersion.Version11,
-        };
-        if (request.Method is not ("GET" or "HEAD" or "DELETE") || !body.IsEmpty || !sameEndpoint)
-        {
-            var content = new ReadOnlyMemoryContent(body);
-            if (!sameEndpoint || call.Endpoint.HasJsonBody() || request.ContentType is null)
-            {
-                content.Headers.ContentType = JsonType;
-            }
-            else
-            {
-                content.Headers.TryAddWithoutValidation("Content-Type", request.ContentType);
-            }
-            message.Content = content;
-        }
-        if (call.Endpoint == EndpointKind.Proxy)
-        {
-            foreach (var (name, value) in request.Headers.All())
-            {
-                if (UpstreamHeaders.IsHopByHop(name) || UpstreamHeaders.IsGatewayOnly(name) || name.Equals("content-type", StringComparison.OrdinalIgnoreCase))
-                {
-                    continue;
-                }
-                message.Headers.TryAddWithoutValidation(name, value);
-            }
-        }
+        var message = call.CreateMessage();
+        var (request, target) = (call.Request, call.Target);
         AddHeaders(message, request, target);
         return ValueTask.FromResult(message);
     }

@@ -100,27 +100,12 @@ public sealed class AnthropicNativeAndSdkTests
         Assert.True(h.Sim.LastBody["stream"]!.GetValue<bool>());
     }
 
-    private sealed class HeaderPolicy(string name, string value) : PipelinePolicy
-    {
-        public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
-        {
-            message.Request.Headers.Set(name, value);
-            ProcessNext(message, pipeline, currentIndex);
-        }
-
-        public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
-        {
-            message.Request.Headers.Set(name, value);
-            return ProcessNextAsync(message, pipeline, currentIndex);
-        }
-    }
-
     [Fact]
     public async Task OpenAi_sdk_chats_and_streams_through_the_gateway_to_anthropic()
     {
         await using var h = await StartAsync();
         var options = new OpenAIClientOptions { Endpoint = h.Gateway.V1 };
-        options.AddPolicy(new HeaderPolicy("x-portkey-provider", "anthropic"), PipelinePosition.PerCall);
+        options.AddPolicy(new GatewayHeaderPolicy(("x-portkey-provider", "anthropic")), PipelinePosition.PerCall);
         var chat = new OpenAIClient(new ApiKeyCredential(Key), options).GetChatClient("claude-sonnet-4-5");
 
         ChatCompletion completion = await chat.CompleteChatAsync([new SystemChatMessage("Be kind."), new UserChatMessage("hello openai sdk")]);

@@ -196,27 +196,11 @@ public sealed class AzureTranslationTests : IAsyncLifetime
         Assert.Equal("get_weather", tool.GetProperty("function").GetProperty("name").GetString());
     }
 
-    /// <summary>Adds gateway headers to every SDK call.</summary>
-    private sealed class HeaderPolicy(string name, string value) : PipelinePolicy
-    {
-        public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
-        {
-            message.Request.Headers.Set(name, value);
-            ProcessNext(message, pipeline, currentIndex);
-        }
-
-        public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
-        {
-            message.Request.Headers.Set(name, value);
-            return ProcessNextAsync(message, pipeline, currentIndex);
-        }
-    }
-
     [Fact]
     public async Task OpenAi_dotnet_sdk_chats_and_streams_through_the_gateway_to_azure()
     {
         var options = new OpenAIClientOptions { Endpoint = _gw.V1, RetryPolicy = new ClientRetryPolicy(0) };
-        options.AddPolicy(new HeaderPolicy("x-portkey-config", Config), PipelinePosition.PerCall);
+        options.AddPolicy(new GatewayHeaderPolicy(("x-portkey-config", Config)), PipelinePosition.PerCall);
         var chat = new OpenAIClient(new ApiKeyCredential("unused-by-config"), options).GetChatClient("gpt-4o");
 
         ChatCompletion completion = await chat.CompleteChatAsync([new SystemChatMessage("be brief"), new UserChatMessage("sdk says hi")]);

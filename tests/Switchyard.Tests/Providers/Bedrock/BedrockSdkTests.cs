@@ -3,6 +3,7 @@ using System.ClientModel.Primitives;
 using System.Text;
 using OpenAI;
 using OpenAI.Chat;
+using Switchyard.Tests.Infrastructure;
 using Xunit;
 
 namespace Switchyard.Tests.Providers.Bedrock;
@@ -10,33 +11,10 @@ namespace Switchyard.Tests.Providers.Bedrock;
 /// <summary>The official OpenAI .NET SDK, unchanged, through the gateway to Bedrock.</summary>
 public sealed class BedrockSdkTests
 {
-    private sealed class HeaderPolicy((string Name, string Value)[] headers) : PipelinePolicy
-    {
-        public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
-        {
-            Apply(message);
-            ProcessNext(message, pipeline, currentIndex);
-        }
-
-        public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
-        {
-            Apply(message);
-            return ProcessNextAsync(message, pipeline, currentIndex);
-        }
-
-        private void Apply(PipelineMessage message)
-        {
-            foreach (var (name, value) in headers)
-            {
-                message.Request.Headers.Set(name, value);
-            }
-        }
-    }
-
     private static ChatClient Client(BedrockHarness h)
     {
         var options = new OpenAIClientOptions { Endpoint = h.Gateway.V1, RetryPolicy = new ClientRetryPolicy(0) };
-        options.AddPolicy(new HeaderPolicy(BedrockHarness.Headers()), PipelinePosition.PerCall);
+        options.AddPolicy(new GatewayHeaderPolicy(BedrockHarness.Headers()), PipelinePosition.PerCall);
         return new OpenAIClient(new ApiKeyCredential("unused"), options).GetChatClient(BedrockHarness.Model);
     }
 

@@ -12,34 +12,11 @@ namespace Switchyard.Tests.Providers.Google;
 /// <summary>Real clients against Gemini through the gateway: the OpenAI .NET SDK, and the /v1/messages and /v1/responses protocols.</summary>
 public sealed class GeminiClientTests
 {
-    private sealed class HeaderPolicy(IReadOnlyList<(string Name, string Value)> headers) : PipelinePolicy
-    {
-        public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
-        {
-            Apply(message);
-            ProcessNext(message, pipeline, currentIndex);
-        }
-
-        public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
-        {
-            Apply(message);
-            return ProcessNextAsync(message, pipeline, currentIndex);
-        }
-
-        private void Apply(PipelineMessage message)
-        {
-            foreach (var (name, value) in headers)
-            {
-                message.Request.Headers.Set(name, value);
-            }
-        }
-    }
-
     private static ChatClient Client(GoogleHarness h, string provider)
     {
         var headers = h.Headers(provider).Where(x => x.Item1 != "Authorization").ToList();
         var options = new OpenAIClientOptions { Endpoint = h.Gw.V1, RetryPolicy = new ClientRetryPolicy(0) };
-        options.AddPolicy(new HeaderPolicy(headers), PipelinePosition.PerCall);
+        options.AddPolicy(new GatewayHeaderPolicy(headers), PipelinePosition.PerCall);
         var key = provider == "google" ? h.Sim.ApiKey : GoogleHarness.VertexToken;
         return new OpenAIClient(new ApiKeyCredential(key), options).GetChatClient(GoogleHarness.Model);
     }

@@ -82,8 +82,8 @@ public sealed class VertexAuthTests
             ["vertex_service_account_json"] = JsonNode.Parse(ServiceAccountJson(other, h.Sim.TokenUri)),
         });
         var response = await h.Gw.SendAsync(TestGateway.Post("/v1/chat/completions", GoogleHarness.Chat("hi").ToJsonString(), ("x-portkey-config", config)));
-        Assert.Equal(400, (int)response.StatusCode);
-        Assert.Contains("could not obtain an access token", (await response.JsonAsync()).GetProperty("message").GetString());
+        Assert.Equal(502, (int)response.StatusCode);
+        Assert.Contains("could not obtain an access token", (await response.JsonAsync()).GetProperty("error").GetProperty("message").GetString());
         Assert.Equal(0, h.Sim.TokensMinted);
         Assert.Empty(h.Sim.ModelRequests);
     }
