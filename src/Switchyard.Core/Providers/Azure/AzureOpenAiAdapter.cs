@@ -18,7 +18,11 @@ public sealed class AzureOpenAiAdapter : IProviderAdapter
     private static readonly string[] DeploymentOps =
         ["/chat/completions", "/completions", "/embeddings", "/images/generations", "/images/edits", "/audio/"];
 
-    private readonly AzureTokenSource _tokens;
+    // Held as object and built on first use: the token source's Azure.Identity types load (≈3 MB of RSS) only
+    // when a target actually uses Entra auth.
+    private readonly Func<string, string?> _environment;
+    private readonly Security.ExtraCaTrust? _trust;
+    private object? _tokens;
 
     /// <summary>An adapter reading the process environment, trusting the system CAs only.</summary>
     public AzureOpenAiAdapter()
@@ -30,7 +34,8 @@ public sealed class AzureOpenAiAdapter : IProviderAdapter
     /// <param name="trust">Extra CAs for the token endpoints (<c>UPSTREAM_CA_FILE</c>).</param>
     public AzureOpenAiAdapter(Func<string, string?>? environment, Security.ExtraCaTrust? trust)
     {
-        _tokens = new AzureTokenSource(environment ?? Environment.GetEnvironmentVariable, trust);
+        _environment = environment ?? Environment.GetEnvironmentVariable;
+        _trust = trust;
         Chat = new OpenAiChatDialect(this);
     }
 
@@ -39,7 +44,10 @@ public sealed class AzureOpenAiAdapter : IProviderAdapter
     public IChatDialect? Chat { get; }
 
     /// <summary>Token issuance bookkeeping, for diagnostics and tests.</summary>
-    public AzureTokenSource Tokens => _tokens;
+    public AzureTokenSource Tokens => (AzureTokenSource)LazyInitializer.EnsureInitialized(ref _tokens, CreateTokens);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private object CreateTokens() => new AzureTokenSource(_environment, _trust);
 
     /// <summary>Every OpenAI endpoint, the Responses API included; Anthropic's Messages is translated to chat.</summary>
     public bool IsNative(EndpointKind endpoint, ResolvedTarget target) => endpoint != EndpointKind.Messages;
@@ -128,7 +136,7 @@ public sealed class AzureOpenAiAdapter : IProviderAdapter
         }
         try
         {
-            return await _tokens.GetTokenAsync(mode, target, ct).ConfigureAwait(false);
+            return await Tokens.GetTokenAsync(mode, target, ct).ConfigureAwait(false);
         }
         catch (ArgumentException ex)
         {

@@ -43,7 +43,13 @@ public sealed class VertexAdapter : IProviderAdapter, IChatDialect
     /// </summary>
     public Func<VertexAdapter, IChatDialect>? AnthropicOnVertex { get; }
 
-    public GoogleTokenSource Tokens { get; } = new();
+    // Built on first use, so Google.Apis.Auth loads only when a Vertex target needs a minted token.
+    private object? _tokens;
+
+    public GoogleTokenSource Tokens => (GoogleTokenSource)LazyInitializer.EnsureInitialized(ref _tokens, CreateTokens);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static object CreateTokens() => new GoogleTokenSource();
 
     public string Family => "vertex-ai";
 
