@@ -95,7 +95,8 @@ internal sealed class TranslatedStreamContent(Stream upstream, IChatStreamDecode
                 }
                 catch (TranslationException ex)
                 {
-                    _chunks.Clear();
+                    // What was decoded before the failure still reaches the client, then the error.
+                    Encode();
                     owner._encoder.Fail(ex.Message, _output);
                     _failure = ex;
                 }
