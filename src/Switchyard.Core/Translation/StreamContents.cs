@@ -44,23 +44,13 @@ internal sealed class TranslatedStreamContent(Stream upstream, IChatStreamDecode
     }
 
     /// <summary>Pulls and translates one upstream read at a time, so each event reaches the client as soon as it arrives.</summary>
-    private sealed class Reader(TranslatedStreamContent owner) : Stream
+    private sealed class Reader(TranslatedStreamContent owner) : PullStream
     {
         private readonly ArrayBufferWriter<byte> _output = new(4096);
         private readonly List<JsonObject> _chunks = [];
         private readonly byte[] _input = new byte[16 * 1024];
         private int _offset;
         private bool _done;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
         {
@@ -119,17 +109,6 @@ internal sealed class TranslatedStreamContent(Stream upstream, IChatStreamDecode
             _chunks.Clear();
         }
 
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
 
@@ -227,23 +206,13 @@ internal sealed class UsageStrippingContent(HttpContent inner) : HttpContent, IU
     }
 
     /// <summary>Passes whole events through as they complete; an event whose data has <c>"choices":[]</c> and a usage is dropped.</summary>
-    private sealed class Filter(UsageStrippingContent owner, Stream source) : Stream
+    private sealed class Filter(UsageStrippingContent owner, Stream source) : PullStream
     {
         private readonly byte[] _input = new byte[16 * 1024];
         private readonly ArrayBufferWriter<byte> _pending = new(4096);
         private readonly ArrayBufferWriter<byte> _output = new(4096);
         private int _offset;
         private bool _done;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
         {
@@ -351,18 +320,6 @@ internal sealed class UsageStrippingContent(HttpContent inner) : HttpContent, IU
             _output.Write(evt);
         }
 
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
         protected override void Dispose(bool disposing)
         {
             if (disposing)
@@ -372,4 +329,34 @@ internal sealed class UsageStrippingContent(HttpContent inner) : HttpContent, IU
             base.Dispose(disposing);
         }
     }
+}
+
+/// <summary>A read-only, forward-only stream whose subclasses produce bytes in <see cref="Stream.ReadAsync(Memory{byte}, CancellationToken)"/>.</summary>
+internal abstract class PullStream : Stream
+{
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public abstract override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default);
+
+    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -117,24 +117,7 @@ public sealed class CrossProtocolSdkTests
         var tool = new CreateResponseOptions { Model = "claude-sonnet-4-5", StreamingEnabled = true, ToolChoice = ResponseToolChoice.CreateRequiredChoice() };
         tool.InputItems.Add(ResponseItem.CreateUserMessageItem("weather in Oslo"));
         tool.Tools.Add(ResponseTool.CreateFunctionTool("get_weather", BinaryData.FromString("""{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"""), strictModeEnabled: false));
-        var pieces = new List<string>();
-        FunctionCallResponseItem? call = null;
-        ResponseResult? completed = null;
-        await foreach (var update in await client.CreateResponseStreamingAsync(tool))
-        {
-            switch (update)
-            {
-                case StreamingResponseFunctionCallArgumentsDeltaUpdate delta:
-                    pieces.Add(delta.Delta.ToString());
-                    break;
-                case StreamingResponseOutputItemDoneUpdate { Item: FunctionCallResponseItem done }:
-                    call = done;
-                    break;
-                case StreamingResponseCompletedUpdate end:
-                    completed = end.Response;
-                    break;
-            }
-        }
+        var (pieces, call, completed) = await OpenAiResponsesSdkTests.StreamAsync(client, tool);
         Assert.NotNull(call);
         Assert.Equal("get_weather", call.FunctionName);
         Assert.True(pieces.Count > 1, "the tool input should stream in pieces");

@@ -19,22 +19,9 @@ public sealed class OpenAiResponsesSdkTests
         return new OpenAIClient(new ApiKeyCredential(key), options).GetResponsesClient();
     }
 
-    [Fact]
-    public async Task The_responses_client_gets_text_and_a_streamed_function_call_from_a_chat_only_target()
+    /// <summary>Streams a response, returning the function-call argument pieces, the finished call and the completed response.</summary>
+    internal static async Task<(List<string> Pieces, FunctionCallResponseItem? Call, ResponseResult? Completed)> StreamAsync(ResponsesClient client, CreateResponseOptions options)
     {
-        await using var sim = await OpenAiSimulator.StartAsync();
-        await using var gw = await TestGateway.StartAsync();
-        var client = Client(gw, "gsk-test", ("x-portkey-provider", "groq"), ("x-portkey-custom-host", sim.BaseUrl.ToString()));
-
-        var simple = new CreateResponseOptions { Model = "llama-3.3-70b" };
-        simple.InputItems.Add(ResponseItem.CreateUserMessageItem("tell me about fractals"));
-        ResponseResult result = await client.CreateResponseAsync(simple);
-        Assert.Contains("tell me about fractals", result.GetOutputText());
-        Assert.True(result.Usage.TotalTokenCount > 0);
-
-        var options = new CreateResponseOptions { Model = "llama-3.3-70b", StreamingEnabled = true, ToolChoice = ResponseToolChoice.CreateRequiredChoice() };
-        options.InputItems.Add(ResponseItem.CreateUserMessageItem("weather in Oslo"));
-        options.Tools.Add(ResponseTool.CreateFunctionTool("get_weather", BinaryData.FromString("""{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"""), strictModeEnabled: false));
         var pieces = new List<string>();
         FunctionCallResponseItem? call = null;
         ResponseResult? completed = null;
@@ -53,6 +40,26 @@ public sealed class OpenAiResponsesSdkTests
                     break;
             }
         }
+        return (pieces, call, completed);
+    }
+
+    [Fact]
+    public async Task The_responses_client_gets_text_and_a_streamed_function_call_from_a_chat_only_target()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var gw = await TestGateway.StartAsync();
+        var client = Client(gw, "gsk-test", ("x-portkey-provider", "groq"), ("x-portkey-custom-host", sim.BaseUrl.ToString()));
+
+        var simple = new CreateResponseOptions { Model = "llama-3.3-70b" };
+        simple.InputItems.Add(ResponseItem.CreateUserMessageItem("tell me about fractals"));
+        ResponseResult result = await client.CreateResponseAsync(simple);
+        Assert.Contains("tell me about fractals", result.GetOutputText());
+        Assert.True(result.Usage.TotalTokenCount > 0);
+
+        var options = new CreateResponseOptions { Model = "llama-3.3-70b", StreamingEnabled = true, ToolChoice = ResponseToolChoice.CreateRequiredChoice() };
+        options.InputItems.Add(ResponseItem.CreateUserMessageItem("weather in Oslo"));
+        options.Tools.Add(ResponseTool.CreateFunctionTool("get_weather", BinaryData.FromString("""{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"""), strictModeEnabled: false));
+        var (pieces, call, completed) = await StreamAsync(client, options);
         Assert.NotNull(call);
         Assert.Equal("get_weather", call.FunctionName);
         Assert.True(pieces.Count > 1);
