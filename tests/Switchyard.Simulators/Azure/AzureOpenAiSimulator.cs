@@ -71,22 +71,11 @@ public sealed class AzureOpenAiSimulator : IAsyncDisposable
     /// <summary>Starts on 127.0.0.1 (HTTP, or HTTPS with <paramref name="serverCertificate"/>).</summary>
     public static async Task<AzureOpenAiSimulator> StartAsync(string apiKey = "azure-key", X509Certificate2? serverCertificate = null)
     {
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = typeof(AzureOpenAiSimulator).Assembly.GetName().Name });
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, listen =>
-        {
-            if (serverCertificate is not null)
-            {
-                listen.UseHttps(serverCertificate);
-            }
-        }));
-        builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddSingleton<IHostLifetime, PassiveHostLifetime>();
-        var app = builder.Build();
+        var app = LoopbackApp.Build(typeof(AzureOpenAiSimulator).Assembly.GetName().Name!, serverCertificate);
         var sim = new AzureOpenAiSimulator(app) { ApiKey = apiKey, Scheme = serverCertificate is null ? "http" : "https" };
         app.Run(sim.HandleAsync);
         await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        sim.Port = new Uri(address).Port;
+        sim.Port = LoopbackApp.Port(app);
         return sim;
     }
 

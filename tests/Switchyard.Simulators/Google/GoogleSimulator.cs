@@ -80,20 +80,11 @@ public sealed partial class GoogleSimulator : IAsyncDisposable
 
     public static async Task<GoogleSimulator> StartAsync()
     {
-        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ApplicationName = typeof(GoogleSimulator).Assembly.GetName().Name });
-        builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
-        {
-            k.AddServerHeader = false;
-            k.Listen(IPAddress.Loopback, 0);
-        });
-        builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddSingleton<IHostLifetime, PassiveHostLifetime>();
-        var app = builder.Build();
+        var app = LoopbackApp.Build(typeof(GoogleSimulator).Assembly.GetName().Name!);
         var sim = new GoogleSimulator(app);
         app.Run(sim.HandleAsync);
         await app.StartAsync().ConfigureAwait(false);
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        sim.Port = new Uri(address).Port;
+        sim.Port = LoopbackApp.Port(app);
         return sim;
     }
 
