@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole Switchyard test suite. Installs what is missing (Node.js from Debian, the npm SDKs
+# Runs the whole Switchyard test suite. Installs what is missing (Node.js and redis-server from Debian, the npm SDKs
 # from package-lock.json), builds, runs every test, and ends with the line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -14,6 +14,13 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq nodejs npm >/dev/null \
     || { log "could not install Node.js"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  log "installing redis-server from Debian packages (the Redis client tests start their own on 127.0.0.1)"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq redis-server >/dev/null \
+    || { log "could not install redis-server"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
 log "installing the npm SDK clients (tests/node-clients)"
