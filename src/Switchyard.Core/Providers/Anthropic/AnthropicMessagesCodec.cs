@@ -602,26 +602,9 @@ public static class AnthropicMessagesCodec
     }
 
     /// <summary>Anthropic usage → OpenAI usage (SEAM.md: prompt = uncached + cache read + cache write).</summary>
-    public static JsonObject Usage(JsonObject usage, long outputTokens)
-    {
-        var input = ChatJson.Long(usage["input_tokens"]);
-        var read = ChatJson.Long(usage["cache_read_input_tokens"]);
-        var write = ChatJson.Long(usage["cache_creation_input_tokens"]);
-        var prompt = input + read + write;
-        var result = new JsonObject
-        {
-            ["prompt_tokens"] = prompt,
-            ["completion_tokens"] = outputTokens,
-            ["total_tokens"] = prompt + outputTokens,
-            ["prompt_tokens_details"] = new JsonObject { ["cached_tokens"] = read },
-        };
-        if (usage.ContainsKey("cache_read_input_tokens") || usage.ContainsKey("cache_creation_input_tokens"))
-        {
-            result["cache_read_input_tokens"] = read;
-            result["cache_creation_input_tokens"] = write;
-        }
-        return result;
-    }
+    public static JsonObject Usage(JsonObject usage, long outputTokens) => CanonicalUsage.FromCacheSplit(
+        ChatJson.Long(usage["input_tokens"]), outputTokens, ChatJson.Long(usage["cache_read_input_tokens"]), ChatJson.Long(usage["cache_creation_input_tokens"]),
+        usage.ContainsKey("cache_read_input_tokens") || usage.ContainsKey("cache_creation_input_tokens"));
 
     /// <summary>Reads <c>{"type":"error","error":{"type","message"}}</c> (and anything else without throwing).</summary>
     public static ProviderError ReadError(int status, ReadOnlySpan<byte> body)

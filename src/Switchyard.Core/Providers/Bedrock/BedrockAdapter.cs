@@ -226,25 +226,7 @@ public sealed class BedrockChatDialect(AwsCredentialResolver credentials, Func<s
     };
 
     /// <summary>Converse usage → OpenAI usage with honest prompt totals (uncached + cache read + cache write).</summary>
-    public static JsonObject Usage(JsonObject usage)
-    {
-        var input = ChatJson.Long(usage["inputTokens"]);
-        var output = ChatJson.Long(usage["outputTokens"]);
-        var read = ChatJson.Long(usage["cacheReadInputTokens"]);
-        var write = ChatJson.Long(usage["cacheWriteInputTokens"]);
-        var prompt = input + read + write;
-        var result = new JsonObject
-        {
-            ["prompt_tokens"] = prompt,
-            ["completion_tokens"] = output,
-            ["total_tokens"] = prompt + output,
-            ["prompt_tokens_details"] = new JsonObject { ["cached_tokens"] = read },
-        };
-        if (usage.ContainsKey("cacheReadInputTokens") || usage.ContainsKey("cacheWriteInputTokens"))
-        {
-            result["cache_read_input_tokens"] = read;
-            result["cache_creation_input_tokens"] = write;
-        }
-        return result;
-    }
+    public static JsonObject Usage(JsonObject usage) => CanonicalUsage.FromCacheSplit(
+        ChatJson.Long(usage["inputTokens"]), ChatJson.Long(usage["outputTokens"]), ChatJson.Long(usage["cacheReadInputTokens"]), ChatJson.Long(usage["cacheWriteInputTokens"]),
+        usage.ContainsKey("cacheReadInputTokens") || usage.ContainsKey("cacheWriteInputTokens"));
 }

@@ -13,8 +13,6 @@ public sealed class VertexAnthropicDialect(VertexAdapter vertex) : IChatDialect
 {
     public const string VertexVersion = "vertex-2023-10-16";
 
-    private static readonly MediaTypeHeaderValue Json = new("application/json");
-
     public async ValueTask<HttpRequestMessage> CreateRequestAsync(ChatCall call, CancellationToken ct)
     {
         var model = call.Model ?? throw new TranslationException("model is required");
@@ -26,9 +24,7 @@ public sealed class VertexAnthropicDialect(VertexAdapter vertex) : IChatDialect
             [new KeyValuePair<string, JsonNode?>("anthropic_version", call.Field("anthropic_version") is { } v && v.StartsWith("vertex-", StringComparison.Ordinal) ? v : VertexVersion)]);
         var url = VertexAdapter.ModelUrl(call, "anthropic", model, call.Stream ? "streamRawPredict" : "rawPredict");
         var token = await vertex.AccessTokenAsync(call, ct).ConfigureAwait(false);
-        var content = new ByteArrayContent(ChatJson.Serialize(body));
-        content.Headers.ContentType = Json;
-        var message = new HttpRequestMessage(HttpMethod.Post, url) { Content = content, Version = System.Net.HttpVersion.Version11 };
+        var message = GoogleAdapter.JsonPost(url, body);
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         if ((call.Field("anthropic_beta") ?? call.Request.Headers.Get("anthropic-beta")) is { Length: > 0 } beta)
         {
