@@ -62,6 +62,9 @@ public sealed record GatewaySettings
     /// <summary>The GCE metadata server, host[:port] (<c>GCE_METADATA_HOST</c>), for workload identity.</summary>
     public string GceMetadataHost { get; init; } = "metadata.google.internal";
 
+    /// <summary>Response cache store and semantic cache (<c>CACHE_STORE</c>, <c>REDIS_*</c>, <c>SEMANTIC_CACHE_*</c>).</summary>
+    public Caching.CacheOptions Cache { get; init; } = new();
+
     /// <summary>Reads the settings from environment-style variables; unknown or malformed values raise a clear error at start-up.</summary>
     public static GatewaySettings FromEnvironment(Func<string, string?> get)
     {
@@ -87,6 +90,7 @@ public sealed record GatewaySettings
             LogTotalLimitBytes = Int(get, "LOG_STORE_LOCAL_MAX_MB", 1024, 1, 1 << 30) * (1L << 20),
             GcpAuthMode = NonEmpty(get("GCP_AUTH_MODE"))?.ToLowerInvariant(),
             GceMetadataHost = NonEmpty(get("GCE_METADATA_HOST")) ?? s.GceMetadataHost,
+            Cache = Caching.CacheOptions.FromEnvironment(get),
         };
     }
 

@@ -65,6 +65,7 @@ internal sealed class Exchange(string traceId)
             ResponseBytes = ResponseBytes,
             ClientAborted = ClientAborted,
             Usage = usage,
+            CacheStatus = Outcome?.CacheStatus,
         };
     }
 }

@@ -184,6 +184,7 @@ internal sealed class GatewayEndpoint(GatewayEngine engine, IdleMemoryTrimmer tr
         {
             headers["x-portkey-provider"] = provider;
         }
+        headers["x-portkey-cache-status"] = outcome.CacheStatus ?? Switchyard.Core.Caching.CacheStatus.Disabled;
         if (outcome.Error is { } error)
         {
             await FailAsync(context, exchange, error);

@@ -1,9 +1,13 @@
 using Microsoft.Extensions.Logging;
 using Switchyard.Core;
+using Switchyard.Core.Caching;
+using Switchyard.Core.Caching.Semantic;
 using Switchyard.Core.Configs;
 using Switchyard.Core.Logs;
 using Switchyard.Core.Providers;
 using Switchyard.Core.Providers.Azure;
+using Switchyard.Core.Providers.Google;
+using Switchyard.Redis;
 using Switchyard.Core.Routing;
 using Switchyard.Core.Security;
 
@@ -24,7 +28,12 @@ public sealed class GatewayEngine : IAsyncDisposable
             loggers.CreateLogger("Switchyard.Configs"), Settings.ConfigReloadDebounce);
         Resolver = new ConfigResolver(compiler, NamedConfigs, Providers, hosts);
         Upstream = new HttpMessageInvoker(upstreamHandler ?? CreateUpstreamHandler(Settings), disposeHandler: true);
-        Router = new Router(Providers, Upstream, Settings, TimeProvider.System, loggers.CreateLogger("Switchyard.Routing"));
+        Cache = CreateCache(Settings, options.Time, loggers.CreateLogger("Switchyard.Cache"));
+        Router = new Router(Providers, Upstream, Settings, TimeProvider.System, loggers.CreateLogger("Switchyard.Routing"), cache: Cache);
+        if (Cache?.Semantic?.Embedder is TargetEmbedder embedder)
+        {
+            embedder.Attach(Router);
+        }
         if (Settings.LogStore == "local")
         {
             RequestLog = new JsonLinesLogWriter(Settings.LogDirectory, Settings.LogQueueCapacity, loggers.CreateLogger("Switchyard.Logs"),
@@ -37,6 +46,9 @@ public sealed class GatewayEngine : IAsyncDisposable
 
     public GatewaySettings Settings { get; }
 
+    /// <summary>The response cache; null when <c>CACHE_STORE=none</c>.</summary>
+    public ResponseCache? Cache { get; }
+
     public ProviderRegistry Providers { get; }
 
     public NamedConfigStore NamedConfigs { get; }
@@ -46,6 +58,57 @@ public sealed class GatewayEngine : IAsyncDisposable
     public Router Router { get; }
 
     public HttpMessageInvoker Upstream { get; }
+
+    private static ResponseCache? CreateCache(GatewaySettings settings, TimeProvider time, ILogger logger)
+    {
+        var options = settings.Cache;
+        ICacheStore store;
+        switch (options.Store)
+        {
+            case "none":
+                return null;
+            case "redis":
+                store = new RedisCacheStore(new RedisClient(RedisOptions(settings)));
+                break;
+            default:
+                store = new MemoryCacheStore(options.MemoryMaxBytes, time);
+                break;
+        }
+        var safe = new FailSafeCacheStore(store, options.Timeout, logger: logger);
+        IEmbedder embedder = options.EmbeddingProvider is null
+            ? new HashedNgramEmbedder()
+            : new TargetEmbedder(options);
+        var semantic = new SemanticMatcher(embedder, options.SimilarityThreshold, options.EmbeddingTimeout);
+        return new ResponseCache(safe, time, logger, options.KeyPrefix, options.MaxEntryBytes, semantic);
+    }
+
+    /// <summary>Client options from <c>REDIS_*</c>: the URL first, then the separate variables, which win.</summary>
+    public static RedisClientOptions RedisOptions(GatewaySettings settings)
+    {
+        var o = settings.Cache;
+        var client = o.RedisUrl is { } url ? RedisClientOptions.FromUrl(url) : new RedisClientOptions { Endpoints = o.RedisClusterEndpoints };
+        if (o.RedisClusterEndpoints.Count > 0)
+        {
+            client = client with { Endpoints = o.RedisClusterEndpoints };
+        }
+        client = client with
+        {
+            Cluster = o.RedisCluster || o.RedisClusterEndpoints.Count > 0,
+            Tls = client.Tls || o.RedisTls,
+            TlsCaFile = o.RedisTlsCaFile,
+            Username = o.RedisUsername ?? client.Username,
+            Password = o.RedisPassword ?? client.Password,
+            CommandTimeout = o.Timeout > TimeSpan.FromSeconds(1) ? o.Timeout : TimeSpan.FromSeconds(1),
+        };
+        if (o.GcpRedisWorkloadAuth)
+        {
+            // Memorystore IAM auth: the access token is the password; the token source refreshes it before it expires.
+            var tokens = new GoogleTokenSource();
+            var host = settings.GceMetadataHost;
+            client = client with { PasswordProvider = async ct => await tokens.WorkloadTokenAsync(host, ct).ConfigureAwait(false) };
+        }
+        return client;
+    }
 
     /// <summary>One pooled HTTP stack for every upstream: no redirects, cookies or decompression (bytes pass through as sent).</summary>
     public static SocketsHttpHandler CreateUpstreamHandler(GatewaySettings settings)
@@ -74,6 +137,10 @@ public sealed class GatewayEngine : IAsyncDisposable
     {
         NamedConfigs.Dispose();
         Upstream.Dispose();
+        if ((Cache?.Store as FailSafeCacheStore)?.Inner is IAsyncDisposable store)
+        {
+            await store.DisposeAsync();
+        }
         if (RequestLog is not null)
         {
             // Every queued record reaches the disk before the process exits.

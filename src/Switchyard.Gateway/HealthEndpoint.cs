@@ -53,6 +53,42 @@ internal sealed class HealthEndpoint(GatewayEngine engine)
         }
         json.WriteEndArray();
         json.WriteEndObject();
+        WriteCache(json, engine);
+        json.WriteEndObject();
+    }
+
+    private static void WriteCache(Utf8JsonWriter json, GatewayEngine engine)
+    {
+        json.WriteStartObject("cache");
+        if (engine.Cache is not { } cache)
+        {
+            json.WriteString("store", "none");
+            json.WriteString("state", "disabled");
+            json.WriteEndObject();
+            return;
+        }
+        json.WriteString("store", engine.Settings.Cache.StoreName);
+        var problem = cache.Store.Problem;
+        json.WriteString("state", problem is null ? "ok" : "degraded");
+        if (problem is not null)
+        {
+            json.WriteString("problem", problem);
+        }
+        if (cache.Store is Switchyard.Core.Caching.FailSafeCacheStore safe)
+        {
+            json.WriteNumber("errors", safe.Errors);
+            json.WriteNumber("timeouts", safe.Timeouts);
+            json.WriteNumber("skipped", safe.Skipped);
+        }
+        json.WriteNumber("writes", cache.Writes);
+        if (cache.Semantic is { } semantic)
+        {
+            json.WriteStartObject("semantic");
+            json.WriteString("embedder", semantic.Embedder.Name);
+            json.WriteNumber("threshold", semantic.Threshold);
+            json.WriteNumber("embedding_errors", semantic.EmbedErrors);
+            json.WriteEndObject();
+        }
         json.WriteEndObject();
     }
 }

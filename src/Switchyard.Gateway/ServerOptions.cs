@@ -28,6 +28,9 @@ public sealed record ServerOptions
 
     public GatewaySettings Engine { get; init; } = new();
 
+    /// <summary>The clock for cache expiry (tests inject one to show TTLs without waiting).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
     /// <summary>Where <c>${NAME}</c> references in named configs are looked up; the process environment by default.</summary>
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
 

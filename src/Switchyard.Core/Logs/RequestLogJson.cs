@@ -28,6 +28,7 @@ public static class RequestLogJson
         json.WriteNumber("status", r.Status);
         json.WriteBoolean("stream", r.Stream);
         WriteOptional(json, "error", r.Error);
+        WriteOptional(json, "cache_status", r.CacheStatus);
         json.WriteNumber("time_to_headers_ms", Math.Round(r.TimeToHeadersMs, 3));
         json.WriteNumber("duration_ms", Math.Round(r.DurationMs, 3));
         json.WriteNumber("response_bytes", r.ResponseBytes);

@@ -50,4 +50,7 @@ public sealed record RequestLogRecord
     public bool ClientAborted { get; init; }
 
     public TokenUsage? Usage { get; init; }
+
+    /// <summary><c>x-portkey-cache-status</c> of the answer; a hit's usage is what the stored answer reported, not billed again.</summary>
+    public string? CacheStatus { get; init; }
 }

@@ -7,7 +7,7 @@ public sealed class RouteOutcome : IDisposable
 {
     private CancellationTokenSource? _attemptScope;
 
-    public HttpResponseMessage? Response { get; private init; }
+    public HttpResponseMessage? Response { get; internal set; }
 
     public GatewayError? Error { get; private init; }
 
@@ -18,6 +18,9 @@ public sealed class RouteOutcome : IDisposable
     public int RetryAttemptCount { get; set; }
 
     public string? Provider { get; set; }
+
+    /// <summary><c>x-portkey-cache-status</c> of the leaf that produced the outcome; null when no leaf was reached.</summary>
+    public string? CacheStatus { get; set; }
 
     /// <summary>The status the client will see.</summary>
     public int Status => Response is not null ? (int)Response.StatusCode : Error!.Status;

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Switchyard.Core.Caching;
 using Switchyard.Core.Configs;
 using Switchyard.Core.Errors;
 using Switchyard.Core.Providers;
@@ -20,8 +21,12 @@ public sealed class Router
     private readonly Func<double> _random;
     private readonly ILogger _logger;
 
-    public Router(ProviderRegistry providers, HttpMessageInvoker upstream, GatewaySettings settings, TimeProvider time, ILogger logger, Func<double>? random = null)
+    private readonly ResponseCache? _cache;
+
+    public Router(ProviderRegistry providers, HttpMessageInvoker upstream, GatewaySettings settings, TimeProvider time, ILogger logger, Func<double>? random = null,
+        ResponseCache? cache = null)
     {
+        _cache = cache;
         _providers = providers;
         _upstream = upstream;
         _settings = settings;
@@ -240,6 +245,14 @@ public sealed class Router
         {
             return Fail(planError!);
         }
+        var cache = _cache?.Begin(request, target, body) ?? CacheLookup.Disabled;
+        if (cache.IsEnabled && await cache.TryHitAsync(ct).ConfigureAwait(false) is { } hit)
+        {
+            return new RouteOutcome
+            {
+                Response = hit, LastUsedOptionIndex = leaf.OptionPath, Provider = target.Provider.Slug, CacheStatus = cache.Status,
+            };
+        }
         var retry = target.Settings.Retry ?? RetrySettings.None;
         var timeoutMs = state.Plan.Headers.RequestTimeoutMs ?? target.Settings.RequestTimeoutMs;
         var timeout = timeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : _settings.DefaultRequestTimeout;
@@ -251,10 +264,15 @@ public sealed class Router
             outcome.LastUsedOptionIndex = leaf.OptionPath;
             outcome.Provider = target.Provider.Slug;
             outcome.RetryAttemptCount = attempt;
+            outcome.CacheStatus = cache.Status;
 
             var retriable = outcome.Error is { IsTransient: true } || (!outcome.IsSuccess && outcome.Error is not { IsGatewayException: true } && retry.OnStatusCodes.Contains(outcome.Status));
             if (!retriable)
             {
+                if (cache.IsEnabled && outcome.IsSuccess)
+                {
+                    outcome.Response = cache.StoreOnCompletion(outcome.Response!);
+                }
                 return outcome;
             }
             if (attempt >= retry.Attempts)

@@ -49,7 +49,8 @@ public sealed class TestGateway : IAsyncDisposable
         IReadOnlyDictionary<string, string>? configs = null,
         Func<GatewaySettings, GatewaySettings>? settings = null,
         IReadOnlyDictionary<string, string>? environment = null,
-        TimeSpan? shutdownGrace = null)
+        TimeSpan? shutdownGrace = null,
+        TimeProvider? time = null)
     {
         var dir = Directory.CreateTempSubdirectory("switchyard-configs-").FullName;
         foreach (var (file, text) in configs ?? new Dictionary<string, string>())
@@ -65,6 +66,7 @@ public sealed class TestGateway : IAsyncDisposable
             ShutdownGrace = shutdownGrace ?? TimeSpan.FromSeconds(5),
             Engine = settings is null ? engine : settings(engine),
             Environment = name => environment is not null && environment.TryGetValue(name, out var v) ? v : null,
+            Time = time ?? TimeProvider.System,
         };
         var app = GatewayApp.Build(options);
         await app.StartAsync();

@@ -9,7 +9,7 @@ namespace Switchyard.Tests.Logs;
 /// <summary>The local log store: one JSON line per request with routing, outcome and usage, written off the request path.</summary>
 public sealed class RequestLogTests
 {
-    private static async Task<List<JsonElement>> RecordsAsync(TestGateway gw, int expected)
+    internal static async Task<List<JsonElement>> RecordsAsync(TestGateway gw, int expected)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)

@@ -1,0 +1,102 @@
+using System.Buffers;
+using System.Net;
+using Switchyard.Core.Translation;
+using Switchyard.Core.Usage;
+
+namespace Switchyard.Core.Caching;
+
+/// <summary>
+/// Passes a successful response through to the client unchanged while keeping a copy; when the body has been read to
+/// its end and is complete, <paramref name="store"/> receives the copy before the end is reported to the reader. A
+/// response that breaks off, that the client abandons, or that outgrows the entry limit is not stored.
+/// </summary>
+internal sealed class CachingContent(HttpContent inner, int maxBytes, ReadOnlyMemory<byte> completeMarker, Func<byte[], ValueTask> store)
+    : HttpContent, IUsageSource
+{
+    public (TokenUsage? Usage, string? Model) Usage => inner is IUsageSource source ? source.Usage : (null, null);
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => CopyAsync(stream, CancellationToken.None);
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken ct) => CopyAsync(stream, ct);
+
+    protected override async Task<Stream> CreateContentReadStreamAsync() => new Tee(await inner.ReadAsStreamAsync().ConfigureAwait(false), this);
+
+    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken ct) => new Tee(await inner.ReadAsStreamAsync(ct).ConfigureAwait(false), this);
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = inner.Headers.ContentLength ?? 0;
+        return inner.Headers.ContentLength is not null;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
+    private async Task CopyAsync(Stream destination, CancellationToken ct)
+    {
+        await using var tee = new Tee(await inner.ReadAsStreamAsync(ct).ConfigureAwait(false), this);
+        await tee.CopyToAsync(destination, ct).ConfigureAwait(false);
+    }
+
+    private bool IsComplete(ReadOnlySpan<byte> body)
+    {
+        if (completeMarker.IsEmpty)
+        {
+            return true;
+        }
+        // The terminal event sits at the end of a finished stream; a stream that ended early lacks it.
+        var tail = body[Math.Max(0, body.Length - 256)..];
+        return tail.IndexOf(completeMarker.Span) >= 0;
+    }
+
+    private sealed class Tee(Stream source, CachingContent owner) : PullStream
+    {
+        private ArrayBufferWriter<byte>? _copy = new(4096);
+        private bool _finished;
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+        {
+            var n = await source.ReadAsync(buffer, ct).ConfigureAwait(false);
+            if (n > 0)
+            {
+                if (_copy is not null)
+                {
+                    if (_copy.WrittenCount + n > owner._maxBytes)
+                    {
+                        _copy = null; // Too large to cache; the client still gets all of it.
+                    }
+                    else
+                    {
+                        _copy.Write(buffer.Span[..n]);
+                    }
+                }
+                return n;
+            }
+            if (!_finished && _copy is not null && owner.IsComplete(_copy.WrittenSpan))
+            {
+                _finished = true;
+                await owner._store(_copy.WrittenSpan.ToArray()).ConfigureAwait(false);
+            }
+            _copy = null;
+            return 0;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                source.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+
+    private readonly int _maxBytes = maxBytes;
+    private readonly Func<byte[], ValueTask> _store = store;
+}
