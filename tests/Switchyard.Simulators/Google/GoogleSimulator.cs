@@ -56,6 +56,9 @@ public sealed partial class GoogleSimulator : IAsyncDisposable
     /// <summary>Tokens handed out by the metadata server.</summary>
     public int MetadataTokensIssued => Volatile.Read(ref _metadataTokens);
 
+    /// <summary><c>expires_in</c> of metadata-server tokens (the real server hands out tokens with under an hour left).</summary>
+    public int MetadataTokenLifetimeSeconds { get; set; } = 3599;
+
     public IReadOnlyList<RecordedRequest> Requests => _log.Snapshot();
 
     /// <summary>Requests to the Gemini routes only (not the token endpoints).</summary>
@@ -244,7 +247,7 @@ public sealed partial class GoogleSimulator : IAsyncDisposable
         var token = "ya29.metadata-" + Interlocked.Increment(ref _metadataTokens);
         _issued[token] = 0;
         context.Response.ContentType = "application/json";
-        await context.Response.WriteAsync(new JsonObject { ["access_token"] = token, ["expires_in"] = 3599, ["token_type"] = "Bearer" }.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
+        await context.Response.WriteAsync(new JsonObject { ["access_token"] = token, ["expires_in"] = MetadataTokenLifetimeSeconds, ["token_type"] = "Bearer" }.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
     }
 
     /// <summary>The JWT-bearer grant (RFC 7523) as Google's token endpoint serves it.</summary>

@@ -108,7 +108,8 @@ public sealed class ExampleConfigsTests
         }
         for (var i = 0; i < 30; i++)
         {
-            var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), ("x-portkey-config", "all-models")));
+            // A different question each time: all-models caches answers, and a cached one would skip the upstream.
+            var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat($"question number {i}"), ("x-portkey-config", "all-models")));
             // Whichever first-tier provider was picked failed with 503 after its retries, and the fallback answered.
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.Equal("config.targets[1]", response.Header("x-portkey-last-used-option-index"));
