@@ -9,6 +9,7 @@ public sealed record RedisClientOptions
     public Func<CancellationToken, ValueTask<string>>? PasswordProvider { get; init; }
     public bool Tls { get; init; }
     public string? TlsCaFile { get; init; }
+    public int Database { get; init; }
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(1);
     public static RedisClientOptions FromUrl(string url) => throw new NotImplementedException();
 }
