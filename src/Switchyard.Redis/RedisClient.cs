@@ -213,15 +213,20 @@ public sealed class RedisClient : IAsyncDisposable
             {
                 var pick = node.GetConnectionAsync();
                 var connection = pick.IsCompletedSuccessfully ? pick.Result : await pick.AsTask().WaitAsync(ct).ConfigureAwait(false);
-                reply = await connection.Send(state, encode, asking).WaitAsync(ct).ConfigureAwait(false);
-            }
-            catch (RedisConnectionException ex)
-            {
-                node.ReportFailure(ex.Message);
-                if (_standalone is null)
+                try
                 {
-                    RefreshInBackground(); // The slot may have failed over to another node.
+                    reply = await connection.Send(state, encode, asking).WaitAsync(ct).ConfigureAwait(false);
                 }
+                catch (RedisConnectionException ex)
+                {
+                    // Connect failures are recorded by the node itself; this is a connection that broke under a command.
+                    node.ReportFailure(ex.Message);
+                    throw;
+                }
+            }
+            catch (RedisConnectionException) when (_standalone is null)
+            {
+                RefreshInBackground(); // The slot may have failed over to another node.
                 throw;
             }
             if (!reply.IsError)
@@ -339,10 +344,6 @@ public sealed class RedisClient : IAsyncDisposable
             }
             catch (Exception ex) when (ex is RedisConnectionException or RedisServerException)
             {
-                if (ex is RedisConnectionException)
-                {
-                    node.ReportFailure(ex.Message);
-                }
                 last = ex;
             }
         }

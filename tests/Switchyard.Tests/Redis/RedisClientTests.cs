@@ -276,7 +276,7 @@ public sealed class RedisClientTests
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(10));
         Assert.InRange(client.ConnectAttempts - attemptsBefore, 1, 3);
         Assert.False(client.IsConnected);
-        Assert.Contains("127.0.0.1:" + server.Port, client.LastError, StringComparison.Ordinal);
+        Assert.Equal($"Could not connect to Redis at 127.0.0.1:{server.Port}: ConnectionRefused", client.LastError);
         var failFast = await Assert.ThrowsAsync<RedisConnectionException>(() => client.PingAsync());
         Assert.Contains("next connect attempt", failFast.Message, StringComparison.Ordinal);
 
