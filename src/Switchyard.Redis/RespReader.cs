@@ -7,7 +7,7 @@ namespace Switchyard.Redis;
 /// Decodes RESP2 and RESP3 replies from bytes as they arrive. <see cref="TryRead"/> consumes one whole reply or
 /// nothing, so a reply split across socket reads is simply retried when more bytes are there.
 /// </summary>
-public static class RespReader
+internal static class RespReader
 {
     /// <summary>Deepest nesting accepted; deeper input is treated as a protocol error rather than recursed into.</summary>
     public const int MaxDepth = 32;

@@ -62,10 +62,10 @@ public sealed class RedisConnectionTests
             Assert.Equal("PONG", (await redis.ExecuteAsync(["PING"])).Text);
             var blocked = redis.ExecuteAsync(["BLPOP", "never", "0"]);
             await server.DisposeAsync();
-            var failure = await Assert.ThrowsAsync<IOException>(() => blocked);
+            var failure = await Assert.ThrowsAsync<RedisConnectionException>(() => blocked);
             Assert.Contains("broke", failure.Message, StringComparison.Ordinal);
             Assert.True(redis.IsBroken);
-            await Assert.ThrowsAsync<IOException>(() => redis.ExecuteAsync(["PING"]));
+            await Assert.ThrowsAsync<RedisConnectionException>(() => redis.ExecuteAsync(["PING"]));
         }
         await Assert.ThrowsAnyAsync<Exception>(() => RedisConnection.ConnectAsync(new RedisEndpoint("127.0.0.1", server.Port) { Timeout = TimeSpan.FromMilliseconds(500) }));
     }

@@ -1,36 +1,63 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
 namespace Switchyard.Tests.Redis;
 
-/// <summary>A real redis-server (Debian package, installed by test.sh) on 127.0.0.1 and a free port, stopped by PID.</summary>
+/// <summary>A real redis-server (Debian package, installed by test.sh) on 127.0.0.1 and a free port, stopped by PID and restartable on the same port.</summary>
 internal sealed class RedisServer : IAsyncDisposable
 {
-    private readonly Process _process;
     private readonly string _dir;
+    private readonly string[] _args;
+    private Process? _process;
 
-    private RedisServer(Process process, int port, string dir)
+    private RedisServer(int port, string dir, string[] args)
     {
-        _process = process;
         Port = port;
         _dir = dir;
+        _args = args;
     }
 
+    /// <summary>The port clients connect to (the TLS port for a TLS server).</summary>
     public int Port { get; }
 
-    public static async Task<RedisServer> StartAsync(params string[] extraArgs)
+    /// <summary>The server's working directory (cluster nodes.conf lives here).</summary>
+    public string Directory => _dir;
+
+    public static Task<RedisServer> StartAsync(params string[] extraArgs)
     {
         var port = FreePort();
-        var dir = Directory.CreateTempSubdirectory("switchyard-redis-").FullName;
+        return StartAsync(port, ["--port", Text(port), .. extraArgs]);
+    }
+
+    /// <summary>A server that only speaks TLS, on <see cref="Port"/>, with the given PEM certificate, key and CA.</summary>
+    public static Task<RedisServer> StartTlsAsync(string certFile, string keyFile, string caFile)
+    {
+        var port = FreePort();
+        return StartAsync(port, ["--port", "0", "--tls-port", Text(port), "--tls-cert-file", certFile, "--tls-key-file", keyFile,
+            "--tls-ca-cert-file", caFile, "--tls-auth-clients", "no"]);
+    }
+
+    private static async Task<RedisServer> StartAsync(int port, string[] args)
+    {
+        var dir = System.IO.Directory.CreateTempSubdirectory("switchyard-redis-").FullName;
+        var server = new RedisServer(port, dir, ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, .. args]);
+        await server.RestartAsync();
+        return server;
+    }
+
+    /// <summary>Starts the server again with the same arguments on the same port (after <see cref="StopAsync"/>).</summary>
+    public async Task RestartAsync()
+    {
+        await StopAsync();
         var start = new ProcessStartInfo("redis-server")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = dir,
+            WorkingDirectory = _dir,
         };
-        foreach (var arg in (string[])["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", dir, .. extraArgs])
+        foreach (var arg in _args)
         {
             start.ArgumentList.Add(arg);
         }
@@ -39,14 +66,15 @@ internal sealed class RedisServer : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        _process = process;
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)
         {
             try
             {
                 using var probe = new TcpClient();
-                await probe.ConnectAsync(IPAddress.Loopback, port);
-                return new RedisServer(process, port, dir);
+                await probe.ConnectAsync(IPAddress.Loopback, Port);
+                return;
             }
             catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
             {
@@ -55,24 +83,36 @@ internal sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    /// <summary>Kills the server process by its PID; connected clients see their connections drop.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is { } process)
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+                await process.WaitForExitAsync();
+            }
+            process.Dispose();
+            _process = null;
+        }
+    }
+
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    private static string Text(int number) => number.ToString(CultureInfo.InvariantCulture);
+
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            _process.Kill();
-            await _process.WaitForExitAsync();
-        }
-        _process.Dispose();
+        await StopAsync();
         try
         {
-            Directory.Delete(_dir, recursive: true);
+            System.IO.Directory.Delete(_dir, recursive: true);
         }
         catch (IOException)
         {
