@@ -99,4 +99,127 @@ public sealed class RedisCacheTests
         var up = (await (await gw.Client.GetAsync("/v1/health")).JsonAsync()).GetProperty("cache");
         Assert.Equal("ok", up.GetProperty("state").GetString());
     }
+
+    [Fact]
+    public async Task Tls_with_the_test_ca_and_an_acl_user_limited_to_the_key_prefix_serve_the_cache()
+    {
+        await using var tls = await RedisTlsTests.TlsServer.StartAsync();
+        await using (var admin = new Switchyard.Redis.RedisClient(new Switchyard.Redis.RedisClientOptions
+        {
+            Endpoints = [("127.0.0.1", tls.Server.Port)], Tls = true, TlsCaFile = tls.Ca.CaPemFile,
+        }))
+        {
+            // The gateway's user may only touch its own keys; the default user is switched off.
+            await admin.ExecuteAsync(null, "ACL", "SETUSER", "gateway", "on", ">gw-s3cret", "~switchyard:*", "+@all");
+            await admin.ExecuteAsync(null, "ACL", "SETUSER", "default", "off");
+        }
+        await using var sim = await OpenAiSimulator.StartAsync();
+        var env = new Dictionary<string, string>
+        {
+            ["CACHE_STORE"] = "gcp-memory-store", ["REDIS_URL"] = $"rediss://127.0.0.1:{tls.Server.Port}", ["REDIS_TLS_CERTS"] = tls.Ca.CaPemFile,
+            ["REDIS_USERNAME"] = "gateway", ["REDIS_PASSWORD"] = "gw-s3cret",
+        };
+        await using var gw = await StartGatewayAsync(tls.Server.Port, env);
+        var config = Config(sim.BaseUrl);
+
+        await AskAsync(gw, config, Requests.Chat("over tls", stream: true));
+        var (hit, _) = await AskAsync(gw, config, Requests.Chat("over tls", stream: true));
+        Assert.Equal("HIT", hit.Header("x-portkey-cache-status"));
+        Assert.Single(sim.Requests);
+
+        // Without the CA the certificate is refused: requests are still served, uncached, and health says why.
+        env.Remove("REDIS_TLS_CERTS");
+        await using var untrusting = await StartGatewayAsync(tls.Server.Port, env);
+        var (served, _) = await AskAsync(untrusting, config, Requests.Chat("over tls", stream: true));
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.Equal("MISS", served.Header("x-portkey-cache-status"));
+        var health = (await (await untrusting.Client.GetAsync("/v1/health")).JsonAsync()).GetProperty("cache");
+        Assert.Equal("degraded", health.GetProperty("state").GetString());
+        Assert.Contains("certificate", health.GetProperty("problem").GetString(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task A_cluster_serves_the_cache_and_an_entry_moved_to_another_node_mid_run_still_hits()
+    {
+        await using var cluster = await RedisCluster.StartAsync();
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var gw = await StartGatewayAsync(cluster.Nodes[0].Port, new Dictionary<string, string>
+        {
+            ["REDIS_URL"] = $"redis://127.0.0.1:{cluster.Nodes[0].Port}", ["REDIS_MODE"] = "cluster",
+        });
+        var config = Config(sim.BaseUrl);
+        for (var i = 0; i < 6; i++)
+        {
+            await AskAsync(gw, config, Requests.Chat($"cluster question {i}"));
+        }
+        var keys = new List<(string Key, int Node)>();
+        for (var n = 0; n < 3; n++)
+        {
+            await using var admin = await cluster.AdminAsync(n);
+            foreach (var k in (await admin.ExecuteAsync(["KEYS", "switchyard:resp:*"])).Items!)
+            {
+                keys.Add((k.Text!, n));
+            }
+        }
+        Assert.Equal(6, keys.Count);
+        Assert.True(keys.Select(k => k.Node).Distinct().Count() > 1, "six keys should spread over the nodes");
+
+        // Reshard the slot of one entry to another node while the gateway runs: MOVED is followed, the entry still hits.
+        var (key, from) = keys[0];
+        var to = (from + 1) % 3;
+        await cluster.MoveSlotAsync(key, from, to);
+        Assert.Equal(to, await cluster.OwnerOfAsync(key));
+        for (var i = 0; i < 6; i++)
+        {
+            var (response, _) = await AskAsync(gw, config, Requests.Chat($"cluster question {i}"));
+            Assert.Equal("HIT", response.Header("x-portkey-cache-status"));
+        }
+        Assert.Equal(6, sim.Requests.Count);
+        Assert.Equal("ok", (await (await gw.Client.GetAsync("/v1/health")).JsonAsync()).GetProperty("cache").GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task Memorystore_iam_auth_uses_the_workload_token_as_password_and_picks_up_a_renewed_one()
+    {
+        await using var google = await Switchyard.Simulators.Google.GoogleSimulator.StartAsync();
+        // Tokens with 302 s left are renewed 5 minutes before expiry, i.e. after 2 s.
+        google.MetadataTokenLifetimeSeconds = 302;
+        await using var redis = await RedisServer.StartAsync("--requirepass", "ya29.metadata-1");
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var gw = await TestGateway.StartAsync(settings: s => s with
+        {
+            GceMetadataHost = google.MetadataHost,
+            Cache = CacheOptions.FromEnvironment(name => name switch
+            {
+                "CACHE_STORE" => "memory-store", "REDIS_URL" => $"redis://127.0.0.1:{redis.Port}", "GCP_REDIS_AUTH_MODE" => "workload", _ => null,
+            }),
+        });
+        var config = Config(sim.BaseUrl);
+        await AskAsync(gw, config, Requests.Chat("iam one"));
+        Assert.Equal("HIT", (await AskAsync(gw, config, Requests.Chat("iam one"))).Response.Header("x-portkey-cache-status"));
+
+        // The password rotates to the next token and existing connections are dropped.
+        await using (var admin = new Switchyard.Redis.RedisClient(new Switchyard.Redis.RedisClientOptions
+        {
+            Endpoints = [("127.0.0.1", redis.Port)], Password = "ya29.metadata-1",
+        }))
+        {
+            await admin.ExecuteAsync(null, "CONFIG", "SET", "requirepass", "ya29.metadata-2");
+            await admin.ExecuteAsync(null, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+        }
+        await Task.Delay(2500);
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        string status;
+        do
+        {
+            status = (await AskAsync(gw, config, Requests.Chat("iam one"))).Response.Header("x-portkey-cache-status");
+            if (status != "HIT")
+            {
+                await Task.Delay(200);
+            }
+        }
+        while (status != "HIT" && DateTime.UtcNow < deadline);
+        Assert.Equal("HIT", status);
+        Assert.True(google.MetadataTokensIssued >= 2);
+    }
 }

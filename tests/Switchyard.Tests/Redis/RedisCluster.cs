@@ -65,6 +65,43 @@ internal sealed class RedisCluster : IAsyncDisposable
         return (await admin.ExecuteAsync(["CLUSTER", "MYID"])).Text!;
     }
 
+    /// <summary>Index of the node that holds <paramref name="key"/> now.</summary>
+    public async Task<int> OwnerOfAsync(string key)
+    {
+        for (var i = 0; i < Nodes.Count; i++)
+        {
+            await using var admin = await AdminAsync(i);
+            // KEYS answers from the node's own data without redirecting (EXISTS on another node says MOVED).
+            if ((await admin.ExecuteAsync(["KEYS", key])).Items is { Count: 1 })
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>Moves the slot of <paramref name="key"/> with its keys from node <paramref name="from"/> to node <paramref name="to"/> (a live resharding step).</summary>
+    public async Task MoveSlotAsync(string key, int from, int to)
+    {
+        var slot = ClusterKeySlot.Of(key).ToString(CultureInfo.InvariantCulture);
+        await using var source = await AdminAsync(from);
+        await using var target = await AdminAsync(to);
+        var sourceId = await IdOfAsync(from);
+        var targetId = await IdOfAsync(to);
+        await target.ExecuteAsync(["CLUSTER", "SETSLOT", slot, "IMPORTING", sourceId]);
+        await source.ExecuteAsync(["CLUSTER", "SETSLOT", slot, "MIGRATING", targetId]);
+        var keys = await source.ExecuteAsync(["CLUSTER", "GETKEYSINSLOT", slot, "1000"]);
+        foreach (var k in keys.Items!)
+        {
+            await source.ExecuteAsync(["MIGRATE", "127.0.0.1", Nodes[to].Port.ToString(CultureInfo.InvariantCulture), k.Text!, "0", "5000"]);
+        }
+        for (var i = 0; i < Nodes.Count; i++)
+        {
+            await using var admin = await AdminAsync(i);
+            await admin.ExecuteAsync(["CLUSTER", "SETSLOT", slot, "NODE", targetId]);
+        }
+    }
+
     public int IndexOf(string hostPort) => Nodes.ToList().FindIndex(n => "127.0.0.1:" + n.Port == hostPort);
 
     public async ValueTask DisposeAsync()

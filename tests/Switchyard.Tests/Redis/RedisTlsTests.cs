@@ -8,7 +8,7 @@ namespace Switchyard.Tests.Redis;
 /// <summary>RedisClient over TLS to a real redis-server whose certificate is signed by a throwaway CA (like a self-signed Memorystore CA).</summary>
 public sealed class RedisTlsTests
 {
-    private sealed class TlsServer : IAsyncDisposable
+    internal sealed class TlsServer : IAsyncDisposable
     {
         private readonly string _dir;
 
