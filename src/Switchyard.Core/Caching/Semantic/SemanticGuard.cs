@@ -188,7 +188,10 @@ public static partial class SemanticGuard
                             following[words[i]] = set = new HashSet<string>(StringComparer.Ordinal);
                         }
 
-                        set.Add(words[j]);
+                        // A number after the word is compared in canonical form (999.50 = 999.5).
+                        set.Add(char.IsDigit(words[j][0]) && Digits().Match(words[j]) is { Success: true } m && m.Length == words[j].Length
+                            ? CanonicalNumber(words[j])
+                            : words[j]);
                     }
                 }
             }

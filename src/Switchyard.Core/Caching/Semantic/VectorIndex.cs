@@ -49,7 +49,8 @@ public sealed class VectorIndex
 
     /// <summary>How many entries were appended to <paramref name="bucket"/> since the index started holding it, including
     /// ones already expired on arrival or evicted since; a caller mirroring a shared append-only list reads from this
-    /// position on. A bucket emptied by eviction or expiry is forgotten and counts from 0 again.</summary>
+    /// position on. Only when an emptied bucket is forgotten (there are more buckets than the entry bound) does it count
+    /// from 0 again, and the caller re-reads it.</summary>
     public int CountIn(string bucket)
     {
         _lock.EnterReadLock();
@@ -192,9 +193,11 @@ public sealed class VectorIndex
         _count -= removed;
     }
 
+    /// <summary>Drops an emptied bucket once there are more buckets than the entry bound; until then it is kept so its
+    /// <see cref="CountIn"/> position survives, which keeps the number of buckets within about twice the bound.</summary>
     private void ForgetIfEmpty(Bucket b)
     {
-        if (b.Entries.Count == 0 && _buckets.TryGetValue(b.Name, out var held) && ReferenceEquals(held, b))
+        if (b.Entries.Count == 0 && _buckets.Count > _maxEntries && _buckets.TryGetValue(b.Name, out var held) && ReferenceEquals(held, b))
         {
             _buckets.Remove(b.Name);
         }
