@@ -78,7 +78,7 @@ public sealed class GatewayEngine : IAsyncDisposable
         IEmbedder embedder = options.EmbeddingProvider is null
             ? new HashedNgramEmbedder()
             : new TargetEmbedder(options);
-        var semantic = new SemanticMatcher(embedder, options.SimilarityThreshold, options.EmbeddingTimeout);
+        var semantic = new SemanticMatcher(embedder, options.SimilarityThreshold, options.EmbeddingTimeout, time: time);
         return new ResponseCache(safe, time, logger, options.KeyPrefix, options.MaxEntryBytes, semantic);
     }
 

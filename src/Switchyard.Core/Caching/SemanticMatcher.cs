@@ -17,12 +17,12 @@ public sealed class SemanticMatcher
     private readonly TimeSpan _embedTimeout;
     private long _embedErrors;
 
-    public SemanticMatcher(IEmbedder embedder, double? threshold = null, TimeSpan? embedTimeout = null, int maxVectors = 100_000)
+    public SemanticMatcher(IEmbedder embedder, double? threshold = null, TimeSpan? embedTimeout = null, int maxVectors = 100_000, TimeProvider? time = null)
     {
         Embedder = embedder;
         Threshold = threshold ?? embedder.DefaultThreshold;
         _embedTimeout = embedTimeout ?? TimeSpan.FromSeconds(2);
-        _index = new VectorIndex(maxVectors);
+        _index = new VectorIndex(maxVectors, time: time);
     }
 
     public IEmbedder Embedder { get; }
@@ -92,7 +92,16 @@ public sealed class SemanticMatcher
         }
         foreach (var item in read.Items)
         {
-            if (VectorEntry.FromBytes(item) is { } entry && entry.Vector.Length == dimensions)
+            VectorEntry entry;
+            try
+            {
+                entry = VectorEntry.FromBytes(item);
+            }
+            catch (FormatException)
+            {
+                continue; // Written by another version or something else sharing the store: ignore it.
+            }
+            if (entry.Vector.Length == dimensions)
             {
                 _index.Add(bucket, entry);
             }

@@ -1,0 +1,288 @@
+using System.Buffers;
+using System.Collections.Frozen;
+using System.Globalization;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+
+namespace Switchyard.Core.Caching.Semantic;
+
+/// <summary>The offline default embedder: hashed character n-grams, words and word pairs, no model and no network.</summary>
+/// <remarks>
+/// Text is folded (NFKC compatibility subset, lower case), punctuation becomes word breaks (except inside tokens such as
+/// <c>c#</c>, <c>node.js</c>, <c>gpt-4o</c>, <c>3.5</c>), and apostrophes inside words are dropped so "what's" and
+/// "whats" agree. Three feature groups are hashed (FNV-1a 64 with a murmur finaliser, stable across processes) into one
+/// vector with signed hashing: character 3–5-grams within word boundaries, words, and adjacent word pairs. Counts are
+/// damped with log(1+x) per dimension, each group is L2-normalised and weighted (characters 0.5, words 0.3, pairs 0.2 of
+/// the squared norm), and the sum is normalised again. Common function words count a quarter. The result measures
+/// surface overlap: it catches rewordings, reorderings and typos, not synonyms, so recall on free paraphrases is modest
+/// and the threshold is set for precision.
+/// </remarks>
+public sealed class HashedNgramEmbedder : IEmbedder
+{
+    /// <summary>The dimension count used when none is given.</summary>
+    public const int DefaultDimensions = 1024;
+
+    private const float StopWordWeight = 0.25f;
+    private const float CharShare = 0.5f;
+    private const float WordShare = 0.3f;
+    private const float PairShare = 0.2f;
+    private const int MinGram = 3;
+    private const int MaxGram = 5;
+    private const ulong WordSeed = 0x9E3779B97F4A7C15;
+    private const ulong PairSeed = 0xC2B2AE3D27D4EB4F;
+    private const ulong CharSeed = 0x165667B19E3779F9;
+
+    // Stack buffers above this size come from the pool instead, so a huge prompt cannot overflow the stack.
+    private const int StackChars = 1024;
+    private const int StackFloats = 3 * 1024;
+
+    private static readonly FrozenSet<string> s_stopWords = FrozenSet.Create(StringComparer.Ordinal,
+    [
+        "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "i", "me", "my",
+        "you", "your", "we", "our", "us", "it", "its", "this", "that", "these", "those", "to", "of", "in", "on", "at",
+        "for", "with", "by", "as", "and", "or", "so", "can", "could", "would", "should", "will", "please", "im", "ive",
+        "id", "youre", "just", "some", "any", "there",
+    ]);
+
+    private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> s_stopLookup =
+        s_stopWords.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>An embedder producing <paramref name="dimensions"/>-long vectors (64 to 65,536).</summary>
+    public HashedNgramEmbedder(int dimensions = DefaultDimensions)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(dimensions, 64);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(dimensions, 65_536);
+        Dimensions = dimensions;
+        Name = "hashed-ngram-v1/" + dimensions.ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public int Dimensions { get; }
+
+    /// <summary>Calibrated on the 235 labelled pairs in the tests: with the guard, precision first reaches 0.95 at 0.85;
+    /// 0.88 is the lowest value with no false hit there (precision 1.00, recall 0.24), kept as margin for unseen traffic.</summary>
+    public double DefaultThreshold => 0.88;
+
+    /// <inheritdoc />
+    public ValueTask<float[]> EmbedAsync(string text, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return ValueTask.FromResult(Embed(text));
+    }
+
+    /// <summary>The embedding of <paramref name="text"/> as a new array.</summary>
+    public float[] Embed(ReadOnlySpan<char> text)
+    {
+        var vector = new float[Dimensions];
+        Embed(text, vector);
+        return vector;
+    }
+
+    /// <summary>Writes the embedding of <paramref name="text"/> into <paramref name="destination"/> (exactly <see cref="Dimensions"/> long) without allocating for short texts.</summary>
+    public void Embed(ReadOnlySpan<char> text, Span<float> destination)
+    {
+        if (destination.Length != Dimensions)
+        {
+            throw new ArgumentException($"destination must hold exactly {Dimensions} values", nameof(destination));
+        }
+
+        destination.Clear();
+        var maxWords = (text.Length * 3) + 2;
+        char[]? rentedChars = null;
+        var words = maxWords <= StackChars ? stackalloc char[StackChars] : (rentedChars = ArrayPool<char>.Shared.Rent(maxWords));
+        float[]? rentedFloats = null;
+        var groups = 3 * Dimensions <= StackFloats ? stackalloc float[StackFloats] : (rentedFloats = ArrayPool<float>.Shared.Rent(3 * Dimensions));
+        try
+        {
+            var length = Normalise(text, words);
+            var chars = groups[..Dimensions];
+            var single = groups.Slice(Dimensions, Dimensions);
+            var pairs = groups.Slice(2 * Dimensions, Dimensions);
+            chars.Clear();
+            single.Clear();
+            pairs.Clear();
+            Featurise(words[..length], chars, single, pairs);
+            Combine(chars, CharShare, destination);
+            Combine(single, WordShare, destination);
+            Combine(pairs, PairShare, destination);
+            NormaliseInPlace(destination);
+        }
+        finally
+        {
+            if (rentedChars is not null)
+            {
+                ArrayPool<char>.Shared.Return(rentedChars);
+            }
+
+            if (rentedFloats is not null)
+            {
+                ArrayPool<float>.Shared.Return(rentedFloats);
+            }
+        }
+    }
+
+    /// <summary>Writes " word word … " (one space before, between and after words) and returns its length; 0 when there are no words.</summary>
+    internal static int Normalise(ReadOnlySpan<char> text, Span<char> output)
+    {
+        Span<char> folded = stackalloc char[3];
+        var n = 0;
+        output[n++] = ' ';
+        char pending = '\0'; // a joiner ('.', '-', …) held until the next char shows whether it sits inside a token
+        for (var i = 0; i < text.Length; i++)
+        {
+            var count = CompatibilityFold.Fold(text[i], folded);
+            for (var k = 0; k < count; k++)
+            {
+                var c = char.ToLowerInvariant(folded[k]);
+                if (IsWordChar(c))
+                {
+                    if (pending != '\0')
+                    {
+                        if (KeepsJoiner(pending, output[n - 1], c))
+                        {
+                            output[n++] = pending;
+                        }
+                        else if (pending != '\'')
+                        {
+                            output[n++] = ' ';
+                        }
+
+                        pending = '\0';
+                    }
+
+                    output[n++] = c;
+                    continue;
+                }
+
+                var previousIsWord = output[n - 1] != ' ' && pending == '\0';
+                if (previousIsWord && c is '#' or '+')
+                {
+                    output[n++] = c; // c#, c++, f#
+                    continue;
+                }
+
+                if (previousIsWord && c is '\'' or '.' or '-' or '_' or '@' or '/')
+                {
+                    pending = c;
+                    continue;
+                }
+
+                pending = '\0';
+                if (output[n - 1] != ' ')
+                {
+                    output[n++] = ' ';
+                }
+            }
+        }
+
+        if (output[n - 1] != ' ')
+        {
+            output[n++] = ' ';
+        }
+
+        return n == 1 ? 0 : n;
+    }
+
+    private static bool KeepsJoiner(char joiner, char before, char after) => joiner switch
+    {
+        '\'' => false, // dropped, joining the halves: what's -> whats, don't -> dont
+        '-' => char.IsDigit(before) || char.IsDigit(after), // gpt-4o, 500-word, 2024-03-01; two-factor stays two words
+        _ => true, // node.js, 3.5, snake_case, user@host, example.com/docs
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsWordChar(char c) =>
+        c < 0x80 ? char.IsAsciiLetterOrDigit(c) : char.IsLetterOrDigit(c) || CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark;
+
+    private static void Featurise(ReadOnlySpan<char> text, Span<float> chars, Span<float> single, Span<float> pairs)
+    {
+        if (text.IsEmpty)
+        {
+            return;
+        }
+
+        var previousStart = -1;
+        var previousWeight = 0f;
+        var start = 1;
+        while (start < text.Length)
+        {
+            var end = text[start..].IndexOf(' ') + start;
+            var word = text[start..end];
+            var weight = s_stopLookup.Contains(word) ? StopWordWeight : 1f;
+            AddFeature(single, Hash(word, WordSeed), weight);
+            var padded = text[(start - 1)..(end + 1)]; // the word with its boundary spaces
+            for (var n = MinGram; n <= MaxGram && n <= padded.Length; n++)
+            {
+                for (var i = 0; i + n <= padded.Length; i++)
+                {
+                    AddFeature(chars, Hash(padded.Slice(i, n), CharSeed), weight);
+                }
+            }
+
+            if (previousStart >= 0)
+            {
+                AddFeature(pairs, Hash(text[previousStart..end], PairSeed), (previousWeight + weight) / 2);
+            }
+
+            previousStart = start;
+            previousWeight = weight;
+            start = end + 1;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddFeature(Span<float> group, ulong hash, float weight)
+    {
+        var index = (int)(hash % (ulong)group.Length);
+        group[index] += (hash >> 63) == 0 ? weight : -weight;
+    }
+
+    /// <summary>FNV-1a over the UTF-16 code units, then the murmur3 64-bit finaliser so low and high bits are both usable.</summary>
+    internal static ulong Hash(ReadOnlySpan<char> value, ulong seed)
+    {
+        var h = 0xCBF29CE484222325UL ^ seed;
+        foreach (var c in value)
+        {
+            h = (h ^ (byte)c) * 0x100000001B3UL;
+            h = (h ^ (byte)(c >> 8)) * 0x100000001B3UL;
+        }
+
+        h ^= h >> 33;
+        h *= 0xFF51AFD7ED558CCDUL;
+        h ^= h >> 33;
+        h *= 0xC4CEB9FE1A85EC53UL;
+        h ^= h >> 33;
+        return h;
+    }
+
+    /// <summary>Damps repeated features (log(1+|x|)), normalises the group, and adds it with its share of the squared norm.</summary>
+    private static void Combine(Span<float> group, float share, Span<float> destination)
+    {
+        for (var i = 0; i < group.Length; i++)
+        {
+            var v = group[i];
+            if (v != 0)
+            {
+                group[i] = MathF.CopySign(MathF.Log(1 + MathF.Abs(v)), v);
+            }
+        }
+
+        var norm = TensorPrimitives.Norm(group);
+        if (norm > 0)
+        {
+            TensorPrimitives.MultiplyAdd(group, MathF.Sqrt(share) / norm, destination, destination);
+        }
+    }
+
+    private static void NormaliseInPlace(Span<float> vector)
+    {
+        var norm = TensorPrimitives.Norm(vector);
+        if (norm > 0)
+        {
+            TensorPrimitives.Divide(vector, norm, vector);
+        }
+    }
+}
