@@ -153,7 +153,7 @@ public sealed class SemanticCacheTests
         var config = Config(sim.BaseUrl);
 
         await AskAsync(one, config, Chat("How can I make my laptop battery last longer?"));
-        var (onTwo, _) = await AskAsync(two, config, Chat("how can i make my laptop's battery last longer?"));
+        var (onTwo, _) = await AskAsync(two, config, Chat("how can I make my laptop battery last longer"));
         await AskAsync(two, config, Chat("Which countries border Switzerland?"));
         var (backOnOne, _) = await AskAsync(one, config, Chat("which countries border switzerland"));
 
