@@ -13,7 +13,7 @@ public sealed class ExampleConfigsTests
 {
 
     private static async Task<TestGateway> StartWithExamples(OpenAiSimulator? openai = null, OpenAiSimulator? cerebras = null,
-        AnthropicSimulator? anthropic = null, AzureOpenAiSimulator? azure = null)
+        AnthropicSimulator? anthropic = null, AzureOpenAiSimulator? azure = null, string? redisUrl = null)
     {
         var files = Directory.EnumerateFiles(Path.Combine(RepoPaths.Root, "configs")).Where(f => f.EndsWith(".json") || f.EndsWith(".yaml"))
             .ToDictionary(f => Path.GetFileName(f), File.ReadAllText);
@@ -34,7 +34,11 @@ public sealed class ExampleConfigsTests
         {
             urls["azure-openai"] = azure.BaseTemplate;
         }
-        return await TestGateway.StartAsync(files, s => s with { ProviderBaseUrls = urls },
+        return await TestGateway.StartAsync(files, s => s with
+            {
+                ProviderBaseUrls = urls,
+                Cache = redisUrl is null ? s.Cache : Switchyard.Core.Caching.CacheOptions.FromEnvironment(n => n == "REDIS_URL" ? redisUrl : null),
+            },
             environment: new Dictionary<string, string>
             {
                 ["OPENAI_API_KEY"] = "sk-openai",
@@ -164,5 +168,48 @@ public sealed class ExampleConfigsTests
         Assert.Equal(new HashSet<string?> { "claude-haiku-4-5", "claude-sonnet-4-5", "claude-opus-4-1" }, sent.Select(b => b.GetProperty("model").GetString()).ToHashSet());
         Assert.All(sent.Where(b => b.GetProperty("model").GetString() == "claude-haiku-4-5"), b => Assert.Equal(4096, b.GetProperty("max_tokens").GetInt32()));
         Assert.All(sent.Where(b => b.GetProperty("model").GetString() != "claude-haiku-4-5"), b => Assert.Equal(8192, b.GetProperty("max_tokens").GetInt32()));
+    }
+
+    [Fact]
+    public async Task All_models_runs_with_semantic_caching_against_redis()
+    {
+        await using var redis = await Switchyard.Tests.Redis.RedisServer.StartAsync();
+        await using var cerebras = await OpenAiSimulator.StartAsync(new SimulatorOptions { Name = "cerebras" });
+        await using var openai = await OpenAiSimulator.StartAsync(new SimulatorOptions { Name = "openai" });
+        await using var anthropic = await AnthropicSimulator.StartAsync();
+        await using var azure = await AzureOpenAiSimulator.StartAsync();
+        await using var gw = await StartWithExamples(openai, cerebras, anthropic, azure, redisUrl: $"redis://127.0.0.1:{redis.Port}");
+        int Upstream() => openai.Requests.Count + anthropic.Requests.Count + azure.Requests.Count + cerebras.Requests.Count;
+
+        // Answers are cached per target (provider, deployment, credential): ask until each of the three balanced targets has answered once.
+        var answeredBy = new HashSet<string>();
+        for (var i = 0; i < 60 && answeredBy.Count < 3; i++)
+        {
+            var r = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat("What is the difference between a process and a thread?"), ("x-portkey-config", "all-models")));
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            var status = r.Header("x-portkey-cache-status");
+            Assert.Contains(status, new[] { "SEMANTIC MISS", "HIT" });
+            if (status == "SEMANTIC MISS")
+            {
+                Assert.True(answeredBy.Add(r.Header("x-portkey-provider")));
+            }
+        }
+        Assert.Equal(new HashSet<string> { "azure-openai", "anthropic", "openai" }, answeredBy);
+        Assert.Equal(3, Upstream());
+
+        // The same question worded differently is answered from Redis by whichever target the balancer picks.
+        var paraphrases = new[] { "what is the difference between a process and a thread", "What is the difference between a thread and a process?" };
+        for (var i = 0; i < 10; i++)
+        {
+            var r = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(paraphrases[i % 2]), ("x-portkey-config", "all-models")));
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            Assert.Equal("SEMANTIC HIT", r.Header("x-portkey-cache-status"));
+            Assert.Equal("chat.completion", (await r.JsonAsync()).GetProperty("object").GetString());
+        }
+        Assert.Equal(3, Upstream());
+        await using var admin = new Switchyard.Redis.RedisClient(new Switchyard.Redis.RedisClientOptions { Endpoints = [("127.0.0.1", redis.Port)] });
+        Assert.Equal(3, (await admin.ExecuteAsync(null, "KEYS", "switchyard:resp:*")).Items!.Count);
+        Assert.Equal(3, (await admin.ExecuteAsync(null, "KEYS", "switchyard:sem:*")).Items!.Count);
+        Assert.True((await admin.ExecuteAsync(null, "TTL", (await admin.ExecuteAsync(null, "KEYS", "switchyard:resp:*")).Items![0].Text!)).Integer is > 3500 and <= 3600);
     }
 }
