@@ -68,7 +68,10 @@ public sealed class GatewayEngine : IAsyncDisposable
             case "none":
                 return null;
             case "redis":
-                store = new RedisCacheStore(new RedisClient(RedisOptions(settings)));
+                var client = new RedisClient(RedisOptions(settings));
+                store = new RedisCacheStore(client);
+                // Connect now, so the first requests do not pay for connection set-up and an unreachable server is reported at start.
+                _ = WarmUpAsync(client, settings.Cache, logger);
                 break;
             default:
                 store = new MemoryCacheStore(options.MemoryMaxBytes, time);
@@ -80,6 +83,19 @@ public sealed class GatewayEngine : IAsyncDisposable
             : new TargetEmbedder(options);
         var semantic = new SemanticMatcher(embedder, options.SimilarityThreshold, options.EmbeddingTimeout, time: time);
         return new ResponseCache(safe, time, logger, options.KeyPrefix, options.MaxEntryBytes, semantic);
+    }
+
+    private static async Task WarmUpAsync(RedisClient client, CacheOptions options, ILogger logger)
+    {
+        try
+        {
+            await client.PingAsync().ConfigureAwait(false);
+            logger.LogInformation("Cache store {Store} connected ({Mode})", options.StoreName, options.RedisCluster ? "cluster" : "standalone");
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning("Cache store {Store} is not reachable yet ({Reason}); requests are served without the cache until it is", options.StoreName, ex.Message);
+        }
     }
 
     /// <summary>Client options from <c>REDIS_*</c>: the URL first, then the separate variables, which win.</summary>

@@ -13,6 +13,10 @@ namespace Switchyard.Core.Caching;
 internal sealed class CachingContent(HttpContent inner, int maxBytes, ReadOnlyMemory<byte> completeMarker, Func<byte[], ValueTask> store)
     : HttpContent, IUsageSource
 {
+    private readonly int _maxBytes = maxBytes;
+    private readonly Func<byte[], ValueTask> _store = store;
+    private readonly long? _length = inner.Headers.ContentLength;
+
     public (TokenUsage? Usage, string? Model) Usage => inner is IUsageSource source ? source.Usage : (null, null);
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => CopyAsync(stream, CancellationToken.None);
@@ -74,17 +78,28 @@ internal sealed class CachingContent(HttpContent inner, int maxBytes, ReadOnlyMe
                     else
                     {
                         _copy.Write(buffer.Span[..n]);
+                        // With a declared length the client is done as soon as it has the last byte, before this stream
+                        // reports its end: store first, so the next identical request finds the entry.
+                        if (owner._length == _copy.WrittenCount)
+                        {
+                            await FinishAsync().ConfigureAwait(false);
+                        }
                     }
                 }
                 return n;
             }
+            await FinishAsync().ConfigureAwait(false);
+            return 0;
+        }
+
+        private async ValueTask FinishAsync()
+        {
             if (!_finished && _copy is not null && owner.IsComplete(_copy.WrittenSpan))
             {
                 _finished = true;
                 await owner._store(_copy.WrittenSpan.ToArray()).ConfigureAwait(false);
             }
             _copy = null;
-            return 0;
         }
 
         protected override void Dispose(bool disposing)
@@ -97,6 +112,4 @@ internal sealed class CachingContent(HttpContent inner, int maxBytes, ReadOnlyMe
         }
     }
 
-    private readonly int _maxBytes = maxBytes;
-    private readonly Func<byte[], ValueTask> _store = store;
 }

@@ -40,6 +40,9 @@ public sealed class FailSafeCacheStore : ICacheStore
 
     public TimeSpan RetryInterval { get; }
 
+    /// <summary>Bound on writes: four lookups' worth, at least a second.</summary>
+    public TimeSpan WriteTimeout => _timeout * 4 > TimeSpan.FromSeconds(1) ? _timeout * 4 : TimeSpan.FromSeconds(1);
+
     public ICacheStore Inner => _inner;
 
     /// <summary>Null while the last operation succeeded; else the last failure.</summary>
@@ -66,30 +69,32 @@ public sealed class FailSafeCacheStore : ICacheStore
         GuardAsync("get", c => _inner.GetAsync(key, c), null, ct);
 
     public async ValueTask SetAsync(string key, ReadOnlyMemory<byte> value, TimeSpan ttl, CancellationToken ct) =>
-        await GuardAsync("set", async c => { await _inner.SetAsync(key, value, ttl, c).ConfigureAwait(false); return true; }, false, ct).ConfigureAwait(false);
+        await GuardAsync("set", async c => { await _inner.SetAsync(key, value, ttl, c).ConfigureAwait(false); return true; }, false, ct, write: true).ConfigureAwait(false);
 
     public async ValueTask DeleteAsync(string key, CancellationToken ct) =>
         await GuardAsync("delete", async c => { await _inner.DeleteAsync(key, c).ConfigureAwait(false); return true; }, false, ct).ConfigureAwait(false);
 
     public ValueTask<long> AppendAsync(string key, ReadOnlyMemory<byte> item, TimeSpan ttl, int maxLength, CancellationToken ct) =>
-        GuardAsync("append", c => _inner.AppendAsync(key, item, ttl, maxLength, c), -1L, ct);
+        GuardAsync("append", c => _inner.AppendAsync(key, item, ttl, maxLength, c), -1L, ct, write: true);
 
     public ValueTask<ListRead> ReadListAsync(string key, int start, CancellationToken ct) =>
         GuardAsync("read_list", c => _inner.ReadListAsync(key, start, c), new ListRead(start, []), ct);
 
-    private async ValueTask<T> GuardAsync<T>(string operation, Func<CancellationToken, ValueTask<T>> run, T fallback, CancellationToken ct)
+    private async ValueTask<T> GuardAsync<T>(string operation, Func<CancellationToken, ValueTask<T>> run, T fallback, CancellationToken ct, bool write = false)
     {
         if (Skipping())
         {
             Interlocked.Increment(ref _skipped);
             return fallback;
         }
+        // A write happens after the answer has reached the client (only its end waits), so it may take longer than a lookup.
+        var timeout = write ? WriteTimeout : _timeout;
         using var scope = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        scope.CancelAfter(_timeout);
+        scope.CancelAfter(timeout);
         try
         {
             // WaitAsync bounds the wait even if the store's client ignores cancellation somewhere.
-            var result = await run(scope.Token).AsTask().WaitAsync(_timeout, _time, ct).ConfigureAwait(false);
+            var result = await run(scope.Token).AsTask().WaitAsync(timeout, _time, ct).ConfigureAwait(false);
             Succeeded();
             return result;
         }
@@ -100,7 +105,7 @@ public sealed class FailSafeCacheStore : ICacheStore
         catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
         {
             Interlocked.Increment(ref _timeouts);
-            Failed(operation, $"{_inner.Kind} did not answer a {operation} within {(int)_timeout.TotalMilliseconds} ms");
+            Failed(operation, $"{_inner.Kind} did not answer a {operation} within {(int)timeout.TotalMilliseconds} ms");
             return fallback;
         }
         catch (Exception ex)

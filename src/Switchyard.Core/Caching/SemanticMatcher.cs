@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Switchyard.Core.Caching.Semantic;
@@ -13,9 +12,13 @@ namespace Switchyard.Core.Caching;
 public sealed class SemanticMatcher
 {
     private readonly VectorIndex _index;
-    private readonly ConcurrentDictionary<string, int> _synced = new(StringComparer.Ordinal);
+    // Syncing a bucket reads from the position the index has and appends what follows: one reader per bucket at a
+    // time (striped), or two would append the same items twice.
+    private readonly SemaphoreSlim[] _syncLocks = Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
     private readonly TimeSpan _embedTimeout;
     private long _embedErrors;
+
+    private static readonly VectorEntry Unusable = new([], "", "unusable", DateTimeOffset.MinValue);
 
     public SemanticMatcher(IEmbedder embedder, double? threshold = null, TimeSpan? embedTimeout = null, int maxVectors = 100_000, TimeProvider? time = null)
     {
@@ -77,34 +80,35 @@ public sealed class SemanticMatcher
 
     private async ValueTask SyncAsync(ResponseCache cache, string bucket, int dimensions, CancellationToken ct)
     {
-        var seen = _synced.GetValueOrDefault(bucket);
-        var read = await cache.Store.ReadListAsync(bucket, seen, ct).ConfigureAwait(false);
-        if (read.Items.Count == 0 && read.Start == seen)
+        var gate = _syncLocks[(uint)StringComparer.Ordinal.GetHashCode(bucket) % (uint)_syncLocks.Length];
+        await gate.WaitAsync(ct).ConfigureAwait(false);
+        try
         {
-            return;
+            var seen = _index.CountIn(bucket);
+            var read = await cache.Store.ReadListAsync(bucket, seen, ct).ConfigureAwait(false);
+            if (read.Start != seen)
+            {
+                // The list was recreated (expired, or the store restarted): start this bucket over.
+                _index.Reset(bucket);
+            }
+            foreach (var item in read.Items)
+            {
+                VectorEntry? entry;
+                try
+                {
+                    entry = VectorEntry.FromBytes(item);
+                }
+                catch (FormatException)
+                {
+                    entry = null; // Written by another version or something else sharing the store.
+                }
+                // An unusable item is still counted (as an expired placeholder), so the position stays that of the list.
+                _index.Add(bucket, entry is not null && entry.Vector.Length == dimensions ? entry : Unusable);
+            }
         }
-        // Only the reader that advances the count adds the items, so concurrent lookups do not index them twice.
-        var count = read.Start + read.Items.Count;
-        var advanced = _synced.TryGetValue(bucket, out var current) ? current == seen && _synced.TryUpdate(bucket, count, seen) : _synced.TryAdd(bucket, count);
-        if (!advanced)
+        finally
         {
-            return;
-        }
-        foreach (var item in read.Items)
-        {
-            VectorEntry entry;
-            try
-            {
-                entry = VectorEntry.FromBytes(item);
-            }
-            catch (FormatException)
-            {
-                continue; // Written by another version or something else sharing the store: ignore it.
-            }
-            if (entry.Vector.Length == dimensions)
-            {
-                _index.Add(bucket, entry);
-            }
+            gate.Release();
         }
     }
 }

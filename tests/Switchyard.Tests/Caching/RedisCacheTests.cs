@@ -14,7 +14,7 @@ public sealed class RedisCacheTests
     private static Task<TestGateway> StartGatewayAsync(int redisPort, IReadOnlyDictionary<string, string>? environment = null) =>
         TestGateway.StartAsync(settings: s => s with
         {
-            Cache = CacheOptions.FromEnvironment(name => environment?.GetValueOrDefault(name) ?? (name == "REDIS_URL" ? $"redis://127.0.0.1:{redisPort}" : null)),
+            Cache = TestGateway.CacheFromEnvironment(name => environment?.GetValueOrDefault(name) ?? (name == "REDIS_URL" ? $"redis://127.0.0.1:{redisPort}" : null)),
         });
 
     private static string Config(Uri upstream, string mode = "simple") =>
@@ -189,7 +189,7 @@ public sealed class RedisCacheTests
         await using var gw = await TestGateway.StartAsync(settings: s => s with
         {
             GceMetadataHost = google.MetadataHost,
-            Cache = CacheOptions.FromEnvironment(name => name switch
+            Cache = TestGateway.CacheFromEnvironment(name => name switch
             {
                 "CACHE_STORE" => "memory-store", "REDIS_URL" => $"redis://127.0.0.1:{redis.Port}", "GCP_REDIS_AUTH_MODE" => "workload", _ => null,
             }),

@@ -91,7 +91,7 @@ public sealed class SemanticCacheTests
         await using var sim = await OpenAiSimulator.StartAsync();
         await using var gw = await TestGateway.StartAsync(settings: s => s with
         {
-            Cache = CacheOptions.FromEnvironment(name => name switch
+            Cache = TestGateway.CacheFromEnvironment(name => name switch
             {
                 "SEMANTIC_CACHE_EMBEDDING_PROVIDER" => "openai",
                 "SEMANTIC_CACHE_EMBEDDINGS_URL" => embeddings.BaseUrl.ToString(),
@@ -123,7 +123,7 @@ public sealed class SemanticCacheTests
         await using var sim = await OpenAiSimulator.StartAsync();
         await using var gw = await TestGateway.StartAsync(settings: s => s with
         {
-            Cache = CacheOptions.FromEnvironment(name => name switch
+            Cache = TestGateway.CacheFromEnvironment(name => name switch
             {
                 "SEMANTIC_CACHE_EMBEDDING_PROVIDER" => "openai",
                 "SEMANTIC_CACHE_EMBEDDINGS_URL" => "http://127.0.0.1:1/v1",
@@ -147,7 +147,7 @@ public sealed class SemanticCacheTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var sim = await OpenAiSimulator.StartAsync();
-        CacheOptions Redis() => CacheOptions.FromEnvironment(name => name == "REDIS_URL" ? $"redis://127.0.0.1:{redis.Port}" : null);
+        CacheOptions Redis() => TestGateway.CacheFromEnvironment(name => name == "REDIS_URL" ? $"redis://127.0.0.1:{redis.Port}" : null);
         await using var one = await TestGateway.StartAsync(settings: s => s with { Cache = Redis() });
         await using var two = await TestGateway.StartAsync(settings: s => s with { Cache = Redis() });
         var config = Config(sim.BaseUrl);

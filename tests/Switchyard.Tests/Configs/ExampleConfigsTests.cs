@@ -37,7 +37,7 @@ public sealed class ExampleConfigsTests
         return await TestGateway.StartAsync(files, s => s with
             {
                 ProviderBaseUrls = urls,
-                Cache = redisUrl is null ? s.Cache : Switchyard.Core.Caching.CacheOptions.FromEnvironment(n => n == "REDIS_URL" ? redisUrl : null),
+                Cache = redisUrl is null ? s.Cache : TestGateway.CacheFromEnvironment(n => n == "REDIS_URL" ? redisUrl : null),
             },
             environment: new Dictionary<string, string>
             {

@@ -43,7 +43,13 @@ public sealed class TestGateway : IAsyncDisposable
         RetryMaxDelay = TimeSpan.FromMilliseconds(20),
         RetryBudget = TimeSpan.FromSeconds(5),
         ConfigReloadDebounce = TimeSpan.FromMilliseconds(50),
+        // The test machine runs many gateways at once; a cache lookup that has to JIT and connect may take a while.
+        Cache = new Switchyard.Core.Caching.CacheOptions { Timeout = TimeSpan.FromSeconds(2) },
     };
+
+    /// <summary>Cache settings from environment-style variables, with the tests' patient timeout.</summary>
+    public static Switchyard.Core.Caching.CacheOptions CacheFromEnvironment(Func<string, string?> get) =>
+        Switchyard.Core.Caching.CacheOptions.FromEnvironment(get) with { Timeout = TimeSpan.FromSeconds(2) };
 
     public static async Task<TestGateway> StartAsync(
         IReadOnlyDictionary<string, string>? configs = null,

@@ -111,6 +111,29 @@ public sealed class VectorIndex
         }
     }
 
+    /// <summary>Forgets <paramref name="bucket"/> and its position (the shared list it mirrors was recreated).</summary>
+    public void Reset(string bucket)
+    {
+        _lock.EnterWriteLock();
+        try
+        {
+            if (_buckets.Remove(bucket, out var b))
+            {
+                foreach (var held in b.Entries)
+                {
+                    held.MarkRemoved();
+                }
+                _count -= b.Entries.Count;
+                b.Entries.Clear();
+                TrimArrivals();
+            }
+        }
+        finally
+        {
+            _lock.ExitWriteLock();
+        }
+    }
+
     /// <summary>Removes every entry of <paramref name="bucket"/> that answers with <paramref name="entryKey"/> (its response is gone); returns how many.</summary>
     public int Remove(string bucket, string entryKey)
     {
