@@ -161,4 +161,23 @@ public sealed class SemanticCacheTests
         Assert.Equal("SEMANTIC HIT", backOnOne);
         Assert.Equal(2, sim.Requests.Count);
     }
+
+    [Fact]
+    public async Task Semantic_entries_expire_with_their_answer_and_a_recreated_list_is_read_again()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync();
+        var clock = new ManualClock();
+        await using var gw = await TestGateway.StartAsync(time: clock);
+        var config = $"{{\"cache\":{{\"mode\":\"semantic\",\"max_age\":600}},\"provider\":\"openai\",\"api_key\":\"sk-sem\",\"custom_host\":\"{sim.BaseUrl}\"}}";
+
+        await AskAsync(gw, config, Chat("How do I undo the last git commit?"));
+        Assert.Equal("SEMANTIC HIT", (await AskAsync(gw, config, Chat("how do I undo the last git commit"))).Status);
+        clock.Advance(TimeSpan.FromSeconds(601));
+        // Expired: answer and vector list are gone; asking again stores a new answer in a new list.
+        Assert.Equal("SEMANTIC MISS", (await AskAsync(gw, config, Chat("how do I undo the last git commit"))).Status);
+        var (after, _) = await AskAsync(gw, config, Chat("How do I undo the last git commit?"));
+
+        Assert.Equal("SEMANTIC HIT", after);
+        Assert.Equal(2, sim.Requests.Count);
+    }
 }
