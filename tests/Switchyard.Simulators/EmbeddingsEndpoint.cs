@@ -31,14 +31,24 @@ internal static class EmbeddingsEndpoint
             return OpenAiErrors.InvalidRequest($"Invalid value: '{format}'. Supported values are: 'float' and 'base64'.", "encoding_format", "invalid_value");
         }
 
-        return SimReply.Json(JsonOut.Build(w =>
+        var vectors = new float[inputs.Count][];
+        for (var i = 0; i < vectors.Length; i++)
+        {
+            vectors[i] = DeterministicVector.For(inputs[i], dimensions);
+        }
+        return ListReply(vectors, format, model, tokens);
+    }
+
+    /// <summary>OpenAI's embeddings list body: one <c>embedding</c> object per input (floats, or base64 float32), model and usage.</summary>
+    public static SimReply ListReply(IReadOnlyList<float[]> vectors, string format, string model, int tokens) =>
+        SimReply.Json(JsonOut.Build(w =>
         {
             w.WriteStartObject();
             w.WriteString("object", "list");
             w.WriteStartArray("data");
-            for (var i = 0; i < inputs.Count; i++)
+            for (var i = 0; i < vectors.Count; i++)
             {
-                var vector = DeterministicVector.For(inputs[i], dimensions);
+                var vector = vectors[i];
                 w.WriteStartObject();
                 w.WriteString("object", "embedding");
                 w.WriteNumber("index", i);
@@ -68,7 +78,6 @@ internal static class EmbeddingsEndpoint
             w.WriteEndObject();
             w.WriteEndObject();
         }));
-    }
 
     /// <summary>The layout OpenAI's SDKs decode: raw little-endian IEEE-754 float32 values, base64-encoded.</summary>
     public static string ToBase64(float[] vector)

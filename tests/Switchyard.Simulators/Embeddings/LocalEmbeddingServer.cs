@@ -197,43 +197,7 @@ public sealed class LocalEmbeddingServer : IAsyncDisposable
 
         var vectors = await EncodeAsync(inputs, ct).ConfigureAwait(false);
         var tokens = CountTokens(inputs);
-        return SimReply.Json(JsonOut.Build(w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("object", "list");
-            w.WriteStartArray("data");
-            for (var i = 0; i < vectors.Length; i++)
-            {
-                var vector = Shorten(vectors[i], dimensions);
-                w.WriteStartObject();
-                w.WriteString("object", "embedding");
-                w.WriteNumber("index", i);
-                if (format == "base64")
-                {
-                    w.WriteString("embedding", EmbeddingsEndpoint.ToBase64(vector));
-                }
-                else
-                {
-                    w.WriteStartArray("embedding");
-                    foreach (var value in vector)
-                    {
-                        w.WriteNumberValue(value);
-                    }
-
-                    w.WriteEndArray();
-                }
-
-                w.WriteEndObject();
-            }
-
-            w.WriteEndArray();
-            w.WriteString("model", model);
-            w.WriteStartObject("usage");
-            w.WriteNumber("prompt_tokens", tokens);
-            w.WriteNumber("total_tokens", tokens);
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }));
+        return EmbeddingsEndpoint.ListReply(vectors.Select(v => Shorten(v, dimensions)).ToArray(), format, model, tokens);
     }
 
     private static SimReply? ReadInputs(JsonElement root, out string[] inputs)
