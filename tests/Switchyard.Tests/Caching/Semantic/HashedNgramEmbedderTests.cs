@@ -99,13 +99,20 @@ public sealed class HashedNgramEmbedderTests(ITestOutputHelper output)
         var embedder = new HashedNgramEmbedder();
         var destination = new float[embedder.Dimensions];
         embedder.Embed(Prompt200, destination);
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 100; i++)
+        // Several rounds, the least kept: the runtime may allocate on this thread once in a while (tiered re-compilation),
+        // while an allocation in Embed itself would show in every round.
+        var least = long.MaxValue;
+        for (var round = 0; round < 5; round++)
         {
-            embedder.Embed(Prompt200, destination);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 100; i++)
+            {
+                embedder.Embed(Prompt200, destination);
+            }
+            least = Math.Min(least, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, least);
 
         // Measured for the closing note, not asserted: speed belongs to the benchmark.
         var watch = Stopwatch.StartNew();
