@@ -18,7 +18,7 @@ public sealed class MiniLmEvaluationTests(ITestOutputHelper output)
         await using var server = await LocalEmbeddingServer.StartAsync();
         using var http = new HttpClient();
         var client = new OpenAiEmbeddingHttpClient(http, server.BaseUrl, server.ApiKey, LocalEmbeddingServer.ModelName, LocalEmbeddingServer.NativeDimensions, CalibratedThreshold);
-        var texts = LabelledPairs.All.SelectMany(p => new[] { p.A, p.B }).Distinct().ToArray();
+        var texts = LabelledPairs.All.Concat(LabelledPairs.HeldOut).SelectMany(p => new[] { p.A, p.B }).Distinct().ToArray();
         var vectors = new Dictionary<string, float[]>(StringComparer.Ordinal);
         foreach (var chunk in texts.Chunk(128))
         {
@@ -39,6 +39,11 @@ public sealed class MiniLmEvaluationTests(ITestOutputHelper output)
         {
             output.WriteLine(System.FormattableString.Invariant($"false hit {s.Similarity:0.000} [{s.Pair.Kind}] {s.Pair.A} | {s.Pair.B}"));
         }
+
+        var heldOut = await LabelledPairs.EvaluateThroughIndexAsync(embedder, LabelledPairs.HeldOut, embedder.DefaultThreshold);
+        output.WriteLine(LabelledPairs.Table($"{client.Name}, held-out set, {LabelledPairs.HeldOut.Count} pairs", await LabelledPairs.ScoreAsync(embedder, LabelledPairs.HeldOut), [0.85, 0.9, 0.92, 0.95]));
+        output.WriteLine(System.FormattableString.Invariant(
+            $"held-out set at {embedder.DefaultThreshold:0.00}: precision {heldOut.Precision:0.000}, recall {heldOut.Recall:0.000} (TP {heldOut.TruePositives}, FP {heldOut.FalsePositives}, FN {heldOut.FalseNegatives})"));
 
         Assert.True(score.Precision >= 0.95, $"precision {score.Precision:0.000}");
         Assert.True(score.Recall > 0.3, $"recall {score.Recall:0.000}: a sentence model should hit a fair share of paraphrases");
