@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 
 namespace Switchyard.Core.Caching;
@@ -11,9 +10,6 @@ namespace Switchyard.Core.Caching;
 public sealed class FailSafeCacheStore : ICacheStore
 {
     public const int TripAfter = 3;
-
-    private static readonly Meter Meter = new("Switchyard.Cache");
-    private static readonly Counter<long> ErrorCounter = Meter.CreateCounter<long>("switchyard.cache.errors", description: "Cache store operations that failed or timed out");
 
     private readonly ICacheStore _inner;
     private readonly TimeSpan _timeout;
@@ -142,7 +138,7 @@ public sealed class FailSafeCacheStore : ICacheStore
     private void Failed(string operation, string message)
     {
         Interlocked.Increment(ref _errors);
-        ErrorCounter.Add(1, new KeyValuePair<string, object?>("operation", operation), new KeyValuePair<string, object?>("store", _inner.Kind));
+        CacheMetrics.Errors.Add(1, new KeyValuePair<string, object?>("operation", operation), new KeyValuePair<string, object?>("store", _inner.Kind));
         lock (_lock)
         {
             _lastError = message;

@@ -1,7 +1,4 @@
-using System.Diagnostics.Metrics;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
-using Switchyard.Core.Caching.Semantic;
 using Switchyard.Core.Configs;
 using Switchyard.Core.Providers;
 using Switchyard.Core.Requests;
@@ -21,9 +18,6 @@ public sealed class ResponseCache
 
     /// <summary>Vectors kept per semantic bucket (one exact context); later answers are still cached exactly.</summary>
     public const int MaxVectorsPerBucket = 2000;
-
-    private static readonly Meter Meter = new("Switchyard.Cache");
-    private static readonly Counter<long> Lookups = Meter.CreateCounter<long>("switchyard.cache.lookups", description: "Response cache lookups by x-portkey-cache-status");
 
     private readonly string _prefix;
     private readonly int _maxEntryBytes;
@@ -97,7 +91,7 @@ public sealed class ResponseCache
             CompleteMarker(request.Endpoint));
     }
 
-    internal void Count(string status) => Lookups.Add(1, new KeyValuePair<string, object?>("status", status));
+    internal void Count(string status) => CacheMetrics.Lookups.Add(1, new KeyValuePair<string, object?>("status", status));
 
     internal string Prefix => _prefix;
 
