@@ -28,7 +28,8 @@ public sealed class GatewayEngine : IAsyncDisposable
             loggers.CreateLogger("Switchyard.Configs"), Settings.ConfigReloadDebounce);
         Resolver = new ConfigResolver(compiler, NamedConfigs, Providers, hosts);
         Upstream = new HttpMessageInvoker(upstreamHandler ?? CreateUpstreamHandler(Settings), disposeHandler: true);
-        Cache = CreateCache(Settings, options.Time, loggers.CreateLogger("Switchyard.Cache"));
+        _logger = loggers.CreateLogger("Switchyard.Cache");
+        Cache = CreateCache(Settings, options.Time, _logger);
         Router = new Router(Providers, Upstream, Settings, TimeProvider.System, loggers.CreateLogger("Switchyard.Routing"), cache: Cache);
         if (Cache?.Semantic?.Embedder is TargetEmbedder embedder)
         {
@@ -40,6 +41,8 @@ public sealed class GatewayEngine : IAsyncDisposable
                 Settings.LogFileLimitBytes, Settings.LogTotalLimitBytes);
         }
     }
+
+    private readonly ILogger _logger;
 
     /// <summary>Where request records go; null when <c>LOG_STORE=none</c>.</summary>
     public JsonLinesLogWriter? RequestLog { get; }
@@ -155,7 +158,15 @@ public sealed class GatewayEngine : IAsyncDisposable
         Upstream.Dispose();
         if ((Cache?.Store as FailSafeCacheStore)?.Inner is IAsyncDisposable store)
         {
-            await store.DisposeAsync();
+            try
+            {
+                // Closing the cache store's connections must not hold the process past its shutdown.
+                await store.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(3));
+            }
+            catch (TimeoutException)
+            {
+                _logger.LogWarning("The cache store's connections did not close within 3 s; exiting without waiting for them");
+            }
         }
         if (RequestLog is not null)
         {

@@ -180,11 +180,13 @@ internal sealed class RedisNode : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        RedisConnection?[] connections;
-        lock (_gate)
+        // No lock here: disposal must finish even if a connect attempt is stuck. A connect that completes afterwards
+        // sees the flag under the lock and closes its connection itself.
+        Volatile.Write(ref _disposed, true);
+        var connections = new RedisConnection?[_connections.Length];
+        for (var i = 0; i < connections.Length; i++)
         {
-            _disposed = true;
-            connections = (RedisConnection?[])_connections.Clone();
+            connections[i] = Volatile.Read(ref _connections[i]);
         }
         foreach (var connection in connections)
         {
