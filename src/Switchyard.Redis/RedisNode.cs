@@ -69,10 +69,15 @@ internal sealed class RedisNode : IAsyncDisposable
 
     private Task<RedisConnection> ReplaceAsync(int index)
     {
-        RedisConnection? live = null;
+        // Only decisions and field updates happen under the lock; the connect itself starts after it is released.
+        RedisConnection? live;
+        TaskCompletionSource<RedisConnection> started;
         lock (_gate)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_disposed)
+            {
+                return Task.FromException<RedisConnection>(new ObjectDisposedException(nameof(RedisClient)));
+            }
             if (_connections[index] is { IsBroken: false } current)
             {
                 return Task.FromResult(current);
@@ -100,11 +105,24 @@ internal sealed class RedisNode : IAsyncDisposable
                         $"Redis at {Name} is unavailable ({_lastError}); next connect attempt in {wait} ms"));
                 }
             }
-            var connect = ConnectAsync(index);
-            _connecting[index] = connect;
+            started = new TaskCompletionSource<RedisConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+            _connecting[index] = started.Task;
             live = AnyLive();
-            // Callers that can use another live connection do not wait for the replacement.
-            return live is null ? connect : Task.FromResult(live);
+        }
+        _ = Task.Run(() => CompleteConnectAsync(index, started));
+        // Callers that can use another live connection do not wait for the replacement.
+        return live is null ? started.Task : Task.FromResult(live);
+    }
+
+    private async Task CompleteConnectAsync(int index, TaskCompletionSource<RedisConnection> started)
+    {
+        try
+        {
+            started.TrySetResult(await ConnectAsync(index).ConfigureAwait(false));
+        }
+        catch (Exception ex)
+        {
+            started.TrySetException(ex);
         }
     }
 
@@ -122,7 +140,6 @@ internal sealed class RedisNode : IAsyncDisposable
 
     private async Task<RedisConnection> ConnectAsync(int index)
     {
-        await Task.Yield(); // Leave the caller's lock before any connect work runs.
         Interlocked.Increment(ref _connectAttempts);
         try
         {
@@ -132,18 +149,23 @@ internal sealed class RedisNode : IAsyncDisposable
                 endpoint = endpoint with { Password = await _passwordProvider(_clientLifetime).ConfigureAwait(false) };
             }
             var connection = await RedisConnection.ConnectAsync(endpoint, _clientLifetime).ConfigureAwait(false);
-            RedisConnection? old;
+            RedisConnection? old = null;
+            var disposed = false;
             lock (_gate)
             {
-                if (_disposed)
+                disposed = _disposed;
+                if (!disposed)
                 {
-                    _ = connection.DisposeAsync();
-                    throw new ObjectDisposedException(nameof(RedisClient));
+                    old = _connections[index];
+                    Volatile.Write(ref _connections[index], connection);
+                    _failures = 0;
+                    Volatile.Write(ref _lastError, null);
                 }
-                old = _connections[index];
-                Volatile.Write(ref _connections[index], connection);
-                _failures = 0;
-                Volatile.Write(ref _lastError, null);
+            }
+            if (disposed)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                throw new ObjectDisposedException(nameof(RedisClient));
             }
             if (old is not null)
             {
@@ -163,8 +185,8 @@ internal sealed class RedisNode : IAsyncDisposable
             {
                 _failures++;
                 _retryAt = Environment.TickCount64 + (long)BackoffDelay(_failures).TotalMilliseconds;
-                Volatile.Write(ref _lastError, error);
             }
+            Volatile.Write(ref _lastError, error);
             throw ex as RedisConnectionException ?? new RedisConnectionException(error, ex);
         }
     }
