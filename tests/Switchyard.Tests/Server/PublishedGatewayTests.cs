@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Switchyard.Simulators;
+using Switchyard.Tests.Infrastructure;
+using Switchyard.Tests.Redis;
+using Xunit;
+
+namespace Switchyard.Tests.Server;
+
+/// <summary>
+/// The shipped build (self-contained, trimmed) in its own process. It can behave differently from the JIT build the other
+/// tests run: a lock held across a connect attempt hung it when Redis went away, and only this build showed it.
+/// </summary>
+public sealed class PublishedGatewayTests
+{
+    // One publish per test run (trimmed; ReadyToRun is left out to save time, it did not change the behaviour seen).
+    private static readonly Lazy<Task<string>> Published = new(PublishAsync);
+
+    private static async Task<string> PublishAsync()
+    {
+        var output = Directory.CreateTempSubdirectory("switchyard-published-").FullName;
+        var artifacts = Directory.CreateTempSubdirectory("switchyard-published-artifacts-").FullName;
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = RepoPaths.Root,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var arg in (string[])["publish", Path.Combine("src", "Switchyard.Gateway"), "-c", "Release", "-r", "linux-x64", "-o", output,
+            "--artifacts-path", artifacts, "-p:PublishReadyToRun=false", "-nologo", "-v", "quiet"])
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException("dotnet publish failed: " + await stdout + await stderr);
+        }
+        return Path.Combine(output, "Switchyard.Gateway");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public async Task The_shipped_build_serves_through_a_redis_outage_resumes_caching_and_stops_on_sigterm()
+    {
+        var executable = await Published.Value;
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var redis = await RedisServer.StartAsync();
+        var port = FreePort();
+        var start = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepoPaths.Root };
+        start.Environment["PORT"] = port.ToString(CultureInfo.InvariantCulture);
+        start.Environment["BIND_ADDRESS"] = "127.0.0.1";
+        start.Environment["REDIS_URL"] = $"redis://127.0.0.1:{redis.Port}";
+        start.Environment["LOG_STORE"] = "none";
+        using var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            // Every request must be answered well within this: a hung cache operation would exceed it.
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
+            for (var i = 0; i < 120; i++)
+            {
+                try
+                {
+                    await http.GetAsync("/v1/health");
+                    break;
+                }
+                catch (HttpRequestException)
+                {
+                    await Task.Delay(250);
+                }
+            }
+            var config = $"{{\"cache\":{{\"mode\":\"simple\"}},\"provider\":\"openai\",\"api_key\":\"sk-p\",\"custom_host\":\"{sim.BaseUrl}\"}}";
+            async Task<string> Ask(string text)
+            {
+                var response = await http.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(text), ("x-portkey-config", config)));
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                return response.Header("x-portkey-cache-status");
+            }
+
+            Assert.Equal("MISS", await Ask("before"));
+            Assert.Equal("HIT", await Ask("before"));
+            await redis.StopAsync();
+            for (var i = 0; i < 6; i++)
+            {
+                Assert.Equal("MISS", await Ask("during " + (i % 2)));
+            }
+            await redis.RestartAsync();
+            var status = "";
+            for (var i = 0; i < 50 && status != "HIT"; i++)
+            {
+                await Task.Delay(200);
+                await Ask("after");
+                status = await Ask("after");
+            }
+            Assert.Equal("HIT", status);
+
+            Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            await process.WaitForExitAsync(exit.Token);
+            Assert.Equal(0, process.ExitCode);
+
+            // Never reachable at all: requests are served and SIGTERM still stops the process.
+            start.Environment["REDIS_URL"] = $"redis://127.0.0.1:{FreePort()}";
+            using var unreachable = Process.Start(start)!;
+            unreachable.OutputDataReceived += (_, _) => { };
+            unreachable.BeginOutputReadLine();
+            try
+            {
+                for (var i = 0; i < 120; i++)
+                {
+                    try
+                    {
+                        await http.GetAsync("/v1/health");
+                        break;
+                    }
+                    catch (HttpRequestException)
+                    {
+                        await Task.Delay(250);
+                    }
+                }
+                Assert.Equal("MISS", await Ask("unreachable"));
+                Assert.Equal("MISS", await Ask("unreachable"));
+                Process.Start("kill", ["-TERM", unreachable.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();
+                using var exit2 = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+                await unreachable.WaitForExitAsync(exit2.Token);
+            }
+            finally
+            {
+                if (!unreachable.HasExited)
+                {
+                    unreachable.Kill(entireProcessTree: true);
+                }
+            }
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+}
