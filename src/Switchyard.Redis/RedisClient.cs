@@ -301,7 +301,8 @@ public sealed class RedisClient : IAsyncDisposable
                 return running;
             }
             _lastRefresh = Environment.TickCount64;
-            return _refreshing = DiscoverAsync();
+            // Queued, not started here: nothing async may begin while the lock is held (see RedisNode.ReplaceAsync).
+            return _refreshing = Task.Run(DiscoverAsync);
         }
     }
 
@@ -321,7 +322,6 @@ public sealed class RedisClient : IAsyncDisposable
 
     private async Task<ClusterSlotMap> DiscoverAsync()
     {
-        await Task.Yield(); // Leave the caller's lock first.
         var candidates = (Volatile.Read(ref _map)?.Nodes ?? []).Concat(_seeds).Distinct().ToList();
         Exception? last = null;
         foreach (var node in candidates)

@@ -70,6 +70,7 @@ internal sealed class RedisNode : IAsyncDisposable
     private Task<RedisConnection> ReplaceAsync(int index)
     {
         // Only decisions and field updates happen under the lock; the connect itself starts after it is released.
+        // (Starting it inside the lock and leaving with Task.Yield left the lock held in the published, trimmed build.)
         RedisConnection? live;
         TaskCompletionSource<RedisConnection> started;
         lock (_gate)
