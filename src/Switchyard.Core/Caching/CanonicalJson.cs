@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Switchyard.Core.Caching;
 
@@ -27,6 +28,47 @@ public static class CanonicalJson
         catch (JsonException)
         {
             return null;
+        }
+    }
+
+    /// <summary>The canonical form of a JSON tree, as text.</summary>
+    public static string ToText(JsonNode? node)
+    {
+        var output = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(output, Options))
+        {
+            Write(writer, node);
+        }
+        return System.Text.Encoding.UTF8.GetString(output.WrittenSpan);
+    }
+
+    public static void Write(Utf8JsonWriter writer, JsonNode? node)
+    {
+        switch (node)
+        {
+            case null:
+                writer.WriteNullValue();
+                break;
+            case JsonObject obj:
+                writer.WriteStartObject();
+                foreach (var (name, child) in obj.OrderBy(p => p.Key, StringComparer.Ordinal))
+                {
+                    writer.WritePropertyName(name);
+                    Write(writer, child);
+                }
+                writer.WriteEndObject();
+                break;
+            case JsonArray array:
+                writer.WriteStartArray();
+                foreach (var child in array)
+                {
+                    Write(writer, child);
+                }
+                writer.WriteEndArray();
+                break;
+            default:
+                node.WriteTo(writer);
+                break;
         }
     }
 

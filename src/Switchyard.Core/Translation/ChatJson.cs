@@ -9,6 +9,19 @@ namespace Switchyard.Core.Translation;
 public static class ChatJson
 {
     /// <summary>Parses a JSON object or raises a 502 <see cref="TranslationException"/> naming <paramref name="what"/>.</summary>
+    /// <summary>A client's request body as a JSON object; anything else is the client's error (400).</summary>
+    public static JsonObject ParseRequest(ReadOnlySpan<byte> body)
+    {
+        try
+        {
+            return JsonNode.Parse(body) as JsonObject ?? throw new TranslationException("The request body must be a JSON object");
+        }
+        catch (JsonException ex)
+        {
+            throw new TranslationException("Invalid request body: " + ex.Message);
+        }
+    }
+
     public static JsonObject ParseObject(ReadOnlySpan<byte> body, string what)
     {
         try

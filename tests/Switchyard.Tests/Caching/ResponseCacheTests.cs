@@ -208,4 +208,45 @@ public sealed class ResponseCacheTests
         // The hit's usage is the stored answer's, so cost reports can tell saved tokens from billed ones.
         Assert.True(lines[1].GetProperty("usage").GetProperty("total_tokens").GetInt64() > 0);
     }
+
+    [Fact]
+    public async Task Cache_control_max_age_applies_without_max_age_short_ones_are_raised_to_a_minute_and_namespaces_partition()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync();
+        var clock = new ManualClock();
+        await using var gw = await TestGateway.StartAsync(time: clock);
+        var config = CachedTarget(sim.BaseUrl);
+        var tenSeconds = CachedTarget(sim.BaseUrl, cache: "{\"mode\":\"simple\",\"max_age\":10}");
+
+        await SendAsync(gw, config, Requests.Chat("header ttl"), ("Cache-Control", "max-age=90"));
+        await SendAsync(gw, tenSeconds, Requests.Chat("short ttl"));
+        clock.Advance(TimeSpan.FromSeconds(59));
+        var (shortStillFresh, _) = await SendAsync(gw, tenSeconds, Requests.Chat("short ttl"));
+        clock.Advance(TimeSpan.FromSeconds(30));
+        var (headerStillFresh, _) = await SendAsync(gw, config, Requests.Chat("header ttl"));
+        clock.Advance(TimeSpan.FromSeconds(2));
+        var (headerExpired, _) = await SendAsync(gw, config, Requests.Chat("header ttl"));
+
+        Assert.Equal("HIT", shortStillFresh.Header("x-portkey-cache-status"));
+        Assert.Equal("HIT", headerStillFresh.Header("x-portkey-cache-status"));
+        Assert.Equal("MISS", headerExpired.Header("x-portkey-cache-status"));
+
+        await SendAsync(gw, config, Requests.Chat("namespaced"), ("x-portkey-cache-namespace", "user-1"));
+        var (sameNamespace, _) = await SendAsync(gw, config, Requests.Chat("namespaced"), ("x-portkey-cache-namespace", "user-1"));
+        var (otherNamespace, _) = await SendAsync(gw, config, Requests.Chat("namespaced"), ("x-portkey-cache-namespace", "user-2"));
+        var (noNamespace, _) = await SendAsync(gw, config, Requests.Chat("namespaced"));
+        Assert.Equal(("HIT", "MISS", "MISS"), (sameNamespace.Header("x-portkey-cache-status"), otherNamespace.Header("x-portkey-cache-status"), noNamespace.Header("x-portkey-cache-status")));
+    }
+
+    [Fact]
+    public async Task With_the_cache_store_off_cache_blocks_say_disabled_and_every_request_reaches_the_provider()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var gw = await TestGateway.StartAsync(settings: s => s with { Cache = s.Cache with { Store = "none" } });
+        var config = CachedTarget(sim.BaseUrl);
+        var (first, _) = await SendAsync(gw, config, Requests.Chat("no store"));
+        var (second, _) = await SendAsync(gw, config, Requests.Chat("no store"));
+        Assert.Equal(("DISABLED", "DISABLED"), (first.Header("x-portkey-cache-status"), second.Header("x-portkey-cache-status")));
+        Assert.Equal(2, sim.Requests.Count);
+    }
 }

@@ -55,6 +55,23 @@ public sealed class PublishedGatewayTests
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>Waits until the process answers <c>/v1/health</c> (up to 30 s).</summary>
+    private static async Task WaitForHealthAsync(HttpClient http)
+    {
+        for (var i = 0; i < 120; i++)
+        {
+            try
+            {
+                await http.GetAsync("/v1/health");
+                return;
+            }
+            catch (HttpRequestException)
+            {
+                await Task.Delay(250);
+            }
+        }
+    }
+
     [Fact]
     public async Task The_shipped_build_serves_through_a_redis_outage_resumes_caching_and_stops_on_sigterm()
     {
@@ -76,18 +93,7 @@ public sealed class PublishedGatewayTests
         {
             // Every request must be answered well within this: a hung cache operation would exceed it.
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
-            for (var i = 0; i < 120; i++)
-            {
-                try
-                {
-                    await http.GetAsync("/v1/health");
-                    break;
-                }
-                catch (HttpRequestException)
-                {
-                    await Task.Delay(250);
-                }
-            }
+            await WaitForHealthAsync(http);
             var config = $"{{\"cache\":{{\"mode\":\"simple\"}},\"provider\":\"openai\",\"api_key\":\"sk-p\",\"custom_host\":\"{sim.BaseUrl}\"}}";
             async Task<string> Ask(string text)
             {
@@ -125,18 +131,7 @@ public sealed class PublishedGatewayTests
             unreachable.BeginOutputReadLine();
             try
             {
-                for (var i = 0; i < 120; i++)
-                {
-                    try
-                    {
-                        await http.GetAsync("/v1/health");
-                        break;
-                    }
-                    catch (HttpRequestException)
-                    {
-                        await Task.Delay(250);
-                    }
-                }
+                await WaitForHealthAsync(http);
                 Assert.Equal("MISS", await Ask("unreachable"));
                 Assert.Equal("MISS", await Ask("unreachable"));
                 Process.Start("kill", ["-TERM", unreachable.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExit();

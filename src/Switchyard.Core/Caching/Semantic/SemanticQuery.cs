@@ -1,7 +1,5 @@
-using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Switchyard.Core.Caching.Semantic;
@@ -128,98 +126,18 @@ public sealed class SemanticQuery
         return string.IsNullOrWhiteSpace(text) ? null : text;
     }
 
-    /// <summary>Writes the body with sorted keys, replacing the text at <c>messages[lastIndex].content</c> or at <c>prompt</c>.</summary>
+    /// <summary>The body in canonical form (<see cref="CanonicalJson"/>) with the text at <c>messages[lastIndex].content</c> or at <c>prompt</c> replaced by <see cref="Placeholder"/>.</summary>
     private static string Canonical(JsonObject body, int lastIndex, string textProperty)
     {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer))
+        var context = (JsonObject)body.DeepClone();
+        if (lastIndex < 0)
         {
-            writer.WriteStartObject();
-            foreach (var (name, node) in body.OrderBy(p => p.Key, StringComparer.Ordinal))
-            {
-                writer.WritePropertyName(name);
-                if (name != textProperty)
-                {
-                    WriteSorted(writer, node);
-                }
-                else if (lastIndex < 0)
-                {
-                    writer.WriteStringValue(Placeholder);
-                }
-                else
-                {
-                    var messages = (JsonArray)node!;
-                    writer.WriteStartArray();
-                    for (var i = 0; i < messages.Count; i++)
-                    {
-                        if (i == lastIndex)
-                        {
-                            WriteWithPlaceholder(writer, (JsonObject)messages[i]!);
-                        }
-                        else
-                        {
-                            WriteSorted(writer, messages[i]);
-                        }
-                    }
-
-                    writer.WriteEndArray();
-                }
-            }
-
-            writer.WriteEndObject();
+            context[textProperty] = Placeholder;
         }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
-    }
-
-    private static void WriteWithPlaceholder(Utf8JsonWriter writer, JsonObject message)
-    {
-        writer.WriteStartObject();
-        foreach (var (name, node) in message.OrderBy(p => p.Key, StringComparer.Ordinal))
+        else
         {
-            writer.WritePropertyName(name);
-            if (name == "content")
-            {
-                writer.WriteStringValue(Placeholder);
-            }
-            else
-            {
-                WriteSorted(writer, node);
-            }
+            context[textProperty]![lastIndex]!["content"] = Placeholder;
         }
-
-        writer.WriteEndObject();
-    }
-
-    private static void WriteSorted(Utf8JsonWriter writer, JsonNode? node)
-    {
-        switch (node)
-        {
-            case null:
-                writer.WriteNullValue();
-                break;
-            case JsonObject obj:
-                writer.WriteStartObject();
-                foreach (var (name, child) in obj.OrderBy(p => p.Key, StringComparer.Ordinal))
-                {
-                    writer.WritePropertyName(name);
-                    WriteSorted(writer, child);
-                }
-
-                writer.WriteEndObject();
-                break;
-            case JsonArray array:
-                writer.WriteStartArray();
-                foreach (var child in array)
-                {
-                    WriteSorted(writer, child);
-                }
-
-                writer.WriteEndArray();
-                break;
-            default:
-                node.WriteTo(writer);
-                break;
-        }
+        return CanonicalJson.ToText(context);
     }
 }

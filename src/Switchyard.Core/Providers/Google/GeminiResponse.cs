@@ -21,24 +21,7 @@ public static class GeminiResponse
                     continue;
                 }
                 var message = new JsonObject { ["role"] = "assistant" };
-                var text = new StringBuilder();
-                var thoughts = new StringBuilder();
-                var toolCalls = new JsonArray();
-                foreach (var part in candidate["content"]?["parts"] as JsonArray ?? [])
-                {
-                    if (part is not JsonObject p)
-                    {
-                        continue;
-                    }
-                    if (p["functionCall"] is JsonObject fc)
-                    {
-                        toolCalls.Add((JsonNode)ToolCall(p, fc, null));
-                    }
-                    else if (ChatJson.String(p["text"]) is { } t)
-                    {
-                        (IsThought(p) ? thoughts : text).Append(t);
-                    }
-                }
+                var (text, thoughts, toolCalls) = Parts(candidate, null);
                 message["content"] = text.Length > 0 || toolCalls.Count == 0 ? text.ToString() : null;
                 if (thoughts.Length > 0)
                 {
@@ -89,6 +72,30 @@ public static class GeminiResponse
 
     internal static string CompletionId(JsonObject response) =>
         ChatJson.String(response["responseId"]) is { Length: > 0 } id ? "chatcmpl-" + id : "chatcmpl-" + Guid.NewGuid().ToString("N");
+
+    /// <summary>A candidate's parts split into answer text, thought text and tool calls (numbered from <paramref name="firstToolIndex"/> when streaming).</summary>
+    internal static (StringBuilder Text, StringBuilder Thoughts, JsonArray ToolCalls) Parts(JsonObject candidate, int? firstToolIndex)
+    {
+        var text = new StringBuilder();
+        var thoughts = new StringBuilder();
+        var toolCalls = new JsonArray();
+        foreach (var part in candidate["content"]?["parts"] as JsonArray ?? [])
+        {
+            if (part is not JsonObject p)
+            {
+                continue;
+            }
+            if (p["functionCall"] is JsonObject fc)
+            {
+                toolCalls.Add((JsonNode)ToolCall(p, fc, firstToolIndex + toolCalls.Count));
+            }
+            else if (ChatJson.String(p["text"]) is { } t)
+            {
+                (IsThought(p) ? thoughts : text).Append(t);
+            }
+        }
+        return (text, thoughts, toolCalls);
+    }
 
     internal static bool IsThought(JsonObject part) => part["thought"] is JsonValue v && v.TryGetValue<bool>(out var b) && b;
 

@@ -91,24 +91,8 @@ public sealed class GeminiStreamDecoder(ChatCall call) : IChatStreamDecoder
             }
             var index = candidate["index"] is JsonValue i && i.TryGetValue<int>(out var n) ? n : 0;
             var state = State(index);
-            var text = new StringBuilder();
-            var thoughts = new StringBuilder();
-            var toolCalls = new JsonArray();
-            foreach (var part in candidate["content"]?["parts"] as JsonArray ?? [])
-            {
-                if (part is not JsonObject p)
-                {
-                    continue;
-                }
-                if (p["functionCall"] is JsonObject fc)
-                {
-                    toolCalls.Add((JsonNode)GeminiResponse.ToolCall(p, fc, state.ToolCalls++));
-                }
-                else if (ChatJson.String(p["text"]) is { } t)
-                {
-                    (GeminiResponse.IsThought(p) ? thoughts : text).Append(t);
-                }
-            }
+            var (text, thoughts, toolCalls) = GeminiResponse.Parts(candidate, state.ToolCalls);
+            state.ToolCalls += toolCalls.Count;
             if (text.Length > 0 || thoughts.Length > 0 || toolCalls.Count > 0 || !state.RoleSent)
             {
                 var delta = new JsonObject();

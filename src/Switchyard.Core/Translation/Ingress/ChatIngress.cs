@@ -10,17 +10,7 @@ public sealed class ChatIngress : IIngressProtocol
 {
     public EndpointKind Endpoint => EndpointKind.ChatComplete;
 
-    public JsonObject ToChat(ReadOnlyMemory<byte> body)
-    {
-        try
-        {
-            return JsonNode.Parse(body.Span) as JsonObject ?? throw new TranslationException("The request body must be a JSON object");
-        }
-        catch (JsonException ex)
-        {
-            throw new TranslationException("Invalid request body: " + ex.Message);
-        }
-    }
+    public JsonObject ToChat(ReadOnlyMemory<byte> body) => ChatJson.ParseRequest(body.Span);
 
     public byte[] FromChat(JsonObject completion, ChatCall call) => ChatJson.Serialize(completion);
 

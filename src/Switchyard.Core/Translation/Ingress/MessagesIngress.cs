@@ -15,15 +15,7 @@ public sealed class MessagesIngress : IIngressProtocol
 
     public JsonObject ToChat(ReadOnlyMemory<byte> body)
     {
-        JsonObject root;
-        try
-        {
-            root = JsonNode.Parse(body.Span) as JsonObject ?? throw new TranslationException("The request body must be a JSON object");
-        }
-        catch (JsonException ex)
-        {
-            throw new TranslationException("Invalid request body: " + ex.Message);
-        }
+        var root = ChatJson.ParseRequest(body.Span);
         var chat = new JsonObject();
         Copy(root, "model", chat, "model");
         if (root["max_tokens"] is null)

@@ -16,15 +16,7 @@ public sealed class ResponsesIngress : IIngressProtocol
 
     public JsonObject ToChat(ReadOnlyMemory<byte> body)
     {
-        JsonObject root;
-        try
-        {
-            root = JsonNode.Parse(body.Span) as JsonObject ?? throw new TranslationException("The request body must be a JSON object");
-        }
-        catch (JsonException ex)
-        {
-            throw new TranslationException("Invalid request body: " + ex.Message);
-        }
+        var root = ChatJson.ParseRequest(body.Span);
         if (root["previous_response_id"] is JsonValue)
         {
             throw new TranslationException("previous_response_id is not supported when the target does not serve the Responses API itself: send the whole conversation in input");
