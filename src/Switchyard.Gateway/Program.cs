@@ -1,4 +1,4 @@
-using Switchyard.Gateway;
+using Switchyard.Gateway.Hosting;
 
 WebApplication app;
 ServerOptions options;
@@ -20,6 +20,6 @@ catch (FormatException ex)
 }
 
 app.Logger.LogInformation("Switchyard {Version} listening on {Address}:{Port}; configs from {ConfigDir}",
-    HealthEndpoint.Version, options.BindAddress, options.Port, Path.GetFullPath(options.Engine.ConfigDirectory));
+    Switchyard.Gateway.Endpoints.HealthEndpoint.Version, options.BindAddress, options.Port, Path.GetFullPath(options.Engine.ConfigDirectory));
 await app.RunAsync();
 return 0;

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Net;
-using Switchyard.Core.Translation;
-using Switchyard.Core.Usage;
+using Switchyard.Core.Streaming;
 
 namespace Switchyard.Core.Caching;
 
@@ -11,13 +10,11 @@ namespace Switchyard.Core.Caching;
 /// response that breaks off, that the client abandons, or that outgrows the entry limit is not stored.
 /// </summary>
 internal sealed class CachingContent(HttpContent inner, int maxBytes, ReadOnlyMemory<byte> completeMarker, Func<byte[], ValueTask> store)
-    : HttpContent, IUsageSource
+    : HttpContent
 {
     private readonly int _maxBytes = maxBytes;
     private readonly Func<byte[], ValueTask> _store = store;
     private readonly long? _length = inner.Headers.ContentLength;
-
-    public (TokenUsage? Usage, string? Model) Usage => inner is IUsageSource source ? source.Usage : (null, null);
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => CopyAsync(stream, CancellationToken.None);
 

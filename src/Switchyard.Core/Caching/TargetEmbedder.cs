@@ -24,11 +24,13 @@ public sealed class TargetEmbedder : IEmbedder
 
     private readonly CacheOptions _options;
     private readonly RoutePlan _plan;
-    private Router? _router;
+    private readonly Func<GatewayRequest, RoutePlan, CancellationToken, Task<HttpResponseMessage>> _send;
 
-    public TargetEmbedder(CacheOptions options)
+    /// <param name="send">Serves a request through the gateway's own router (the engine provides it), so provider auth, base URLs and timeouts apply.</param>
+    public TargetEmbedder(CacheOptions options, Func<GatewayRequest, RoutePlan, CancellationToken, Task<HttpResponseMessage>> send)
     {
         _options = options;
+        _send = send;
         _plan = new RoutePlan
         {
             Config = Single,
@@ -51,12 +53,8 @@ public sealed class TargetEmbedder : IEmbedder
     /// <summary>Portkey's default for OpenAI embeddings; other models score differently, so set SEMANTIC_CACHE_SIMILARITY_THRESHOLD for them.</summary>
     public double DefaultThreshold => 0.95;
 
-    /// <summary>Connects the embedder to the router that serves it (the router is built after the cache).</summary>
-    public void Attach(Router router) => _router = router;
-
     public async ValueTask<float[]> EmbedAsync(string text, CancellationToken ct)
     {
-        var router = _router ?? throw new InvalidOperationException("the embedder is not attached to a router");
         var body = new MemoryStream();
         using (var json = new Utf8JsonWriter(body))
         {
@@ -79,15 +77,20 @@ public sealed class TargetEmbedder : IEmbedder
             Body = body.ToArray(),
             ContentType = "application/json",
         };
-        using var outcome = await router.RouteAsync(request, _plan, ct).ConfigureAwait(false);
-        if (outcome.Error is { } error)
+        HttpResponseMessage response;
+        try
         {
-            throw new InvalidOperationException($"embedding target {Name}: {error.Message}");
+            response = await _send(request, _plan, ct).ConfigureAwait(false);
         }
-        var bytes = await outcome.Response!.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
-        if (!outcome.IsSuccess)
+        catch (InvalidOperationException ex)
         {
-            throw new InvalidOperationException($"embedding target {Name} answered {outcome.Status}: {Encoding.UTF8.GetString(bytes.AsSpan(0, Math.Min(bytes.Length, 300)))}");
+            throw new InvalidOperationException($"embedding target {Name}: {ex.Message}", ex);
+        }
+        using var _ = response;
+        var bytes = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"embedding target {Name} answered {(int)response.StatusCode}: {Encoding.UTF8.GetString(bytes.AsSpan(0, Math.Min(bytes.Length, 300)))}");
         }
         return Normalise(Read(bytes));
     }

@@ -30,6 +30,7 @@ public static class RequestLogJson
         WriteOptional(json, "error", r.Error);
         WriteOptional(json, "cache_status", r.CacheStatus);
         json.WriteNumber("time_to_headers_ms", Math.Round(r.TimeToHeadersMs, 3));
+        json.WriteNumber("time_to_first_byte_ms", Math.Round(r.TimeToFirstByteMs, 3));
         json.WriteNumber("duration_ms", Math.Round(r.DurationMs, 3));
         json.WriteNumber("response_bytes", r.ResponseBytes);
         if (r.ClientAborted)
@@ -55,6 +56,28 @@ public static class RequestLogJson
                 json.WriteNumber("reasoning_tokens", u.ReasoningTokens);
             }
             json.WriteEndObject();
+        }
+        if (r.Attempts.Count > 0)
+        {
+            json.WriteStartArray("attempts");
+            foreach (var a in r.Attempts)
+            {
+                json.WriteStartObject();
+                json.WriteString("option_path", a.OptionPath);
+                WriteOptional(json, "provider", a.Provider);
+                json.WriteNumber("status", a.Status);
+                json.WriteNumber("retry", a.Retry);
+                json.WriteString("outcome", a.Outcome);
+                WriteOptional(json, "next", a.Reason);
+                json.WriteNumber("duration_ms", Math.Round(a.DurationMs, 3));
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+        }
+        if (r.HookResults is { } hooks)
+        {
+            json.WritePropertyName("hook_results");
+            hooks.WriteTo(json);
         }
         json.WriteEndObject();
         json.Flush();

@@ -42,6 +42,9 @@ public sealed record RequestLogRecord
     /// <summary>Time until response headers were sent to the client.</summary>
     public double TimeToHeadersMs { get; init; }
 
+    /// <summary>Time until the first byte of the response body was handed on.</summary>
+    public double TimeToFirstByteMs { get; init; }
+
     public double DurationMs { get; init; }
 
     public long ResponseBytes { get; init; }
@@ -53,4 +56,10 @@ public sealed record RequestLogRecord
 
     /// <summary><c>x-portkey-cache-status</c> of the answer; a hit's usage is what the stored answer reported, not billed again.</summary>
     public string? CacheStatus { get; init; }
+
+    /// <summary>Every attempt made, in order (target, status, retry, why the router moved on).</summary>
+    public IReadOnlyList<Pipeline.AttemptRecord> Attempts { get; init; } = [];
+
+    /// <summary>Guardrail results (Portkey's <c>hook_results</c>), when any hook ran.</summary>
+    public System.Text.Json.Nodes.JsonObject? HookResults { get; init; }
 }

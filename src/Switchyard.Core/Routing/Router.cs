@@ -1,13 +1,11 @@
-using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using Switchyard.Core.Caching;
 using Switchyard.Core.Configs;
 using Switchyard.Core.Errors;
+using Switchyard.Core.Pipeline;
 using Switchyard.Core.Providers;
 using Switchyard.Core.Requests;
 using Switchyard.Core.Routing.Conditions;
-using Switchyard.Core.Translation;
 
 namespace Switchyard.Core.Routing;
 
@@ -15,37 +13,30 @@ namespace Switchyard.Core.Routing;
 public sealed class Router
 {
     private readonly ProviderRegistry _providers;
-    private readonly HttpMessageInvoker _upstream;
-    private readonly GatewaySettings _settings;
-    private readonly TimeProvider _time;
+    private readonly LeafPipeline _leaves;
     private readonly Func<double> _random;
     private readonly ILogger _logger;
 
-    private readonly ResponseCache? _cache;
-
-    public Router(ProviderRegistry providers, HttpMessageInvoker upstream, GatewaySettings settings, TimeProvider time, ILogger logger, Func<double>? random = null,
-        ResponseCache? cache = null)
+    public Router(ProviderRegistry providers, LeafPipeline leaves, ILogger logger, Func<double>? random = null)
     {
-        _cache = cache;
         _providers = providers;
-        _upstream = upstream;
-        _settings = settings;
-        _time = time;
+        _leaves = leaves;
         _logger = logger;
         _random = random ?? Random.Shared.NextDouble;
     }
 
     /// <summary>Routes the request. Throws <see cref="OperationCanceledException"/> only when <paramref name="clientAborted"/> fires.</summary>
-    public Task<RouteOutcome> RouteAsync(GatewayRequest request, RoutePlan plan, CancellationToken clientAborted)
+    public Task<RouteOutcome> RouteAsync(GatewayRequest request, RoutePlan plan, RequestContext context, CancellationToken clientAborted)
     {
-        var state = new RouteState(request, plan);
+        var state = new RouteState(request, plan, context);
         return ExecuteAsync(plan.Config.Root, state, clientAborted);
     }
 
-    private sealed class RouteState(GatewayRequest request, RoutePlan plan)
+    private sealed class RouteState(GatewayRequest request, RoutePlan plan, RequestContext context)
     {
         public GatewayRequest Request { get; } = request;
         public RoutePlan Plan { get; } = plan;
+        public RequestContext Context { get; } = context;
         private ConditionContext? _conditions;
         private GatewayError? _metadataError;
 
@@ -125,6 +116,10 @@ public sealed class Router
             }
             if (i < node.Targets.Count - 1)
             {
+                if (state.Context.Attempts is { Count: > 0 } attempts)
+                {
+                    attempts[^1].Reason = "fallback";
+                }
                 _logger.LogDebug("Fallback: {Path} answered {Status}; trying the next target", outcome.LastUsedOptionIndex, outcome.Status);
             }
         }
@@ -218,7 +213,7 @@ public sealed class Router
         };
     }
 
-    private async Task<RouteOutcome> ExecuteLeafAsync(ConfigNode leaf, RouteState state, CancellationToken ct)
+    private Task<RouteOutcome> ExecuteLeafAsync(ConfigNode leaf, RouteState state, CancellationToken ct)
     {
         var request = state.Request;
         var target = Resolve(leaf, state.Plan, out var resolveError);
@@ -231,135 +226,23 @@ public sealed class Router
         }
         if (target is null)
         {
-            return Fail(resolveError!);
+            return Task.FromResult(Fail(resolveError!));
         }
         var adapter = _providers.AdapterFor(target.Provider)!;
         if (adapter.Check(request, target) is { } unsupported)
         {
-            return Fail(unsupported);
+            return Task.FromResult(Fail(unsupported));
         }
-
-        var body = RequestBodyRewriter.Prepare(request, target);
-        var call = LeafCall.Plan(request, target, adapter, body, out var planError);
-        if (call is null)
+        var exchange = new LeafExchange
         {
-            return Fail(planError!);
-        }
-        var cache = _cache?.Begin(request, target, body) ?? CacheLookup.Disabled;
-        if (cache.IsEnabled && await cache.TryHitAsync(ct).ConfigureAwait(false) is { } hit)
-        {
-            return new RouteOutcome
-            {
-                Response = hit, LastUsedOptionIndex = leaf.OptionPath, Provider = target.Provider.Slug, CacheStatus = cache.Status,
-            };
-        }
-        var retry = target.Settings.Retry ?? RetrySettings.None;
-        var timeoutMs = state.Plan.Headers.RequestTimeoutMs ?? target.Settings.RequestTimeoutMs;
-        var timeout = timeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : _settings.DefaultRequestTimeout;
-        var waited = TimeSpan.Zero;
-
-        for (var attempt = 0; ; attempt++)
-        {
-            var outcome = await SendOnceAsync(call, target, timeout, timeoutMs, ct).ConfigureAwait(false);
-            outcome.LastUsedOptionIndex = leaf.OptionPath;
-            outcome.Provider = target.Provider.Slug;
-            outcome.RetryAttemptCount = attempt;
-            outcome.CacheStatus = cache.Status;
-
-            var retriable = outcome.Error is { IsTransient: true } || (!outcome.IsSuccess && outcome.Error is not { IsGatewayException: true } && retry.OnStatusCodes.Contains(outcome.Status));
-            if (!retriable)
-            {
-                if (cache.IsEnabled && outcome.IsSuccess)
-                {
-                    outcome.Response = cache.StoreOnCompletion(outcome.Response!);
-                }
-                return outcome;
-            }
-            if (attempt >= retry.Attempts)
-            {
-                if (retry.Attempts > 0)
-                {
-                    outcome.RetryAttemptCount = -1;
-                }
-                return outcome;
-            }
-
-            var delay = RetryDelays.Backoff(attempt + 1, _settings.RetryInitialDelay, _settings.RetryMaxDelay, _random());
-            if (retry.UseRetryAfterHeader && outcome.Response is not null
-                && RetryDelays.RequestedByUpstream(outcome.Response.Headers, _time.GetUtcNow()) is { } requested)
-            {
-                delay = requested;
-            }
-            if (waited + delay > _settings.RetryBudget)
-            {
-                // Waiting longer than the budget allows would hold the client for nothing: answer now.
-                outcome.RetryAttemptCount = -1;
-                return outcome;
-            }
-            _logger.LogDebug("Retrying {Path} after {Status} in {Delay} ms (retry {Retry} of {Attempts})",
-                leaf.OptionPath, outcome.Status, (int)delay.TotalMilliseconds, attempt + 1, retry.Attempts);
-            outcome.Dispose();
-            waited += delay;
-            await Task.Delay(delay, _time, ct).ConfigureAwait(false);
-        }
+            Context = state.Context,
+            Request = request,
+            Leaf = leaf,
+            Plan = state.Plan,
+            Target = target,
+            Adapter = adapter,
+            Body = RequestBodyRewriter.Prepare(request, target),
+        };
+        return _leaves.RunAsync(exchange, ct);
     }
-
-    private async Task<RouteOutcome> SendOnceAsync(LeafCall call, ResolvedTarget target, TimeSpan timeout, int? timeoutMs, CancellationToken clientAborted)
-    {
-        var scope = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
-        scope.CancelAfter(timeout);
-        HttpRequestMessage? message = null;
-        try
-        {
-            message = await call.CreateRequestAsync(scope.Token).ConfigureAwait(false);
-            var response = await _upstream.SendAsync(message, scope.Token).ConfigureAwait(false);
-            // The timeout covers the wait for response headers only: a long stream is not cut.
-            scope.CancelAfter(Timeout.InfiniteTimeSpan);
-            return RouteOutcome.FromResponse(await call.AdaptResponseAsync(response, clientAborted).ConfigureAwait(false), scope);
-        }
-        catch (GatewayErrorException ex)
-        {
-            scope.Dispose();
-            return RouteOutcome.FromError(ex.Error);
-        }
-        catch (OperationCanceledException) when (!clientAborted.IsCancellationRequested)
-        {
-            scope.Dispose();
-            var shown = timeoutMs ?? (int)timeout.TotalMilliseconds;
-            return RouteOutcome.FromError(new GatewayError(ErrorCategory.Timeout, $"Request exceeded the timeout sent in the request: {shown}ms") { Provider = target.Provider.Slug });
-        }
-        catch (HttpRequestException ex) when (!clientAborted.IsCancellationRequested)
-        {
-            scope.Dispose();
-            var host = message?.RequestUri?.Authority ?? target.BaseUrl;
-            var reason = ex.InnerException is SocketException se ? se.SocketErrorCode.ToString() : ex.HttpRequestError.ToString();
-            _logger.LogWarning("Upstream {Provider} at {Host} unreachable: {Reason}", target.Provider.Slug, host, reason);
-            return RouteOutcome.FromError(new GatewayError(ErrorCategory.UpstreamUnreachable,
-                $"Could not reach {target.Provider.Slug} at {host}: {Describe(ex)}") { Provider = target.Provider.Slug });
-        }
-        catch
-        {
-            scope.Dispose();
-            throw;
-        }
-        finally
-        {
-            message?.Dispose();
-        }
-    }
-
-    private static string Describe(HttpRequestException ex) => ex.InnerException switch
-    {
-        SocketException { SocketErrorCode: SocketError.ConnectionRefused } => "connection refused",
-        SocketException { SocketErrorCode: SocketError.HostNotFound or SocketError.TryAgain } => "host not found",
-        SocketException s => s.SocketErrorCode.ToString(),
-        _ => ex.HttpRequestError switch
-        {
-            HttpRequestError.ResponseEnded => "the connection closed before a response arrived",
-            HttpRequestError.SecureConnectionError => "TLS handshake failed",
-            HttpRequestError.NameResolutionError => "host not found",
-            HttpRequestError.InvalidResponse => "the upstream sent an invalid HTTP response",
-            _ => ex.HttpRequestError.ToString(),
-        },
-    };
 }

@@ -3,8 +3,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
 using Switchyard.Core.Errors;
+using Switchyard.Core.Pipeline;
 using Switchyard.Core.Providers;
 using Switchyard.Core.Requests;
+using Switchyard.Core.Streaming;
 using Switchyard.Core.Usage;
 
 namespace Switchyard.Core.Translation;
@@ -21,13 +23,14 @@ public abstract class LeafCall
     public abstract ValueTask<HttpResponseMessage> AdaptResponseAsync(HttpResponseMessage upstream, CancellationToken ct);
 
     /// <summary>Plans the call, or returns a gateway error (unsupported endpoint, untranslatable request).</summary>
-    public static LeafCall? Plan(GatewayRequest request, ResolvedTarget target, IProviderAdapter adapter, ReadOnlyMemory<byte> body, out GatewayError? error)
+    /// <param name="usage">Where the response's body wrapper reports usage (the request's context).</param>
+    public static LeafCall? Plan(GatewayRequest request, ResolvedTarget target, IProviderAdapter adapter, ReadOnlyMemory<byte> body, IUsageSink usage, out GatewayError? error)
     {
         error = null;
         var endpoint = request.Endpoint;
         if (adapter.IsNative(endpoint, target))
         {
-            return new NativeCall(request, target, adapter, body);
+            return new NativeCall(request, target, adapter, body, usage);
         }
         var ingress = endpoint.IsTranslatable() ? IngressProtocols.For(endpoint) : null;
         if (ingress is null || adapter.Chat is null)
@@ -41,7 +44,7 @@ public abstract class LeafCall
         try
         {
             var chat = ingress.ToChat(body);
-            return new TranslatedCall(ingress, adapter.Chat, new ChatCall { Request = request, Target = target, Body = chat });
+            return new TranslatedCall(ingress, adapter.Chat, new ChatCall { Request = request, Target = target, Body = chat }, usage);
         }
         catch (TranslationException ex)
         {
@@ -99,16 +102,21 @@ public abstract class LeafCall
     }
 }
 
-/// <summary>The target speaks the client's protocol: bytes pass through. Chat streams ask upstream for usage and hide it again if the client did not ask.</summary>
+/// <summary>
+/// The target speaks the client's protocol: bytes pass through. Chat streams ask upstream for usage and hide it again
+/// if the client did not ask; other successful JSON and event-stream answers are tapped for their usage when it is wanted.
+/// </summary>
 internal sealed class NativeCall : LeafCall
 {
     private readonly UpstreamCall _call;
     private readonly IProviderAdapter _adapter;
     private readonly bool _stripUsage;
+    private readonly IUsageSink _usage;
 
-    public NativeCall(GatewayRequest request, ResolvedTarget target, IProviderAdapter adapter, ReadOnlyMemory<byte> body)
+    public NativeCall(GatewayRequest request, ResolvedTarget target, IProviderAdapter adapter, ReadOnlyMemory<byte> body, IUsageSink usage)
     {
         _adapter = adapter;
+        _usage = usage;
         if (request.Endpoint == EndpointKind.ChatComplete && request.BodyFacts.Stream && target.Provider.StreamUsageOption
             && UsageInjection.TryAdd(body, out var withUsage))
         {
@@ -122,11 +130,21 @@ internal sealed class NativeCall : LeafCall
 
     public override ValueTask<HttpResponseMessage> AdaptResponseAsync(HttpResponseMessage upstream, CancellationToken ct)
     {
-        if (!_stripUsage || !upstream.IsSuccessStatusCode || upstream.Content.Headers.ContentType?.MediaType != "text/event-stream")
+        if (!upstream.IsSuccessStatusCode)
         {
             return ValueTask.FromResult(upstream);
         }
-        var content = new UsageStrippingContent(upstream.Content);
+        var mediaType = upstream.Content.Headers.ContentType?.MediaType;
+        var isEventStream = mediaType == "text/event-stream";
+        if (!_stripUsage || !isEventStream)
+        {
+            if (_usage.WantsUsage && (isEventStream || mediaType == "application/json"))
+            {
+                return ValueTask.FromResult(Replace(upstream, new UsageTapContent(upstream.Content, isEventStream, _usage), contentMoved: true));
+            }
+            return ValueTask.FromResult(upstream);
+        }
+        var content = new UsageStrippingContent(upstream.Content, _usage);
         foreach (var (name, values) in upstream.Content.Headers.NonValidated)
         {
             if (!name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase))
@@ -139,7 +157,7 @@ internal sealed class NativeCall : LeafCall
 }
 
 /// <summary>The client's protocol is translated to the provider's chat dialect and back.</summary>
-internal sealed class TranslatedCall(IIngressProtocol ingress, IChatDialect dialect, ChatCall call) : LeafCall
+internal sealed class TranslatedCall(IIngressProtocol ingress, IChatDialect dialect, ChatCall call, IUsageSink usage) : LeafCall
 {
     private static readonly MediaTypeHeaderValue Json = new("application/json");
     private static readonly MediaTypeHeaderValue EventStream = new("text/event-stream");
@@ -172,7 +190,7 @@ internal sealed class TranslatedCall(IIngressProtocol ingress, IChatDialect dial
         if (call.Stream)
         {
             var source = await upstream.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-            var content = new TranslatedStreamContent(source, dialect.CreateStreamDecoder(call), ingress.CreateStreamEncoder(call));
+            var content = new TranslatedStreamContent(source, dialect.CreateStreamDecoder(call), ingress.CreateStreamEncoder(call), usage);
             content.Headers.ContentType = EventStream;
             return Replace(upstream, content, contentMoved: true);
         }
@@ -181,9 +199,11 @@ internal sealed class TranslatedCall(IIngressProtocol ingress, IChatDialect dial
             var body = await ReadBodyAsync(upstream, ct).ConfigureAwait(false);
             var completion = dialect.ToChatCompletion(body, call);
             var bytes = ingress.FromChat(completion, call);
-            var content = JsonContent(bytes);
-            content.Usage = UsageReader.FromJson(ChatJson.Serialize(completion));
-            return Replace(upstream, content);
+            if (completion["usage"] is JsonObject canonicalUsage)
+            {
+                usage.ReportUsage(CanonicalUsage.Read(canonicalUsage), ChatJson.String(completion["model"]));
+            }
+            return Replace(upstream, JsonContent(bytes));
         }
         catch (TranslationException ex)
         {
@@ -192,9 +212,9 @@ internal sealed class TranslatedCall(IIngressProtocol ingress, IChatDialect dial
         }
     }
 
-    private static UsageContent JsonContent(byte[] bytes)
+    private static ByteArrayContent JsonContent(byte[] bytes)
     {
-        var content = new UsageContent(bytes);
+        var content = new ByteArrayContent(bytes);
         content.Headers.ContentType = Json;
         return content;
     }
@@ -204,15 +224,4 @@ internal sealed class TranslatedCall(IIngressProtocol ingress, IChatDialect dial
 public sealed class GatewayErrorException(GatewayError error) : Exception(error.Message)
 {
     public GatewayError Error { get; } = error;
-}
-
-/// <summary>Response content that knows the usage of the exchange in canonical form (for logs), whatever the client's protocol.</summary>
-public interface IUsageSource
-{
-    (TokenUsage? Usage, string? Model) Usage { get; }
-}
-
-internal sealed class UsageContent(byte[] bytes) : ByteArrayContent(bytes), IUsageSource
-{
-    public (TokenUsage? Usage, string? Model) Usage { get; set; }
 }

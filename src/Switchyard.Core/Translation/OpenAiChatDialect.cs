@@ -1,3 +1,4 @@
+using Switchyard.Core.Streaming;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Switchyard.Core.Providers;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Switchyard.Core.Streaming;
 
 namespace Switchyard.Core.Usage;
 
@@ -99,65 +100,44 @@ public static class UsageReader
 
     private static (TokenUsage? Usage, string? Model) FirstUsage(ReadOnlySpan<byte> head)
     {
-        var start = 0;
-        while (start < head.Length)
+        // Only whole events: the head is cut at an arbitrary byte, so its last event may be incomplete.
+        while (SseEventSplitter.EventLength(head) is > 0 and var length)
         {
-            var rest = head[start..];
-            var end = rest.IndexOf("\n\n"u8);
-            var ev = end < 0 ? rest : rest[..end];
-            start += end < 0 ? rest.Length : end + 2;
-            var data = ev.IndexOf("data:"u8);
-            if (data < 0 || end < 0)
-            {
-                continue;
-            }
-            var payload = ev[(data + 5)..].Trim((byte)' ').TrimEnd("\r\n"u8);
-            if (payload.IndexOf("\"usage\""u8) >= 0 && FromJson(payload) is { Usage: not null } found)
+            if (Payload(head[..length]) is { } payload && FromJson(payload) is { Usage: not null } found)
             {
                 return found;
             }
+            head = head[length..];
         }
         return (null, null);
     }
 
     private static (TokenUsage? Usage, string? Model) LastUsage(ReadOnlySpan<byte> tail)
     {
-        // Events are separated by a blank line; walk them backwards so the final usage chunk is found first.
-        var end = tail.Length;
-        while (end > 0)
+        // The tail starts at an arbitrary byte: its first "event" may be a fragment, which simply does not parse.
+        (TokenUsage? Usage, string? Model) last = (null, null);
+        while (!tail.IsEmpty)
         {
-            var start = LastEventStart(tail[..end]);
-            var ev = tail[start..end];
-            end = start > 0 ? start - 1 : 0;
-            var data = ev.IndexOf("data:"u8);
-            if (data < 0)
+            var length = SseEventSplitter.EventLength(tail);
+            var evt = length < 0 ? tail : tail[..length];
+            if (Payload(evt) is { } payload && FromJson(payload) is { Usage: not null } found)
             {
-                continue;
+                last = found;
             }
-            var payload = ev[(data + 5)..].Trim((byte)' ').TrimEnd("\r\n"u8);
-            if (payload.Length == 0 || payload[0] != (byte)'{' || payload.IndexOf("\"usage\""u8) < 0)
-            {
-                continue;
-            }
-            var (usage, model) = FromJson(payload);
-            if (usage is not null)
-            {
-                return (usage, model);
-            }
+            tail = length < 0 ? default : tail[length..];
         }
-        return (null, null);
+        return last;
     }
 
-    private static int LastEventStart(ReadOnlySpan<byte> span)
+    /// <summary>The data of a single-line <c>data: {…"usage"…}</c> event, or null.</summary>
+    private static byte[]? Payload(ReadOnlySpan<byte> evt)
     {
-        var trimmed = span.TrimEnd("\r\n"u8);
-        var lf = trimmed.LastIndexOf("\n\n"u8);
-        var crlf = trimmed.LastIndexOf("\r\n\r\n"u8);
-        if (lf < 0 && crlf < 0)
+        if (evt.IndexOf("\"usage\""u8) < 0)
         {
-            return 0;
+            return null;
         }
-        return lf >= crlf ? lf + 2 : crlf + 4;
+        var data = SseReader.Data(evt);
+        return data is { Length: > 0 } && data[0] == '{' ? System.Text.Encoding.UTF8.GetBytes(data) : null;
     }
 
     private static TokenUsage? ReadUsageObject(ref Utf8JsonReader reader)

@@ -30,7 +30,7 @@ public sealed class TestGateway : IAsyncDisposable
 
     public ServerOptions Options { get; }
 
-    public GatewayEngine Engine => _app.Services.GetRequiredService<GatewayEngine>();
+    public SwitchyardEngine Engine => _app.Services.GetRequiredService<SwitchyardEngine>();
 
     public WebApplication App => _app;
 

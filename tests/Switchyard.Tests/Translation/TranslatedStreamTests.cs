@@ -44,7 +44,7 @@ public sealed class TranslatedStreamTests
             Target = null!,
             Body = new JsonObject { ["model"] = "m", ["stream"] = true },
         };
-        using var content = new TranslatedStreamContent(upstream, new FailingDecoder(), new ChatIngress().CreateStreamEncoder(call));
+        using var content = new TranslatedStreamContent(upstream, new FailingDecoder(), new ChatIngress().CreateStreamEncoder(call), new RequestContext("t", TimeProvider.System));
         var reader = await content.ReadAsStreamAsync();
         var received = new MemoryStream();
         var buffer = new byte[64];

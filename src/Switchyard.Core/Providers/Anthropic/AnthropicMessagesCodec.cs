@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Switchyard.Core.Usage;
 using Switchyard.Core.Translation;
 
 namespace Switchyard.Core.Providers.Anthropic;

@@ -1,3 +1,4 @@
+using Switchyard.Core.Streaming;
 using System.Text;
 using System.Text.Json.Nodes;
 using Switchyard.Core.Translation;

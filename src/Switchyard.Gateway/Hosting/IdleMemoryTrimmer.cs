@@ -1,4 +1,4 @@
-namespace Switchyard.Gateway;
+namespace Switchyard.Gateway.Hosting;
 
 /// <summary>
 /// Returns memory to the operating system once traffic stops. After a burst the GC heap keeps the size the burst

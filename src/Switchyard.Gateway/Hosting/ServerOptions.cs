@@ -1,6 +1,6 @@
 using Switchyard.Core;
 
-namespace Switchyard.Gateway;
+namespace Switchyard.Gateway.Hosting;
 
 /// <summary>Process-level settings (listener, shutdown, logging) plus the engine's settings, all from environment variables.</summary>
 public sealed record ServerOptions

@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json;
+using Switchyard.Core.Pipeline;
 
-namespace Switchyard.Gateway;
+namespace Switchyard.Gateway.Endpoints;
 
 /// <summary><c>GET /v1/health</c>: Portkey's body plus version, uptime and the state of the named-config store.</summary>
-internal sealed class HealthEndpoint(GatewayEngine engine)
+internal sealed class HealthEndpoint(SwitchyardEngine engine)
 {
     public static readonly string Version =
         typeof(HealthEndpoint).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
@@ -57,7 +58,7 @@ internal sealed class HealthEndpoint(GatewayEngine engine)
         json.WriteEndObject();
     }
 
-    private static void WriteCache(Utf8JsonWriter json, GatewayEngine engine)
+    private static void WriteCache(Utf8JsonWriter json, SwitchyardEngine engine)
     {
         json.WriteStartObject("cache");
         if (engine.Cache is not { } cache)

@@ -2,8 +2,10 @@ using System.Net;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Switchyard.Core.Errors;
+using Switchyard.Core.Pipeline;
+using Switchyard.Gateway.Endpoints;
 
-namespace Switchyard.Gateway;
+namespace Switchyard.Gateway.Hosting;
 
 /// <summary>Builds the Switchyard web application: the composition root used by <c>Program</c> and by integration tests.</summary>
 public static class GatewayApp
@@ -34,15 +36,20 @@ public static class GatewayApp
         });
 
         builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(sp => new GatewayEngine(options, sp.GetRequiredService<ILoggerFactory>(), upstreamHandler));
+        builder.Services.AddSingleton(sp => new SwitchyardEngine(options.Engine, new SwitchyardEngineOptions
+        {
+            Environment = options.Environment,
+            Time = options.Time,
+            Loggers = sp.GetRequiredService<ILoggerFactory>(),
+            UpstreamHandler = upstreamHandler,
+        }));
+        builder.Services.AddHostedService<EngineService>();
         builder.Services.AddSingleton<GatewayEndpoint>();
         builder.Services.AddSingleton<HealthEndpoint>();
         builder.Services.AddSingleton<IdleMemoryTrimmer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<IdleMemoryTrimmer>());
 
         var app = builder.Build();
-        var engine = app.Services.GetRequiredService<GatewayEngine>();
-        engine.NamedConfigs.Start();
 
         app.Use(async (context, next) =>
         {
@@ -54,7 +61,7 @@ public static class GatewayApp
             {
                 if (!context.Response.HasStarted)
                 {
-                    await ErrorResponses.WriteAsync(context, new GatewayError(ErrorCategory.PayloadTooLarge, "Payload size exceeds the configured limit"));
+                    await WriteErrorAsync(context, new GatewayError(ErrorCategory.PayloadTooLarge, "Payload size exceeds the configured limit"));
                 }
             }
             catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
@@ -64,7 +71,7 @@ public static class GatewayApp
                 if (!context.Response.HasStarted)
                 {
                     context.Response.Clear();
-                    await ErrorResponses.WriteAsync(context, new GatewayError(ErrorCategory.Internal, "Something went wrong"));
+                    await WriteErrorAsync(context, new GatewayError(ErrorCategory.Internal, "Something went wrong"));
                 }
                 else
                 {
@@ -79,10 +86,26 @@ public static class GatewayApp
         app.MapGet("/health", health.HandleAsync);
         app.MapGet("/", context => context.Response.WriteAsync("Switchyard AI gateway. OpenAI-compatible API under /v1; health at /v1/health.\n"));
         app.Map("/v1/{**rest}", gateway.HandleAsync);
-        app.MapFallback(context => ErrorResponses.WriteAsync(context, new GatewayError(ErrorCategory.NotFound, "Not Found")));
+        app.MapFallback(context => WriteErrorAsync(context, new GatewayError(ErrorCategory.NotFound, "Not Found")));
         app.Lifetime.ApplicationStopping.Register(() =>
             app.Logger.LogInformation("Stopping: finishing in-flight requests (grace {Grace} s)", options.ShutdownGrace.TotalSeconds));
         return app;
+    }
+
+    /// <summary>An error the server answers itself, outside the engine (unknown route, a body over Kestrel's limit, a defect).</summary>
+    private static Task WriteErrorAsync(HttpContext context, GatewayError error)
+    {
+        var response = context.Response;
+        response.StatusCode = error.Status;
+        response.ContentType = "application/json";
+        if (error.IsGatewayException)
+        {
+            response.Headers[PortkeyHeaders.GatewayException] = "true";
+        }
+        var body = ErrorResponses.Body(error, Core.Requests.EndpointKinds.FromUpstreamPath(context.Request.Method,
+            context.Request.Path.StartsWithSegments("/v1", out var rest) ? rest.Value ?? "/" : ""));
+        response.ContentLength = body.Length;
+        return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
     }
 
     /// <summary>The address the server actually bound (useful with port 0).</summary>

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Primitives;
 using Switchyard.Core.Requests;
 
-namespace Switchyard.Gateway;
+namespace Switchyard.Gateway.Endpoints;
 
 /// <summary>Adapts Kestrel's header collection to the engine's <see cref="IRequestHeaders"/> without copying.</summary>
 internal sealed class HttpRequestHeaders(IHeaderDictionary headers) : IRequestHeaders

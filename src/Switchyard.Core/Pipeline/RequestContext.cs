@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using Switchyard.Core.Caching;
+using Switchyard.Core.Errors;
+using Switchyard.Core.Logs;
+using Switchyard.Core.Requests;
+using Switchyard.Core.Routing;
+using Switchyard.Core.Usage;
+
+namespace Switchyard.Core.Pipeline;
+
+/// <summary>
+/// Everything one request accumulates on its way through the pipeline: identity, routing decisions, attempts, usage,
+/// guardrail results and timings. Steps read and write it; when the response has been delivered (or abandoned) it is
+/// completed once, which turns it into the request-log record.
+/// </summary>
+public sealed class RequestContext : IUsageSink
+{
+    private readonly long _started;
+    private long _headersAt;
+    private long _firstByteAt;
+    private long _completedAt;
+    private int _completed;
+    private List<Action<RequestContext>>? _onCompleted;
+    private readonly Action<RequestContext>? _finish;
+    private List<AttemptRecord>? _attempts;
+    private IDisposable? _resource;
+
+    /// <param name="finish">Runs last when the request completes (the engine writes the log record there).</param>
+    public RequestContext(string traceId, TimeProvider time, bool wantsUsage = false, Action<RequestContext>? finish = null)
+    {
+        _finish = finish;
+        TraceId = traceId;
+        Time = time;
+        WantsUsage = wantsUsage;
+        StartedAt = time.GetUtcNow();
+        _started = time.GetTimestamp();
+    }
+
+    public string TraceId { get; }
+
+    /// <summary>The request's span, when tracing is on.</summary>
+    public Activity? Activity { get; set; }
+
+    /// <summary>The authenticated caller; anonymous until gateway keys exist.</summary>
+    public CallerIdentity Caller { get; set; } = CallerIdentity.Anonymous;
+
+    public TimeProvider Time { get; }
+
+    public DateTimeOffset StartedAt { get; }
+
+    public GatewayRequest? Request { get; set; }
+
+    public RoutePlan? Plan { get; set; }
+
+    /// <summary>The gateway's own failure, when it answered with one.</summary>
+    public GatewayError? Error { get; set; }
+
+    /// <summary>The status the client was (or will be) sent.</summary>
+    public int Status { get; set; }
+
+    /// <summary><c>x-portkey-provider</c>: the provider of the leaf that answered.</summary>
+    public string? Provider { get; set; }
+
+    /// <summary><c>x-portkey-last-used-option-index</c>; null before routing reached a node.</summary>
+    public string? LastUsedOptionIndex { get; set; }
+
+    /// <summary><c>x-portkey-retry-attempt-count</c>.</summary>
+    public int RetryAttemptCount { get; set; }
+
+    /// <summary><c>x-portkey-cache-status</c>.</summary>
+    public string CacheStatus { get; set; } = Caching.CacheStatus.Disabled;
+
+    /// <summary>Every upstream attempt, cache answer and guardrail denial, in order.</summary>
+    public IReadOnlyList<AttemptRecord> Attempts => (IReadOnlyList<AttemptRecord>?)_attempts ?? [];
+
+    public bool WantsUsage { get; }
+
+    public TokenUsage? Usage { get; private set; }
+
+    public string? ResponseModel { get; private set; }
+
+    public long ResponseBytes { get; internal set; }
+
+    public bool ClientAborted { get; set; }
+
+    /// <summary>The upstream broke off after the response had started.</summary>
+    public bool UpstreamBroke { get; set; }
+
+    public bool IsCompleted => Volatile.Read(ref _completed) != 0;
+
+    public void ReportUsage(TokenUsage? usage, string? model)
+    {
+        if (usage is not null)
+        {
+            Usage = usage;
+        }
+        ResponseModel = model ?? ResponseModel;
+    }
+
+    public void AddAttempt(AttemptRecord attempt) => (_attempts ??= []).Add(attempt);
+
+    /// <summary>Time since the request arrived.</summary>
+    public TimeSpan Elapsed => Time.GetElapsedTime(_started);
+
+    public void MarkHeadersSent() => _headersAt = _headersAt == 0 ? Time.GetTimestamp() : _headersAt;
+
+    internal void MarkFirstByte() => _firstByteAt = _firstByteAt == 0 ? Time.GetTimestamp() : _firstByteAt;
+
+    /// <summary>Runs <paramref name="action"/> once the response has been delivered or abandoned (budget settlement, async hooks).</summary>
+    public void OnCompleted(Action<RequestContext> action) => (_onCompleted ??= []).Add(action);
+
+    /// <summary>Ends the request: the first call wins and runs the completion actions; later calls do nothing.</summary>
+    public void Complete()
+    {
+        if (Interlocked.Exchange(ref _completed, 1) != 0)
+        {
+            return;
+        }
+        _completedAt = Time.GetTimestamp();
+        try
+        {
+            if (_onCompleted is { } actions)
+            {
+                foreach (var action in actions)
+                {
+                    action(this);
+                }
+            }
+            _finish?.Invoke(this);
+        }
+        finally
+        {
+            _resource?.Dispose();
+        }
+    }
+
+    /// <summary>Disposes <paramref name="resource"/> when the request completes (the answer's upstream response and its attempt scope).</summary>
+    internal void DisposeOnCompletion(IDisposable resource) => _resource = resource;
+
+    private double Ms(long timestamp) => timestamp == 0 ? 0 : Time.GetElapsedTime(_started, timestamp).TotalMilliseconds;
+
+    /// <summary>The request-log record of this request as it stands.</summary>
+    public RequestLogRecord ToLogRecord()
+    {
+        var request = Request;
+        var facts = request is not null && request.Endpoint.HasJsonBody() ? request.BodyFacts : default;
+        return new RequestLogRecord
+        {
+            TraceId = TraceId,
+            StartedAt = StartedAt,
+            Method = request?.Method ?? "",
+            Path = request?.Path ?? "",
+            Function = request?.Endpoint.FnName() ?? "unknown",
+            ConfigMode = Plan?.Mode,
+            ConfigName = Plan?.Mode == "named" ? Plan.Config.Source : null,
+            Provider = Provider ?? Error?.Provider,
+            RequestModel = facts.Model,
+            ResponseModel = ResponseModel,
+            OptionPath = LastUsedOptionIndex,
+            RetryAttemptCount = RetryAttemptCount,
+            Status = Status,
+            Stream = facts.Stream,
+            Error = Error?.Category.ToString(),
+            TimeToHeadersMs = Ms(_headersAt),
+            TimeToFirstByteMs = Ms(_firstByteAt),
+            DurationMs = _completedAt == 0 ? Elapsed.TotalMilliseconds : Ms(_completedAt),
+            ResponseBytes = ResponseBytes,
+            ClientAborted = ClientAborted,
+            Usage = Usage,
+            CacheStatus = CacheStatus,
+            Attempts = Attempts,
+        };
+    }
+}

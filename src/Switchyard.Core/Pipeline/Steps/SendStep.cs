@@ -1,0 +1,85 @@
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Switchyard.Core.Errors;
+using Switchyard.Core.Routing;
+using Switchyard.Core.Translation;
+
+namespace Switchyard.Core.Pipeline.Steps;
+
+/// <summary>
+/// One attempt at the provider: builds the upstream request, sends it with the per-attempt timeout (which covers the
+/// wait for response headers only, so a long stream is not cut), and adapts the answer to the client's protocol.
+/// </summary>
+public sealed class SendStep(HttpMessageInvoker upstream, GatewaySettings settings, ILogger logger) : ILeafStep
+{
+    public async ValueTask RunAsync(LeafExchange leaf, CancellationToken ct)
+    {
+        var timeoutMs = leaf.Plan.Headers.RequestTimeoutMs ?? leaf.Target.Settings.RequestTimeoutMs;
+        var timeout = timeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : settings.DefaultRequestTimeout;
+        var context = leaf.Context;
+        var started = context.Elapsed;
+        var outcome = await SendOnceAsync(leaf.Call!, leaf, timeout, timeoutMs, ct).ConfigureAwait(false);
+        leaf.Finish(outcome);
+        context.AddAttempt(new AttemptRecord(leaf.Leaf.OptionPath, leaf.Target.Provider.Slug, outcome.Status, leaf.Attempt,
+            outcome.Error is { } error ? error.Category.ToString() : "response", (context.Elapsed - started).TotalMilliseconds));
+    }
+
+    private async Task<RouteOutcome> SendOnceAsync(LeafCall call, LeafExchange leaf, TimeSpan timeout, int? timeoutMs, CancellationToken clientAborted)
+    {
+        var target = leaf.Target;
+        var scope = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
+        scope.CancelAfter(timeout);
+        HttpRequestMessage? message = null;
+        try
+        {
+            message = await call.CreateRequestAsync(scope.Token).ConfigureAwait(false);
+            var response = await upstream.SendAsync(message, scope.Token).ConfigureAwait(false);
+            scope.CancelAfter(Timeout.InfiniteTimeSpan);
+            return RouteOutcome.FromResponse(await call.AdaptResponseAsync(response, clientAborted).ConfigureAwait(false), scope);
+        }
+        catch (GatewayErrorException ex)
+        {
+            scope.Dispose();
+            return RouteOutcome.FromError(ex.Error);
+        }
+        catch (OperationCanceledException) when (!clientAborted.IsCancellationRequested)
+        {
+            scope.Dispose();
+            var shown = timeoutMs ?? (int)timeout.TotalMilliseconds;
+            return RouteOutcome.FromError(new GatewayError(ErrorCategory.Timeout, $"Request exceeded the timeout sent in the request: {shown}ms") { Provider = target.Provider.Slug });
+        }
+        catch (HttpRequestException ex) when (!clientAborted.IsCancellationRequested)
+        {
+            scope.Dispose();
+            var host = message?.RequestUri?.Authority ?? target.BaseUrl;
+            var reason = ex.InnerException is SocketException se ? se.SocketErrorCode.ToString() : ex.HttpRequestError.ToString();
+            logger.LogWarning("Upstream {Provider} at {Host} unreachable: {Reason}", target.Provider.Slug, host, reason);
+            return RouteOutcome.FromError(new GatewayError(ErrorCategory.UpstreamUnreachable,
+                $"Could not reach {target.Provider.Slug} at {host}: {Describe(ex)}") { Provider = target.Provider.Slug });
+        }
+        catch
+        {
+            scope.Dispose();
+            throw;
+        }
+        finally
+        {
+            message?.Dispose();
+        }
+    }
+
+    private static string Describe(HttpRequestException ex) => ex.InnerException switch
+    {
+        SocketException { SocketErrorCode: SocketError.ConnectionRefused } => "connection refused",
+        SocketException { SocketErrorCode: SocketError.HostNotFound or SocketError.TryAgain } => "host not found",
+        SocketException s => s.SocketErrorCode.ToString(),
+        _ => ex.HttpRequestError switch
+        {
+            HttpRequestError.ResponseEnded => "the connection closed before a response arrived",
+            HttpRequestError.SecureConnectionError => "TLS handshake failed",
+            HttpRequestError.NameResolutionError => "host not found",
+            HttpRequestError.InvalidResponse => "the upstream sent an invalid HTTP response",
+            _ => ex.HttpRequestError.ToString(),
+        },
+    };
+}

@@ -1,0 +1,230 @@
+using Microsoft.Extensions.Logging;
+using Switchyard.Core.Caching;
+using Switchyard.Core.Caching.Semantic;
+using Switchyard.Core.Configs;
+using Switchyard.Core.Logs;
+using Switchyard.Core.Pipeline.Steps;
+using Switchyard.Core.Providers;
+using Switchyard.Core.Providers.Azure;
+using Switchyard.Core.Providers.Google;
+using Switchyard.Core.Requests;
+using Switchyard.Core.Routing;
+using Switchyard.Core.Security;
+using Switchyard.Redis;
+
+namespace Switchyard.Core.Pipeline;
+
+/// <summary>
+/// The engine's parts wired together once: providers, config compiler and named-config store, the cache, the request
+/// and leaf steps, the router and the request log. The server and <see cref="SwitchyardHandler"/> both serve requests
+/// through <see cref="SendAsync"/>. Background work (config watching, the log writer, the cache's first connection)
+/// starts with <see cref="Start"/>.
+/// </summary>
+public sealed class SwitchyardEngine : IAsyncDisposable
+{
+    private readonly ILogger _logger;
+    private readonly Action<RequestContext> _finish;
+    private RedisClient? _redis;
+
+    public SwitchyardEngine(GatewaySettings settings, SwitchyardEngineOptions? options = null)
+    {
+        options ??= new SwitchyardEngineOptions();
+        Settings = settings;
+        Time = options.Time;
+        var loggers = options.Loggers;
+        _logger = loggers.CreateLogger("Switchyard.Cache");
+        var trust = ExtraCaTrust.FromPemFile(settings.UpstreamCaFile);
+        Providers = ProviderRegistry.Default.WithBaseUrls(settings.ProviderBaseUrls).WithEnvironment(options.Environment).WithSettings(settings)
+            .WithAdapter(new AzureOpenAiAdapter(options.Environment, trust));
+        var hosts = CustomHostValidator.FromEnvironment(settings.TrustedCustomHosts);
+        var compiler = new ConfigCompiler(settings, Providers, hosts);
+        NamedConfigs = new NamedConfigStore(settings.ConfigDirectory, compiler, options.Environment,
+            loggers.CreateLogger("Switchyard.Configs"), settings.ConfigReloadDebounce);
+        Resolver = new ConfigResolver(compiler, NamedConfigs, Providers, hosts);
+        Upstream = new HttpMessageInvoker(options.UpstreamHandler ?? CreateUpstreamHandler(settings), disposeHandler: true);
+        Cache = CreateCache(settings, options.Time, _logger, embed: SendInternalAsync);
+        var routingLog = loggers.CreateLogger("Switchyard.Routing");
+        Leaves = new LeafPipeline(
+            before: [new CacheLookupStep(Cache), new PlanStep()],
+            attempt: [new SendStep(Upstream, settings, routingLog)],
+            after: [new CacheStoreStep()],
+            settings, options.Time, routingLog);
+        Router = new Router(Providers, Leaves, routingLog);
+        Pipeline = new GatewayPipeline([new RequestValidationStep(settings), new ConfigResolutionStep(Resolver)], Router,
+            loggers.CreateLogger("Switchyard.Pipeline"));
+        if (settings.LogStore == "local")
+        {
+            RequestLog = new JsonLinesLogWriter(settings.LogDirectory, settings.LogQueueCapacity, loggers.CreateLogger("Switchyard.Logs"),
+                settings.LogFileLimitBytes, settings.LogTotalLimitBytes, options.Time);
+        }
+        _finish = Finish;
+    }
+
+    public GatewaySettings Settings { get; }
+
+    public TimeProvider Time { get; }
+
+    /// <summary>Where request records go; null when <c>LOG_STORE=none</c>.</summary>
+    public JsonLinesLogWriter? RequestLog { get; }
+
+    /// <summary>The response cache; null when <c>CACHE_STORE=none</c>.</summary>
+    public ResponseCache? Cache { get; }
+
+    public ProviderRegistry Providers { get; }
+
+    public NamedConfigStore NamedConfigs { get; }
+
+    public ConfigResolver Resolver { get; }
+
+    public LeafPipeline Leaves { get; }
+
+    public Router Router { get; }
+
+    public GatewayPipeline Pipeline { get; }
+
+    public HttpMessageInvoker Upstream { get; }
+
+    /// <summary>Starts the background work: watching the config directory and connecting the cache store.</summary>
+    public void Start()
+    {
+        NamedConfigs.Start();
+        if (_redis is { } client)
+        {
+            _ = WarmUpAsync(client, Settings.Cache, _logger);
+        }
+    }
+
+    /// <summary>A context for a new request; completing it writes the request-log record.</summary>
+    public RequestContext CreateContext(string? traceId = null) =>
+        new(string.IsNullOrEmpty(traceId) ? Guid.CreateVersion7().ToString() : traceId, Time, wantsUsage: RequestLog is not null, finish: _finish);
+
+    /// <summary>Serves one request (see <see cref="GatewayPipeline.SendAsync"/>).</summary>
+    public Task<HttpResponseMessage> SendAsync(GatewayRequest request, RequestContext context, CancellationToken ct) => Pipeline.SendAsync(request, context, ct);
+
+    private void Finish(RequestContext context) => RequestLog?.TryWrite(context.ToLogRecord());
+
+    /// <summary>The gateway calling itself (the semantic cache's embedding target): a request that is not logged.</summary>
+    private async Task<HttpResponseMessage> SendInternalAsync(GatewayRequest request, Routing.RoutePlan plan, CancellationToken ct)
+    {
+        var context = new RequestContext(Guid.CreateVersion7().ToString(), Time) { Request = request, Plan = plan };
+        var outcome = await Router.RouteAsync(request, plan, context, ct).ConfigureAwait(false);
+        if (outcome.Error is { } error)
+        {
+            outcome.Dispose();
+            throw new InvalidOperationException(error.Message);
+        }
+        context.DisposeOnCompletion(outcome);
+        outcome.Response!.Content = new ObservedContent(outcome.Response.Content, context);
+        return outcome.Response;
+    }
+
+    private ResponseCache? CreateCache(GatewaySettings settings, TimeProvider time, ILogger logger, Func<GatewayRequest, Routing.RoutePlan, CancellationToken, Task<HttpResponseMessage>> embed)
+    {
+        var options = settings.Cache;
+        ICacheStore store;
+        switch (options.Store)
+        {
+            case "none":
+                return null;
+            case "redis":
+                _redis = new RedisClient(RedisOptions(settings));
+                store = new RedisCacheStore(_redis);
+                break;
+            default:
+                store = new MemoryCacheStore(options.MemoryMaxBytes, time);
+                break;
+        }
+        var safe = new FailSafeCacheStore(store, options.Timeout, logger: logger);
+        IEmbedder embedder = options.EmbeddingProvider is null
+            ? new HashedNgramEmbedder()
+            : new TargetEmbedder(options, embed);
+        var semantic = new SemanticMatcher(embedder, options.SimilarityThreshold, options.EmbeddingTimeout, time: time);
+        return new ResponseCache(safe, time, logger, options.KeyPrefix, options.MaxEntryBytes, semantic);
+    }
+
+    private static async Task WarmUpAsync(RedisClient client, CacheOptions options, ILogger logger)
+    {
+        try
+        {
+            // Connect now, so the first requests do not pay for connection set-up and an unreachable server is reported at start.
+            await client.PingAsync().ConfigureAwait(false);
+            logger.LogInformation("Cache store {Store} connected ({Mode})", options.StoreName, options.RedisCluster ? "cluster" : "standalone");
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning("Cache store {Store} is not reachable yet ({Reason}); requests are served without the cache until it is", options.StoreName, ex.Message);
+        }
+    }
+
+    /// <summary>Client options from <c>REDIS_*</c>: the URL first, then the separate variables, which win.</summary>
+    public static RedisClientOptions RedisOptions(GatewaySettings settings)
+    {
+        var o = settings.Cache;
+        var client = o.RedisUrl is { } url ? RedisClientOptions.FromUrl(url) : new RedisClientOptions { Endpoints = o.RedisClusterEndpoints };
+        if (o.RedisClusterEndpoints.Count > 0)
+        {
+            client = client with { Endpoints = o.RedisClusterEndpoints };
+        }
+        client = client with
+        {
+            Cluster = o.RedisCluster || o.RedisClusterEndpoints.Count > 0,
+            Tls = client.Tls || o.RedisTls,
+            TlsCaFile = o.RedisTlsCaFile,
+            Username = o.RedisUsername ?? client.Username,
+            Password = o.RedisPassword ?? client.Password,
+            CommandTimeout = o.Timeout > TimeSpan.FromSeconds(1) ? o.Timeout : TimeSpan.FromSeconds(1),
+        };
+        if (o.GcpRedisWorkloadAuth)
+        {
+            // Memorystore IAM auth: the access token is the password; the token source refreshes it before it expires.
+            var tokens = new GoogleTokenSource();
+            var host = settings.GceMetadataHost;
+            client = client with { PasswordProvider = async ct => await tokens.WorkloadTokenAsync(host, ct).ConfigureAwait(false) };
+        }
+        return client;
+    }
+
+    /// <summary>One pooled HTTP stack for every upstream: no redirects, cookies or decompression (bytes pass through as sent).</summary>
+    public static SocketsHttpHandler CreateUpstreamHandler(GatewaySettings settings)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            AutomaticDecompression = System.Net.DecompressionMethods.None,
+            ConnectTimeout = settings.ConnectTimeout,
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(90),
+            // Recycle connections so DNS changes (e.g. a provider's failover) are picked up.
+            PooledConnectionLifetime = TimeSpan.FromMinutes(10),
+            MaxConnectionsPerServer = int.MaxValue,
+            EnableMultipleHttp2Connections = true,
+            // An abandoned response closes its connection at once; draining it would keep a provider generating (and billing) for nothing.
+            MaxResponseDrainSize = 0,
+        };
+        ExtraCaTrust.FromPemFile(settings.UpstreamCaFile)?.ApplyTo(handler);
+        return handler;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        NamedConfigs.Dispose();
+        Upstream.Dispose();
+        if ((Cache?.Store as FailSafeCacheStore)?.Inner is IAsyncDisposable store)
+        {
+            try
+            {
+                // Closing the cache store's connections must not hold the process past its shutdown.
+                await store.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                _logger.LogWarning("The cache store's connections did not close within 3 s; exiting without waiting for them");
+            }
+        }
+        if (RequestLog is not null)
+        {
+            // Every queued record reaches the disk before the process exits.
+            await RequestLog.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

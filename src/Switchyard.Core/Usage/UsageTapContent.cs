@@ -1,0 +1,86 @@
+using System.Net;
+using Switchyard.Core.Pipeline;
+using Switchyard.Core.Streaming;
+
+namespace Switchyard.Core.Usage;
+
+/// <summary>
+/// A pass-through body (the provider's bytes, unchanged) that watches what it relays through a <see cref="ResponseTap"/>
+/// and reports the usage it found when the body ends. Nothing is held back from the reader.
+/// </summary>
+internal sealed class UsageTapContent : HttpContent
+{
+    private readonly HttpContent _inner;
+    private readonly ResponseTap _tap;
+    private readonly IUsageSink _sink;
+
+    public UsageTapContent(HttpContent inner, bool isEventStream, IUsageSink sink)
+    {
+        _inner = inner;
+        _sink = sink;
+        _tap = new ResponseTap(isEventStream, inner.Headers.ContentLength);
+        foreach (var (name, values) in inner.Headers.NonValidated)
+        {
+            Headers.TryAddWithoutValidation(name, values);
+        }
+    }
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => CopyAsync(stream, CancellationToken.None);
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken ct) => CopyAsync(stream, ct);
+
+    protected override async Task<Stream> CreateContentReadStreamAsync() => new Tap(await _inner.ReadAsStreamAsync().ConfigureAwait(false), this);
+
+    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken ct) => new Tap(await _inner.ReadAsStreamAsync(ct).ConfigureAwait(false), this);
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = _inner.Headers.ContentLength ?? 0;
+        return _inner.Headers.ContentLength is not null;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _inner.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
+    private async Task CopyAsync(Stream destination, CancellationToken ct)
+    {
+        await using var tap = new Tap(await _inner.ReadAsStreamAsync(ct).ConfigureAwait(false), this);
+        await tap.CopyToAsync(destination, ct).ConfigureAwait(false);
+    }
+
+    private sealed class Tap(Stream source, UsageTapContent owner) : PullStream
+    {
+        private bool _reported;
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+        {
+            var n = await source.ReadAsync(buffer, ct).ConfigureAwait(false);
+            if (n > 0)
+            {
+                owner._tap.Observe(buffer.Span[..n]);
+            }
+            else if (!_reported)
+            {
+                _reported = true;
+                var (usage, model) = owner._tap.Read();
+                owner._sink.ReportUsage(usage, model);
+            }
+            return n;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                source.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+}
