@@ -27,9 +27,12 @@ internal sealed class ObservedContent : HttpContent
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken ct) => CopyAsync(stream, ct);
 
-    protected override async Task<Stream> CreateContentReadStreamAsync() => new Observer(await _inner.ReadAsStreamAsync().ConfigureAwait(false), _context);
+    protected override async Task<Stream> CreateContentReadStreamAsync() => Observe(await _inner.ReadAsStreamAsync().ConfigureAwait(false));
 
-    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken ct) => new Observer(await _inner.ReadAsStreamAsync(ct).ConfigureAwait(false), _context);
+    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken ct) => Observe(await _inner.ReadAsStreamAsync(ct).ConfigureAwait(false));
+
+    private Observer Observe(Stream source) =>
+        new(source, _context, _inner.Headers.ContentLength, _inner.Headers.ContentType?.MediaType == "text/event-stream");
 
     protected override bool TryComputeLength(out long length)
     {
@@ -54,12 +57,16 @@ internal sealed class ObservedContent : HttpContent
 
     private async Task CopyAsync(Stream destination, CancellationToken ct)
     {
-        await using var source = new Observer(await _inner.ReadAsStreamAsync(ct).ConfigureAwait(false), _context);
+        await using var source = Observe(await _inner.ReadAsStreamAsync(ct).ConfigureAwait(false));
         await source.CopyToAsync(destination, ct).ConfigureAwait(false);
     }
 
-    private sealed class Observer(Stream source, RequestContext context) : PullStream
+    /// <param name="length">The declared length: a reader that has all of it may stop without reading the end (SDKs do).</param>
+    /// <param name="isEventStream">SDKs stop reading at the stream's terminal event and close the stream without reading its end.</param>
+    private sealed class Observer(Stream source, RequestContext context, long? length, bool isEventStream) : PullStream
     {
+        private bool _sawTerminalEvent;
+
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
         {
             int n;
@@ -93,6 +100,15 @@ internal sealed class ObservedContent : HttpContent
                     context.MarkFirstByte();
                 }
                 context.ResponseBytes += n;
+                if (isEventStream && !_sawTerminalEvent)
+                {
+                    var span = buffer.Span[..n];
+                    _sawTerminalEvent = span.IndexOf("[DONE]"u8) >= 0 || span.IndexOf("message_stop"u8) >= 0 || span.IndexOf("response.completed"u8) >= 0;
+                }
+                if (context.ResponseBytes == length)
+                {
+                    context.Complete();
+                }
             }
             else
             {
@@ -106,6 +122,12 @@ internal sealed class ObservedContent : HttpContent
             if (disposing)
             {
                 source.Dispose();
+                if (!context.IsCompleted)
+                {
+                    // Closed before the end: complete unless the reader just stopped after the stream's last event.
+                    context.ClientAborted = !_sawTerminalEvent;
+                    context.Complete();
+                }
             }
             base.Dispose(disposing);
         }

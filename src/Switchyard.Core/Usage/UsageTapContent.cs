@@ -57,6 +57,7 @@ internal sealed class UsageTapContent : HttpContent
     private sealed class Tap(Stream source, UsageTapContent owner) : PullStream
     {
         private bool _reported;
+        private long _seen;
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
         {
@@ -64,14 +65,28 @@ internal sealed class UsageTapContent : HttpContent
             if (n > 0)
             {
                 owner._tap.Observe(buffer.Span[..n]);
+                _seen += n;
+                if (_seen == owner._inner.Headers.ContentLength)
+                {
+                    // The reader has everything it was promised and may not ask again.
+                    Report();
+                }
             }
-            else if (!_reported)
+            else
+            {
+                Report();
+            }
+            return n;
+        }
+
+        private void Report()
+        {
+            if (!_reported)
             {
                 _reported = true;
                 var (usage, model) = owner._tap.Read();
                 owner._sink.ReportUsage(usage, model);
             }
-            return n;
         }
 
         protected override void Dispose(bool disposing)
@@ -79,6 +94,8 @@ internal sealed class UsageTapContent : HttpContent
             if (disposing)
             {
                 source.Dispose();
+                // A reader may stop at the stream's last event without reading its end: what was seen still counts.
+                Report();
             }
             base.Dispose(disposing);
         }
