@@ -20,4 +20,7 @@ public enum FaultKind
 
     /// <summary>Never answer; hold the request until the client goes away.</summary>
     Hang,
+
+    /// <summary>Answer with <see cref="SimulatedFault.Body"/> as it is (status <see cref="SimulatedFault.StatusCode"/>): an upstream that says something else than its API.</summary>
+    Body,
 }

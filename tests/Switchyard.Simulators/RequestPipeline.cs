@@ -44,6 +44,7 @@ internal sealed class RequestPipeline(SimulatorOptions options, RequestLog log, 
             {
                 FaultKind.Error => OpenAiErrors.ForFault(fault),
                 FaultKind.MalformedJson => SimReply.Json(s_truncatedJson),
+                FaultKind.Body => SimReply.Bytes(fault.StatusCode, fault.ContentType, System.Text.Encoding.UTF8.GetBytes(fault.Body ?? "")),
                 _ => await AnswerAsync(context, path, body, ct).ConfigureAwait(false),
             };
             completed = await writer.WriteAsync(context, reply, fault, recorded, ct).ConfigureAwait(false);

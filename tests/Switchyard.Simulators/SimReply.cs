@@ -31,5 +31,7 @@ internal sealed class SimReply
 
     public static SimReply Bytes(string contentType, byte[] body) => new(200, contentType, body, null, null);
 
+    public static SimReply Bytes(int status, string contentType, byte[] body) => new(status, contentType, body, null, null);
+
     public static SimReply Stream(IReadOnlyList<byte[]> events) => new(200, "text/event-stream; charset=utf-8", null, events, null);
 }

@@ -21,6 +21,12 @@ public sealed record SimulatedFault
     /// <summary>Wait used by <see cref="FaultKind.Delay"/> and <see cref="FaultKind.SlowFirstByte"/>.</summary>
     public TimeSpan Delay { get; init; }
 
+    /// <summary>The body sent by <see cref="FaultKind.Body"/>.</summary>
+    public string? Body { get; init; }
+
+    /// <summary>The content type of <see cref="Body"/>.</summary>
+    public string ContentType { get; init; } = "application/json";
+
     /// <summary>Stream events sent before <see cref="FaultKind.CutStream"/> aborts the connection.</summary>
     public int EventsBeforeCut { get; init; }
 
@@ -52,6 +58,10 @@ public sealed record SimulatedFault
 
     /// <summary>200 with a truncated JSON body.</summary>
     public static SimulatedFault MalformedJson() => new() { Kind = FaultKind.MalformedJson };
+
+    /// <summary>Answers <paramref name="body"/> as it is, with <paramref name="status"/> (200 by default) and <paramref name="contentType"/>.</summary>
+    public static SimulatedFault RawBody(string body, string contentType = "application/json", int status = 200) =>
+        new() { Kind = FaultKind.Body, Body = body, ContentType = contentType, StatusCode = status };
 
     /// <summary>No response until the client gives up.</summary>
     public static SimulatedFault Hang() => new() { Kind = FaultKind.Hang };

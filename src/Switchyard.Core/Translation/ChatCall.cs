@@ -22,6 +22,23 @@ public sealed class ChatCall
     /// <summary>Unix seconds when the call started, for <c>created</c>.</summary>
     public long Created { get; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
 
+    /// <summary>Portkey's header for strict OpenAI compliance; only the value <c>false</c> turns it off.</summary>
+    public const string StrictComplianceHeader = "x-portkey-strict-open-ai-compliance";
+
+    /// <summary>
+    /// Strict OpenAI compliance (default on). Off when the client sends <c>x-portkey-strict-open-ai-compliance: false</c>
+    /// or the target's config says <c>strict_open_ai_compliance: false</c> (either one suffices, as in Portkey). Off, the chat
+    /// answer carries the provider's own finish reason and <c>content_blocks</c> (SEAM.md).
+    /// </summary>
+    public bool StrictOpenAiCompliance => _strict ??= !(
+        string.Equals(Request.Headers.Get(StrictComplianceHeader)?.Trim(), "false", StringComparison.OrdinalIgnoreCase)
+        || Target?.Settings.StrictOpenAiCompliance == false);
+
+    private bool? _strict;
+
+    /// <summary>The provider's slug (<c>anthropic</c>, <c>vertex-ai</c> …), as error messages name it.</summary>
+    public string Provider => Target?.Provider.Slug ?? "upstream";
+
     /// <summary>A provider field by any of its names (config names such as <c>resource_name</c> and header-mode names such as <c>azure_resource_name</c>).</summary>
     public string? Field(params ReadOnlySpan<string> names) => Target.Field(names);
 }

@@ -24,19 +24,31 @@ public sealed class OpenAiChatDialect(IProviderAdapter native) : IChatDialect
         return native.CreateRequestAsync(new UpstreamCall(call.Request, call.Target, EndpointKind.ChatComplete, "/chat/completions", bytes), ct);
     }
 
-    public JsonObject ToChatCompletion(ReadOnlySpan<byte> body, ChatCall call) => ChatJson.ParseObject(body, "chat completion");
+    public JsonObject ToChatCompletion(ReadOnlySpan<byte> body, ChatCall call)
+    {
+        var completion = ChatJson.ParseAnswer(body, call.Provider);
+        if (completion["choices"] is not JsonArray { Count: > 0 } choices || choices[0] is not JsonObject)
+        {
+            throw ChatJson.InvalidAnswer(call.Provider, "the chat completion has no choices", body);
+        }
+        return completion;
+    }
 
-    public IChatStreamDecoder CreateStreamDecoder(ChatCall call) => new Decoder();
+    public IChatStreamDecoder CreateStreamDecoder(ChatCall call) => new Decoder(call.Provider);
 
     public ProviderError ReadError(int status, ReadOnlySpan<byte> body, ChatCall call) => OpenAiErrors.Read(status, body);
 
-    private sealed class Decoder : IChatStreamDecoder
+    /// <summary>Passes chunks through; an event that is not a chunk, or a stream with no chunk at all, is an invalid answer.</summary>
+    private sealed class Decoder(string provider) : IChatStreamDecoder
     {
         private readonly SseReader _reader = new();
         private readonly List<SseEvent> _events = [];
+        private readonly ChatJson.StreamHead _head = new();
+        private bool _sawChunk;
 
         public void Feed(ReadOnlySpan<byte> data, List<JsonObject> chunks)
         {
+            _head.Feed(data);
             _reader.Feed(data, _events);
             Drain(chunks);
         }
@@ -45,6 +57,10 @@ public sealed class OpenAiChatDialect(IProviderAdapter native) : IChatDialect
         {
             _reader.Finish(_events);
             Drain(chunks);
+            if (!_sawChunk)
+            {
+                throw _head.Invalid(provider, "the event stream ended without any chat.completion.chunk");
+            }
         }
 
         private void Drain(List<JsonObject> chunks)
@@ -55,11 +71,18 @@ public sealed class OpenAiChatDialect(IProviderAdapter native) : IChatDialect
                 {
                     continue;
                 }
-                var chunk = ChatJson.ParseObject(System.Text.Encoding.UTF8.GetBytes(e.Data), "chat completion chunk");
+                var bytes = System.Text.Encoding.UTF8.GetBytes(e.Data);
+                var chunk = ChatJson.ParseAnswer(bytes, provider, "stream event");
                 if (chunk["error"] is JsonObject error)
                 {
                     throw new TranslationException("The upstream reported an error mid-stream: " + (error["message"]?.ToString() ?? error.ToJsonString()), 502);
                 }
+                // Every chunk has a choices array (empty for Azure's prompt-filter chunk and the usage chunk).
+                if (chunk["choices"] is not JsonArray)
+                {
+                    throw ChatJson.InvalidAnswer(provider, "a stream event is not a chat.completion.chunk (no choices)", bytes);
+                }
+                _sawChunk = true;
                 chunks.Add(chunk);
             }
             _events.Clear();

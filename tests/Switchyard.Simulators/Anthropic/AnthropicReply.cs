@@ -31,5 +31,13 @@ public sealed class AnthropicReply
     /// <summary>When streaming: after this many events, an <c>error</c> event of <see cref="ErrorType"/> ends the stream.</summary>
     public int? StreamErrorAfterEvents { get; init; }
 
+    /// <summary>Answers 200 with this body as it is, whatever the request (an upstream that does not speak Messages).</summary>
+    public string? RawBody { get; init; }
+
+    /// <summary>The content type of <see cref="RawBody"/>.</summary>
+    public string RawContentType { get; init; } = "application/json";
+
+    public static AnthropicReply Raw(string body, string contentType = "application/json") => new() { RawBody = body, RawContentType = contentType };
+
     public static AnthropicReply Error(int status, string type, string message) => new() { ErrorStatus = status, ErrorType = type, ErrorMessage = message };
 }

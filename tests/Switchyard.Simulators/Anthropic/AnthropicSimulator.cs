@@ -243,6 +243,13 @@ public sealed partial class AnthropicSimulator : IAsyncDisposable
             return;
         }
         var reply = _replies.TryDequeue(out var scripted) ? scripted : new AnthropicReply();
+        if (reply.RawBody is { } raw)
+        {
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = reply.RawContentType;
+            await context.Response.WriteAsync(raw, ct).ConfigureAwait(false);
+            return;
+        }
         if (reply.ErrorStatus is { } status)
         {
             await ErrorAsync(context, status, reply.ErrorType, reply.ErrorMessage, ct).ConfigureAwait(false);

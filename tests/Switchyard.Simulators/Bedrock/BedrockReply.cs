@@ -27,5 +27,13 @@ public sealed record BedrockReply
     /// <summary>Streams: corrupt the message CRC of event number N (0-based).</summary>
     public int? CorruptEvent { get; init; }
 
+    /// <summary>Answers 200 with this body as it is (an upstream that does not speak Converse).</summary>
+    public string? RawBody { get; init; }
+
+    /// <summary>The content type of <see cref="RawBody"/>.</summary>
+    public string RawContentType { get; init; } = "application/json";
+
+    public static BedrockReply Raw(string body, string contentType = "application/json") => new() { RawBody = body, RawContentType = contentType };
+
     public static BedrockReply Fail(int status, string type, string message) => new() { Error = (status, type, message) };
 }

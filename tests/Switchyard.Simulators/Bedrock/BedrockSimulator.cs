@@ -189,6 +189,12 @@ public sealed class BedrockSimulator : IAsyncDisposable
             await AwsError(context, error.Status, error.Type, error.Message).ConfigureAwait(false);
             return;
         }
+        if (reply.RawBody is { } raw)
+        {
+            context.Response.ContentType = reply.RawContentType;
+            await context.Response.WriteAsync(raw, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
         JsonObject? body;
         try
         {

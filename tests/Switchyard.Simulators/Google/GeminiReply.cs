@@ -26,6 +26,14 @@ public sealed record GeminiReply
 
     public string? ErrorMessage { get; init; }
 
+    /// <summary>Answers 200 with this body as it is (an upstream that does not speak Gemini).</summary>
+    public string? RawBody { get; init; }
+
+    /// <summary>The content type of <see cref="RawBody"/>.</summary>
+    public string RawContentType { get; init; } = "application/json";
+
+    public static GeminiReply Raw(string body, string contentType = "application/json") => new() { RawBody = body, RawContentType = contentType };
+
     public static GeminiReply Say(string text) => new() { Text = text };
 
     public static GeminiReply Call(string name, string argsJson, string? signature = null) =>

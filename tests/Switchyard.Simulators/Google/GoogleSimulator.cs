@@ -207,6 +207,12 @@ public sealed partial class GoogleSimulator : IAsyncDisposable
             return;
         }
         _replies.TryDequeue(out var reply);
+        if (reply?.RawBody is { } rawAnswer)
+        {
+            context.Response.ContentType = reply.RawContentType;
+            await context.Response.WriteAsync(rawAnswer, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
         if (reply?.ErrorStatus is { } status)
         {
             await ErrorAsync(context, status, reply.ErrorMessage ?? $"Simulated error {status}", StatusName(status)).ConfigureAwait(false);

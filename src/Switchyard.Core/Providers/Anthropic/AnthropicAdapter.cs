@@ -87,9 +87,9 @@ public sealed class AnthropicChatDialect(IProviderAdapter native) : IChatDialect
         return native.CreateRequestAsync(new UpstreamCall(call.Request, call.Target, EndpointKind.Messages, "/messages", bytes), ct);
     }
 
-    public JsonObject ToChatCompletion(ReadOnlySpan<byte> body, ChatCall call) => AnthropicMessagesCodec.ToChatCompletion(body, call.Body, call.Created);
+    public JsonObject ToChatCompletion(ReadOnlySpan<byte> body, ChatCall call) => AnthropicMessagesCodec.ToChatCompletion(body, call.Body, call.Created, call.Provider, call.StrictOpenAiCompliance);
 
-    public IChatStreamDecoder CreateStreamDecoder(ChatCall call) => new AnthropicStreamDecoder(call.Body, call.Created);
+    public IChatStreamDecoder CreateStreamDecoder(ChatCall call) => new AnthropicStreamDecoder(call.Body, call.Created, call.Provider, call.StrictOpenAiCompliance);
 
     public ProviderError ReadError(int status, ReadOnlySpan<byte> body, ChatCall call) => AnthropicMessagesCodec.ReadError(status, body);
 }

@@ -380,21 +380,41 @@ public static class AnthropicMessagesCodec
     private static JsonArray AssistantBlocks(JsonObject message, int index)
     {
         var blocks = new JsonArray();
-        if (message["thinking_blocks"] is JsonArray thinking)
+        if (message["content_blocks"] is JsonArray contentBlocks)
         {
-            foreach (var t in thinking)
+            // An assistant turn sent back as the non-strict answer gave it: Anthropic's own blocks (thinking with its
+            // signature, redacted thinking, text …) replace content, as in Portkey. Tool calls still come from tool_calls.
+            for (var j = 0; j < contentBlocks.Count; j++)
             {
-                if (t is JsonObject o && ChatJson.String(o["type"]) is "thinking" or "redacted_thinking")
+                if (contentBlocks[j] is not JsonObject block || ChatJson.String(block["type"]) is not { } type)
                 {
-                    blocks.Add(o.DeepClone());
+                    throw new TranslationException($"messages[{index}].content_blocks[{j}] must be an object with a type");
+                }
+                // Anthropic refuses empty text blocks, which a stream's content_block_start leaves behind.
+                if (type != "tool_use" && !(type == "text" && string.IsNullOrEmpty(ChatJson.String(block["text"]))))
+                {
+                    blocks.Add(block.DeepClone());
                 }
             }
         }
-        foreach (var block in TextBlocks(message["content"] is JsonArray parts
-                     ? new JsonArray(parts.Where(p => ChatJson.String(p?["type"]) == "text").Select(p => p!.DeepClone()).ToArray())
-                     : message["content"], index))
+        else
         {
-            blocks.Add(block);
+            if (message["thinking_blocks"] is JsonArray thinking)
+            {
+                foreach (var t in thinking)
+                {
+                    if (t is JsonObject o && ChatJson.String(o["type"]) is "thinking" or "redacted_thinking")
+                    {
+                        blocks.Add(o.DeepClone());
+                    }
+                }
+            }
+            foreach (var block in TextBlocks(message["content"] is JsonArray parts
+                         ? new JsonArray(parts.Where(p => ChatJson.String(p?["type"]) == "text").Select(p => p!.DeepClone()).ToArray())
+                         : message["content"], index))
+            {
+                blocks.Add(block);
+            }
         }
         if (message["tool_calls"] is JsonArray calls)
         {
@@ -510,23 +530,35 @@ public static class AnthropicMessagesCodec
     };
 
     /// <summary>A Messages response → <c>chat.completion</c>.</summary>
-    public static JsonObject ToChatCompletion(ReadOnlySpan<byte> body, JsonObject chat, long created)
+    /// <param name="provider">The slug error messages name (<c>anthropic</c>, <c>vertex-ai</c>).</param>
+    /// <param name="strict">Strict OpenAI compliance; off adds <c>message.content_blocks</c>, Anthropic's own blocks bar tool_use (Portkey §9.4).</param>
+    public static JsonObject ToChatCompletion(ReadOnlySpan<byte> body, JsonObject chat, long created, string provider = "anthropic", bool strict = true)
     {
-        var message = ChatJson.ParseObject(body, "message");
+        var message = ChatJson.ParseAnswer(body, provider);
         if (ChatJson.String(message["type"]) == "error")
         {
             throw new TranslationException("The upstream answered with an error: " + (message["error"]?["message"]?.ToString() ?? message.ToJsonString()), 502);
+        }
+        if (message["content"] is not JsonArray content)
+        {
+            throw ChatJson.InvalidAnswer(provider, "the message has no content array", body);
         }
         var jsonTool = WantsJsonTool(chat);
         var text = new System.Text.StringBuilder();
         var reasoning = new System.Text.StringBuilder();
         var thinkingBlocks = new JsonArray();
         var toolCalls = new JsonArray();
+        var contentBlocks = strict ? null : new JsonArray();
         var hasText = false;
         var answeredByJsonTool = false;
-        foreach (var block in message["content"] as JsonArray ?? [])
+        foreach (var block in content)
         {
-            switch (ChatJson.String(block?["type"]))
+            var type = ChatJson.String(block?["type"]);
+            if (contentBlocks is not null && block is JsonObject && type != "tool_use")
+            {
+                contentBlocks.Add(block.DeepClone());
+            }
+            switch (type)
             {
                 case "text":
                     text.Append(ChatJson.String(block!["text"]));
@@ -579,6 +611,10 @@ public static class AnthropicMessagesCodec
         {
             assistant["reasoning_content"] = reasoning.ToString();
             assistant["thinking_blocks"] = thinkingBlocks;
+        }
+        if (contentBlocks is not null)
+        {
+            assistant["content_blocks"] = contentBlocks;
         }
         var completion = new JsonObject
         {

@@ -9,9 +9,15 @@ namespace Switchyard.Core.Providers.Anthropic;
 /// Anthropic Messages SSE (message_start … message_stop) → OpenAI <c>chat.completion.chunk</c>s, per the
 /// <see cref="IChatStreamDecoder"/> contract. Shared by the Anthropic and Vertex (Claude) adapters.
 /// </summary>
-public sealed class AnthropicStreamDecoder(JsonObject chat, long created) : IChatStreamDecoder
+/// <remarks>
+/// With strict OpenAI compliance off (<paramref name="strict"/> false), every event of a block other than tool_use also
+/// goes out as <c>delta.content_blocks: [{index, delta}]</c>: the block's index and the event's payload without its
+/// <c>type</c> (Portkey's shape), so a client can rebuild thinking blocks with their signatures.
+/// </remarks>
+public sealed class AnthropicStreamDecoder(JsonObject chat, long created, string provider = "anthropic", bool strict = true) : IChatStreamDecoder
 {
     private readonly SseReader _reader = new();
+    private readonly ChatJson.StreamHead _head = new();
     private readonly List<SseEvent> _events = [];
     private readonly bool _jsonTool = AnthropicMessagesCodec.WantsJsonTool(chat);
     private readonly Dictionary<int, int> _toolIndexByBlock = [];
@@ -29,6 +35,7 @@ public sealed class AnthropicStreamDecoder(JsonObject chat, long created) : ICha
     public void Feed(ReadOnlySpan<byte> data, List<JsonObject> chunks)
     {
         ThrowPending();
+        _head.Feed(data);
         _reader.Feed(data, _events);
         Drain(chunks);
     }
@@ -41,11 +48,11 @@ public sealed class AnthropicStreamDecoder(JsonObject chat, long created) : ICha
         ThrowPending();
         if (!_started)
         {
-            throw new TranslationException("The upstream stream ended before message_start", 502);
+            throw _head.Invalid(provider, "the event stream ended without a message_start event");
         }
         if (!_finished)
         {
-            throw new TranslationException("The upstream stream ended before the message was complete", 502);
+            throw new TranslationException($"The {provider} stream ended before the message was complete", 502);
         }
         EmitUsage(chunks);
     }
@@ -72,7 +79,7 @@ public sealed class AnthropicStreamDecoder(JsonObject chat, long created) : ICha
                 {
                     continue;
                 }
-                var data = ChatJson.ParseObject(Encoding.UTF8.GetBytes(e.Data), "stream event");
+                var data = ChatJson.ParseAnswer(Encoding.UTF8.GetBytes(e.Data), provider, "stream event");
                 Handle(e.Name ?? ChatJson.String(data["type"]) ?? "", data, chunks);
             }
         }
@@ -156,7 +163,7 @@ public sealed class AnthropicStreamDecoder(JsonObject chat, long created) : ICha
     {
         if (!_started)
         {
-            throw new TranslationException($"The upstream stream sent {name} before message_start", 502);
+            throw _head.Invalid(provider, $"the event stream sent {name} before message_start");
         }
     }
 
@@ -164,24 +171,22 @@ public sealed class AnthropicStreamDecoder(JsonObject chat, long created) : ICha
 
     private void BlockStart(int index, JsonObject? block, List<JsonObject> chunks)
     {
+        var delta = new JsonObject();
         switch (ChatJson.String(block?["type"]))
         {
             case "text" when ChatJson.String(block!["text"]) is { Length: > 0 } text:
-                chunks.Add(Chunk(new JsonObject { ["content"] = text }));
+                delta["content"] = text;
                 break;
             case "thinking" when ChatJson.String(block!["thinking"]) is { Length: > 0 } thought:
-                chunks.Add(Chunk(new JsonObject { ["reasoning_content"] = thought }));
+                delta["reasoning_content"] = thought;
                 break;
             case "redacted_thinking":
-                chunks.Add(Chunk(new JsonObject
-                {
-                    ["thinking_blocks"] = new JsonArray(new JsonObject { ["type"] = "redacted_thinking", ["data"] = ChatJson.String(block!["data"]) }),
-                }));
+                delta["thinking_blocks"] = new JsonArray(new JsonObject { ["type"] = "redacted_thinking", ["data"] = ChatJson.String(block!["data"]) });
                 break;
             case "tool_use" when _jsonTool && ChatJson.String(block!["name"]) == AnthropicMessagesCodec.JsonToolName:
                 _jsonBlocks.Add(index);
                 _answeredByJsonTool = true;
-                break;
+                return;
             case "tool_use":
                 var toolIndex = _toolCount++;
                 _toolIndexByBlock[index] = toolIndex;
@@ -195,31 +200,31 @@ public sealed class AnthropicStreamDecoder(JsonObject chat, long created) : ICha
                         ["function"] = new JsonObject { ["name"] = ChatJson.String(block["name"]), ["arguments"] = "" },
                     }),
                 }));
-                break;
+                return;
         }
+        AddContentBlock(delta, index, block);
+        Emit(delta, chunks);
     }
 
     private void BlockDelta(int index, JsonObject? delta, List<JsonObject> chunks)
     {
+        var output = new JsonObject();
         switch (ChatJson.String(delta?["type"]))
         {
             case "text_delta":
-                chunks.Add(Chunk(new JsonObject { ["content"] = ChatJson.String(delta!["text"]) ?? "" }));
+                output["content"] = ChatJson.String(delta!["text"]) ?? "";
                 break;
             case "thinking_delta":
-                chunks.Add(Chunk(new JsonObject { ["reasoning_content"] = ChatJson.String(delta!["thinking"]) ?? "" }));
+                output["reasoning_content"] = ChatJson.String(delta!["thinking"]) ?? "";
                 break;
             case "signature_delta":
-                chunks.Add(Chunk(new JsonObject
-                {
-                    ["thinking_blocks"] = new JsonArray(new JsonObject { ["type"] = "thinking", ["signature"] = ChatJson.String(delta!["signature"]) }),
-                }));
+                output["thinking_blocks"] = new JsonArray(new JsonObject { ["type"] = "thinking", ["signature"] = ChatJson.String(delta!["signature"]) });
                 break;
             case "input_json_delta":
                 var partial = ChatJson.String(delta!["partial_json"]) ?? "";
                 if (partial.Length == 0)
                 {
-                    break;
+                    return;
                 }
                 if (_jsonBlocks.Contains(index))
                 {
@@ -240,7 +245,29 @@ public sealed class AnthropicStreamDecoder(JsonObject chat, long created) : ICha
                 {
                     throw new TranslationException($"The upstream stream sent tool input for block {index}, which is not a tool_use block", 502);
                 }
-                break;
+                return;
+        }
+        AddContentBlock(output, index, delta);
+        Emit(output, chunks);
+    }
+
+    /// <summary>Strict compliance off: the event's payload without its type, under the block's index (Portkey's stream content_blocks).</summary>
+    private void AddContentBlock(JsonObject delta, int index, JsonObject? payload)
+    {
+        if (strict || payload is null)
+        {
+            return;
+        }
+        var copy = (JsonObject)payload.DeepClone();
+        copy.Remove("type");
+        delta["content_blocks"] = new JsonArray(new JsonObject { ["index"] = index, ["delta"] = copy });
+    }
+
+    private void Emit(JsonObject delta, List<JsonObject> chunks)
+    {
+        if (delta.Count > 0)
+        {
+            chunks.Add(Chunk(delta));
         }
     }
 

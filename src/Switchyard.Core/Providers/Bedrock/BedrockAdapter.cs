@@ -85,20 +85,27 @@ public sealed class BedrockChatDialect(AwsCredentialResolver credentials, Func<s
 
     public JsonObject ToChatCompletion(ReadOnlySpan<byte> body, ChatCall call)
     {
-        var root = ChatJson.ParseObject(body, "Converse response");
+        var root = ChatJson.ParseAnswer(body, call.Provider);
         var message = (root["output"] as JsonObject)?["message"] as JsonObject
-            ?? throw new TranslationException("The upstream Converse response has no output.message", 502);
+            ?? throw ChatJson.InvalidAnswer(call.Provider, "the Converse answer has no output.message", body);
+        if (message["content"] is not JsonArray content)
+        {
+            throw ChatJson.InvalidAnswer(call.Provider, "the Converse answer has no output.message.content array", body);
+        }
         var jsonTool = BedrockRequest.UsesJsonTool(call.Body);
         var text = new System.Text.StringBuilder();
         var reasoning = new System.Text.StringBuilder();
         var thinkingBlocks = new JsonArray();
         var toolCalls = new JsonArray();
+        // Strict compliance off: Portkey's content_blocks, the answer's text and reasoning blocks in Anthropic's shape.
+        var contentBlocks = call.StrictOpenAiCompliance ? null : new JsonArray();
         var answeredByJsonTool = false;
-        foreach (var block in (message["content"] as JsonArray ?? []).OfType<JsonObject>())
+        foreach (var block in content.OfType<JsonObject>())
         {
             if (ChatJson.String(block["text"]) is { } t)
             {
                 text.Append(t);
+                contentBlocks?.Add((JsonNode?)new JsonObject { ["type"] = "text", ["text"] = t });
             }
             else if (block["toolUse"] is JsonObject use)
             {
@@ -106,7 +113,9 @@ public sealed class BedrockChatDialect(AwsCredentialResolver credentials, Func<s
                 var input = use["input"] is { } i ? ChatJson.Serialize(i) : "{}"u8.ToArray();
                 if (jsonTool && name == BedrockRequest.JsonTool)
                 {
-                    text.Append(System.Text.Encoding.UTF8.GetString(input));
+                    var json = System.Text.Encoding.UTF8.GetString(input);
+                    text.Append(json);
+                    contentBlocks?.Add((JsonNode?)new JsonObject { ["type"] = "text", ["text"] = json });
                     answeredByJsonTool = true;
                     continue;
                 }
@@ -129,10 +138,13 @@ public sealed class BedrockChatDialect(AwsCredentialResolver credentials, Func<s
                         tb["signature"] = sig;
                     }
                     thinkingBlocks.Add((JsonNode?)tb);
+                    contentBlocks?.Add(tb.DeepClone());
                 }
                 else if (ChatJson.String(rc["redactedContent"]) is { } redacted)
                 {
-                    thinkingBlocks.Add((JsonNode?)new JsonObject { ["type"] = "redacted_thinking", ["data"] = redacted });
+                    var rb = new JsonObject { ["type"] = "redacted_thinking", ["data"] = redacted };
+                    thinkingBlocks.Add((JsonNode?)rb);
+                    contentBlocks?.Add(rb.DeepClone());
                 }
             }
         }
@@ -150,6 +162,10 @@ public sealed class BedrockChatDialect(AwsCredentialResolver credentials, Func<s
         if (toolCalls.Count > 0)
         {
             msg["tool_calls"] = toolCalls;
+        }
+        if (contentBlocks is not null)
+        {
+            msg["content_blocks"] = contentBlocks;
         }
         var completion = new JsonObject
         {

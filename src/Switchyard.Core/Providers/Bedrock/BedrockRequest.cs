@@ -227,28 +227,33 @@ public static class BedrockRequest
     private static List<JsonNode> AssistantBlocks(JsonObject msg)
     {
         var blocks = new List<JsonNode>();
-        if (msg["thinking_blocks"] is JsonArray thinking)
+        if (msg["content_blocks"] is JsonArray contentBlocks)
         {
-            foreach (var t in thinking.OfType<JsonObject>())
+            // The turn as a non-strict answer gave it (Portkey's content_blocks): thinking with its signature, redacted
+            // thinking and text, in order, replace content and thinking_blocks. Tool calls still come from tool_calls.
+            foreach (var b in contentBlocks.OfType<JsonObject>())
             {
-                if (ChatJson.String(t["type"]) == "redacted_thinking")
+                switch (ChatJson.String(b["type"]))
                 {
-                    blocks.Add(new JsonObject { ["reasoningContent"] = new JsonObject { ["redactedContent"] = ChatJson.String(t["data"]) } });
-                }
-                else
-                {
-                    var text = new JsonObject { ["text"] = ChatJson.String(t["thinking"]) ?? "" };
-                    if (ChatJson.String(t["signature"]) is { } sig)
-                    {
-                        text["signature"] = sig;
-                    }
-                    blocks.Add(new JsonObject { ["reasoningContent"] = new JsonObject { ["reasoningText"] = text } });
+                    case "thinking" or "redacted_thinking":
+                        blocks.Add(Reasoning(b));
+                        break;
+                    case "text" when ChatJson.String(b["text"]) is { Length: > 0 } text:
+                        blocks.Add(new JsonObject { ["text"] = text });
+                        break;
                 }
             }
         }
-        var content = new JsonArray();
-        AddContent(content, msg["content"], msg, allowImages: false);
-        blocks.AddRange(content.Select(b => b!.DeepClone()));
+        else
+        {
+            if (msg["thinking_blocks"] is JsonArray thinking)
+            {
+                blocks.AddRange(thinking.OfType<JsonObject>().Select(Reasoning));
+            }
+            var content = new JsonArray();
+            AddContent(content, msg["content"], msg, allowImages: false);
+            blocks.AddRange(content.Select(b => b!.DeepClone()));
+        }
         if (msg["tool_calls"] is JsonArray calls)
         {
             foreach (var c in calls.OfType<JsonObject>())
@@ -276,6 +281,21 @@ public static class BedrockRequest
             }
         }
         return blocks;
+    }
+
+    /// <summary>A canonical thinking or redacted_thinking block as a Converse reasoningContent block.</summary>
+    private static JsonNode Reasoning(JsonObject block)
+    {
+        if (ChatJson.String(block["type"]) == "redacted_thinking")
+        {
+            return new JsonObject { ["reasoningContent"] = new JsonObject { ["redactedContent"] = ChatJson.String(block["data"]) } };
+        }
+        var text = new JsonObject { ["text"] = ChatJson.String(block["thinking"]) ?? "" };
+        if (ChatJson.String(block["signature"]) is { } sig)
+        {
+            text["signature"] = sig;
+        }
+        return new JsonObject { ["reasoningContent"] = new JsonObject { ["reasoningText"] = text } };
     }
 
     private static JsonObject ToolResult(JsonObject msg)

@@ -7,9 +7,15 @@ using Switchyard.Core.Translation;
 namespace Switchyard.Core.Providers.Bedrock;
 
 /// <summary>ConverseStream (binary AWS event stream) → OpenAI chat completion chunks.</summary>
+/// <remarks>
+/// With strict OpenAI compliance off, each text or reasoning delta also goes out as Portkey's
+/// <c>delta.content_blocks: [{index: contentBlockIndex, delta: {text | thinking | signature | data}}]</c>.
+/// </remarks>
 internal sealed class BedrockStreamDecoder(ChatCall call) : IChatStreamDecoder
 {
     private readonly AwsEventStreamDecoder _frames = new();
+    private readonly ChatJson.StreamHead _head = new();
+    private readonly bool _strict = call.StrictOpenAiCompliance;
     private readonly string _id = "chatcmpl-" + Guid.NewGuid().ToString("N");
     private readonly bool _jsonTool = BedrockRequest.UsesJsonTool(call.Body);
     private readonly Dictionary<int, int> _toolIndexByBlock = [];
@@ -27,6 +33,7 @@ internal sealed class BedrockStreamDecoder(ChatCall call) : IChatStreamDecoder
             throw _failure;
         }
         var before = chunks.Count;
+        _head.Feed(data);
         _frames.Append(data);
         try
         {
@@ -37,7 +44,10 @@ internal sealed class BedrockStreamDecoder(ChatCall call) : IChatStreamDecoder
         }
         catch (AwsEventStreamException ex)
         {
-            _failure = new TranslationException("The Bedrock event stream is corrupt: " + ex.Message, 502);
+            // Before any event, the body is something else than an event stream (a JSON error page, say): quote it.
+            _failure = _started
+                ? new TranslationException("The Bedrock event stream is corrupt: " + ex.Message, 502)
+                : _head.Invalid(call.Provider, "the answer is not an AWS event stream: " + ex.Message);
         }
         catch (TranslationException ex)
         {
@@ -56,6 +66,12 @@ internal sealed class BedrockStreamDecoder(ChatCall call) : IChatStreamDecoder
         {
             throw _failure;
         }
+        if (!_started && !_stopped)
+        {
+            throw _head.Invalid(call.Provider, _frames.Pending > 0
+                ? $"the answer is not an AWS event stream ({_frames.Pending} bytes that make no complete frame)"
+                : "the event stream ended without any Converse event");
+        }
         if (_frames.Pending > 0)
         {
             throw new TranslationException($"The Bedrock event stream ended inside a frame ({_frames.Pending} bytes left over)", 502);
@@ -68,7 +84,7 @@ internal sealed class BedrockStreamDecoder(ChatCall call) : IChatStreamDecoder
 
     private void Handle(AwsEventMessage message, List<JsonObject> chunks)
     {
-        var payload = message.Payload.Length == 0 ? new JsonObject() : ChatJson.ParseObject(message.Payload.Span, "ConverseStream event");
+        var payload = message.Payload.Length == 0 ? new JsonObject() : ChatJson.ParseAnswer(message.Payload.Span, call.Provider, "ConverseStream event");
         if (message.MessageType is "exception" or "error")
         {
             var type = message.ExceptionType ?? (message.Headers.TryGetValue(":error-code", out var c) ? c as string : null) ?? "error";
@@ -150,12 +166,12 @@ internal sealed class BedrockStreamDecoder(ChatCall call) : IChatStreamDecoder
             return;
         }
         var block = (int)ChatJson.Long(payload["contentBlockIndex"]);
-        if (ChatJson.String(delta["text"]) is { } text)
+        if (delta["toolUse"] is JsonObject use)
         {
-            chunks.Add(Chunk(new JsonObject { ["content"] = text }));
-        }
-        else if (delta["toolUse"] is JsonObject use && ChatJson.String(use["input"]) is { } fragment)
-        {
+            if (ChatJson.String(use["input"]) is not { } fragment)
+            {
+                return;
+            }
             if (_jsonBlocks.Contains(block))
             {
                 chunks.Add(Chunk(new JsonObject { ["content"] = fragment }));
@@ -171,21 +187,45 @@ internal sealed class BedrockStreamDecoder(ChatCall call) : IChatStreamDecoder
             {
                 throw new TranslationException($"Bedrock sent tool input for content block {block} before its contentBlockStart", 502);
             }
+            return;
+        }
+        var output = new JsonObject();
+        var nativeBlock = new JsonObject();
+        if (ChatJson.String(delta["text"]) is { } text)
+        {
+            output["content"] = text;
+            nativeBlock["text"] = text;
         }
         else if (delta["reasoningContent"] is JsonObject rc)
         {
+            var thinkingBlocks = new JsonArray();
             if (ChatJson.String(rc["text"]) is { } thought)
             {
-                chunks.Add(Chunk(new JsonObject { ["reasoning_content"] = thought }));
+                output["reasoning_content"] = thought;
+                nativeBlock["thinking"] = thought;
             }
             if (ChatJson.String(rc["signature"]) is { } sig)
             {
-                chunks.Add(Chunk(new JsonObject { ["thinking_blocks"] = new JsonArray(new JsonObject { ["type"] = "thinking", ["signature"] = sig }) }));
+                thinkingBlocks.Add((JsonNode)new JsonObject { ["type"] = "thinking", ["signature"] = sig });
+                nativeBlock["signature"] = sig;
             }
             if (ChatJson.String(rc["redactedContent"]) is { } data)
             {
-                chunks.Add(Chunk(new JsonObject { ["thinking_blocks"] = new JsonArray(new JsonObject { ["type"] = "redacted_thinking", ["data"] = data }) }));
+                thinkingBlocks.Add((JsonNode)new JsonObject { ["type"] = "redacted_thinking", ["data"] = data });
+                nativeBlock["data"] = data;
             }
+            if (thinkingBlocks.Count > 0)
+            {
+                output["thinking_blocks"] = thinkingBlocks;
+            }
+        }
+        if (!_strict && nativeBlock.Count > 0)
+        {
+            output["content_blocks"] = new JsonArray(new JsonObject { ["index"] = block, ["delta"] = nativeBlock });
+        }
+        if (output.Count > 0)
+        {
+            chunks.Add(Chunk(output));
         }
     }
 

@@ -288,7 +288,8 @@ public static class GeminiRequest
                     throw new TranslationException($"tool_calls[].function.arguments of '{name}' is not valid JSON");
                 }
                 var part = new JsonObject { ["functionCall"] = new JsonObject { ["name"] = name, ["args"] = parsed as JsonObject ?? new JsonObject() } };
-                if (ChatJson.String(c?["thought_signature"]) is { Length: > 0 } signature)
+                // Switchyard returns the signature on the call; Portkey's non-strict answers put it in function.
+                if ((ChatJson.String(c?["thought_signature"]) ?? ChatJson.String(function?["thought_signature"])) is { Length: > 0 } signature)
                 {
                     part["thoughtSignature"] = signature;
                 }

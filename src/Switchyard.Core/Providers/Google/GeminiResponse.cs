@@ -10,7 +10,8 @@ public static class GeminiResponse
 {
     public static JsonObject ToChatCompletion(ReadOnlySpan<byte> body, ChatCall call)
     {
-        var response = ChatJson.ParseObject(body, "Gemini response");
+        var response = ChatJson.ParseAnswer(body, call.Provider);
+        var strict = call.StrictOpenAiCompliance;
         var choices = new JsonArray();
         if (response["candidates"] is JsonArray { Count: > 0 } candidates)
         {
@@ -18,10 +19,10 @@ public static class GeminiResponse
             {
                 if (node is not JsonObject candidate)
                 {
-                    continue;
+                    throw ChatJson.InvalidAnswer(call.Provider, "a candidate is not an object", body);
                 }
                 var message = new JsonObject { ["role"] = "assistant" };
-                var (text, thoughts, toolCalls) = Parts(candidate, null);
+                var (text, thoughts, toolCalls) = Parts(candidate, null, strict);
                 message["content"] = text.Length > 0 || toolCalls.Count == 0 ? text.ToString() : null;
                 if (thoughts.Length > 0)
                 {
@@ -31,16 +32,29 @@ public static class GeminiResponse
                 {
                     message["tool_calls"] = toolCalls;
                 }
+                if (!strict && ContentBlocks(candidate) is { Count: > 0 } blocks)
+                {
+                    message["content_blocks"] = blocks;
+                }
                 var native = ChatJson.String(candidate["finishReason"]);
-                choices.Add((JsonNode)new JsonObject
+                var choice = new JsonObject
                 {
                     ["index"] = candidate["index"] is JsonValue i && i.TryGetValue<int>(out var index) ? index : choices.Count,
                     ["message"] = message,
                     ["logprobs"] = null,
                     ["finish_reason"] = FinishReason(native, toolCalls.Count > 0),
                     ["native_finish_reason"] = native,
-                });
+                };
+                if (!strict && candidate["groundingMetadata"] is JsonObject grounding)
+                {
+                    choice["groundingMetadata"] = grounding.DeepClone();
+                }
+                choices.Add((JsonNode)choice);
             }
+        }
+        else if (response["promptFeedback"] is not JsonObject)
+        {
+            throw ChatJson.InvalidAnswer(call.Provider, "the answer has neither candidates nor promptFeedback", body);
         }
         else
         {
@@ -73,8 +87,40 @@ public static class GeminiResponse
     internal static string CompletionId(JsonObject response) =>
         ChatJson.String(response["responseId"]) is { Length: > 0 } id ? "chatcmpl-" + id : "chatcmpl-" + Guid.NewGuid().ToString("N");
 
+    /// <summary>
+    /// Strict compliance off: the candidate's parts as Portkey's <c>content_blocks</c>, thoughts as <c>thinking</c> blocks,
+    /// text as <c>text</c> blocks and inline data as <c>image_url</c> blocks.
+    /// </summary>
+    internal static JsonArray ContentBlocks(JsonObject candidate)
+    {
+        var blocks = new JsonArray();
+        foreach (var part in (candidate["content"]?["parts"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            if (part["functionCall"] is JsonObject)
+            {
+                continue;
+            }
+            if (ChatJson.String(part["text"]) is { Length: > 0 } text)
+            {
+                blocks.Add((JsonNode)(IsThought(part)
+                    ? new JsonObject { ["type"] = "thinking", ["thinking"] = text }
+                    : new JsonObject { ["type"] = "text", ["text"] = text }));
+            }
+            else if (part["inlineData"] is JsonObject data)
+            {
+                blocks.Add((JsonNode)new JsonObject
+                {
+                    ["type"] = "image_url",
+                    ["image_url"] = new JsonObject { ["url"] = $"data:{ChatJson.String(data["mimeType"])};base64,{ChatJson.String(data["data"])}" },
+                });
+            }
+        }
+        return blocks;
+    }
+
     /// <summary>A candidate's parts split into answer text, thought text and tool calls (numbered from <paramref name="firstToolIndex"/> when streaming).</summary>
-    internal static (StringBuilder Text, StringBuilder Thoughts, JsonArray ToolCalls) Parts(JsonObject candidate, int? firstToolIndex)
+    /// <param name="strict">Strict compliance off also puts each call's thought signature at <c>function.thought_signature</c>, where Portkey has it.</param>
+    internal static (StringBuilder Text, StringBuilder Thoughts, JsonArray ToolCalls) Parts(JsonObject candidate, int? firstToolIndex, bool strict = true)
     {
         var text = new StringBuilder();
         var thoughts = new StringBuilder();
@@ -87,7 +133,7 @@ public static class GeminiResponse
             }
             if (p["functionCall"] is JsonObject fc)
             {
-                toolCalls.Add((JsonNode)ToolCall(p, fc, firstToolIndex + toolCalls.Count));
+                toolCalls.Add((JsonNode)ToolCall(p, fc, firstToolIndex + toolCalls.Count, strict));
             }
             else if (ChatJson.String(p["text"]) is { } t)
             {
@@ -100,7 +146,7 @@ public static class GeminiResponse
     internal static bool IsThought(JsonObject part) => part["thought"] is JsonValue v && v.TryGetValue<bool>(out var b) && b;
 
     /// <summary>An OpenAI tool call from a <c>functionCall</c> part; Gemini has no call ids, so one is made. The part's thought signature is kept.</summary>
-    internal static JsonObject ToolCall(JsonObject part, JsonObject functionCall, int? index)
+    internal static JsonObject ToolCall(JsonObject part, JsonObject functionCall, int? index, bool strict = true)
     {
         var call = new JsonObject();
         if (index is { } i)
@@ -117,6 +163,10 @@ public static class GeminiResponse
         if (ChatJson.String(part["thoughtSignature"]) is { Length: > 0 } signature)
         {
             call["thought_signature"] = signature;
+            if (!strict)
+            {
+                ((JsonObject)call["function"]!)["thought_signature"] = signature;
+            }
         }
         return call;
     }

@@ -11,10 +11,17 @@ namespace Switchyard.Core.Providers.Google;
 /// <remarks>
 /// Gemini sends a function call whole, in one part, so a tool call becomes one delta carrying index, id, name and the
 /// complete arguments. Usage metadata repeats on every event; the last one wins and goes out as the usage chunk.
+/// With strict OpenAI compliance off, text and thought parts also go out as Portkey's <c>delta.content_blocks</c>
+/// (<c>[{index: 0, delta: {thinking}}]</c>, text at index 1 once thoughts were seen, else 0), calls carry
+/// <c>function.thought_signature</c>, and a candidate's <c>groundingMetadata</c> is passed on.
 /// </remarks>
 public sealed class GeminiStreamDecoder(ChatCall call) : IChatStreamDecoder
 {
     private readonly SseReader _reader = new();
+    private readonly ChatJson.StreamHead _head = new();
+    private readonly bool _strict = call.StrictOpenAiCompliance;
+    private bool _answered;
+    private bool _sawThought;
     private readonly List<SseEvent> _events = [];
     private readonly Dictionary<int, CandidateState> _candidates = [];
     private JsonObject? _usage;
@@ -30,6 +37,7 @@ public sealed class GeminiStreamDecoder(ChatCall call) : IChatStreamDecoder
 
     public void Feed(ReadOnlySpan<byte> data, List<JsonObject> chunks)
     {
+        _head.Feed(data);
         _reader.Feed(data, _events);
         Drain(chunks);
     }
@@ -38,6 +46,10 @@ public sealed class GeminiStreamDecoder(ChatCall call) : IChatStreamDecoder
     {
         _reader.Finish(_events);
         Drain(chunks);
+        if (!_answered)
+        {
+            throw _head.Invalid(call.Provider, "the event stream ended without any event holding candidates or promptFeedback");
+        }
         if (_usage is not null)
         {
             var chunk = Chunk([]);
@@ -54,10 +66,19 @@ public sealed class GeminiStreamDecoder(ChatCall call) : IChatStreamDecoder
             {
                 continue;
             }
-            var response = ChatJson.ParseObject(Encoding.UTF8.GetBytes(e.Data), "Gemini stream event");
+            var bytes = Encoding.UTF8.GetBytes(e.Data);
+            var response = ChatJson.ParseAnswer(bytes, call.Provider, "stream event");
             if (response["error"] is JsonObject error)
             {
                 throw new TranslationException("The upstream reported an error mid-stream: " + (ChatJson.String(error["message"]) ?? error.ToJsonString()), 502);
+            }
+            if (response["candidates"] is JsonArray || response["promptFeedback"] is JsonObject)
+            {
+                _answered = true;
+            }
+            else if (response["usageMetadata"] is not JsonObject)
+            {
+                throw ChatJson.InvalidAnswer(call.Provider, "a stream event has no candidates, promptFeedback or usageMetadata", bytes);
             }
             Event(response, chunks);
         }
@@ -92,9 +113,10 @@ public sealed class GeminiStreamDecoder(ChatCall call) : IChatStreamDecoder
             }
             var index = candidate["index"] is JsonValue i && i.TryGetValue<int>(out var n) ? n : 0;
             var state = State(index);
-            var (text, thoughts, toolCalls) = GeminiResponse.Parts(candidate, state.ToolCalls);
+            var (text, thoughts, toolCalls) = GeminiResponse.Parts(candidate, state.ToolCalls, _strict);
             state.ToolCalls += toolCalls.Count;
-            if (text.Length > 0 || thoughts.Length > 0 || toolCalls.Count > 0 || !state.RoleSent)
+            var grounding = _strict ? null : candidate["groundingMetadata"] as JsonObject;
+            if (text.Length > 0 || thoughts.Length > 0 || toolCalls.Count > 0 || !state.RoleSent || grounding is not null)
             {
                 var delta = new JsonObject();
                 Role(state, delta);
@@ -110,7 +132,16 @@ public sealed class GeminiStreamDecoder(ChatCall call) : IChatStreamDecoder
                 {
                     delta["tool_calls"] = toolCalls;
                 }
-                chunks.Add(Chunk(new JsonArray(Choice(index, delta, null, null))));
+                if (!_strict && StreamContentBlocks(candidate) is { Count: > 0 } blocks)
+                {
+                    delta["content_blocks"] = blocks;
+                }
+                var choice = Choice(index, delta, null, null);
+                if (grounding is not null)
+                {
+                    choice["groundingMetadata"] = grounding.DeepClone();
+                }
+                chunks.Add(Chunk(new JsonArray(choice)));
             }
             if (ChatJson.String(candidate["finishReason"]) is { } native && !state.Finished)
             {
@@ -118,6 +149,29 @@ public sealed class GeminiStreamDecoder(ChatCall call) : IChatStreamDecoder
                 chunks.Add(Chunk(new JsonArray(Choice(index, new JsonObject(), GeminiResponse.FinishReason(native, state.ToolCalls > 0), native))));
             }
         }
+    }
+
+    /// <summary>Portkey's stream content_blocks: thoughts at index 0, text at 1 once a thought was seen (else 0).</summary>
+    private JsonArray StreamContentBlocks(JsonObject candidate)
+    {
+        var blocks = new JsonArray();
+        foreach (var part in (candidate["content"]?["parts"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            if (part["functionCall"] is JsonObject || ChatJson.String(part["text"]) is not { Length: > 0 } text)
+            {
+                continue;
+            }
+            if (GeminiResponse.IsThought(part))
+            {
+                _sawThought = true;
+                blocks.Add((JsonNode)new JsonObject { ["index"] = 0, ["delta"] = new JsonObject { ["thinking"] = text } });
+            }
+            else
+            {
+                blocks.Add((JsonNode)new JsonObject { ["index"] = _sawThought ? 1 : 0, ["delta"] = new JsonObject { ["text"] = text } });
+            }
+        }
+        return blocks;
     }
 
     private CandidateState State(int index)

@@ -12,9 +12,31 @@ public sealed class ChatIngress : IIngressProtocol
 
     public JsonObject ToChat(ReadOnlyMemory<byte> body) => ChatJson.ParseRequest(body.Span);
 
-    public byte[] FromChat(JsonObject completion, ChatCall call) => ChatJson.Serialize(completion);
+    public byte[] FromChat(JsonObject completion, ChatCall call)
+    {
+        if (!call.StrictOpenAiCompliance)
+        {
+            NativeFinishReasons(completion);
+        }
+        return ChatJson.Serialize(completion);
+    }
 
-    public IClientStreamEncoder CreateStreamEncoder(ChatCall call) => new Encoder(ClientAskedForUsage(call.Body));
+    public IClientStreamEncoder CreateStreamEncoder(ChatCall call) => new Encoder(ClientAskedForUsage(call.Body), call.StrictOpenAiCompliance);
+
+    /// <summary>
+    /// Strict OpenAI compliance off: each choice's <c>finish_reason</c> becomes the provider's own reason (Portkey §9.4).
+    /// Canonical chat keeps the mapped reason, which the other client protocols need; only this protocol shows the native one.
+    /// </summary>
+    private static void NativeFinishReasons(JsonObject completionOrChunk)
+    {
+        foreach (var choice in (completionOrChunk["choices"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            if (choice["finish_reason"] is JsonValue && ChatJson.String(choice["native_finish_reason"]) is { Length: > 0 } native)
+            {
+                choice["finish_reason"] = native;
+            }
+        }
+    }
 
     public byte[] ErrorBody(int status, ProviderError error, string provider) => OpenAiErrorBody(error, provider);
 
@@ -39,10 +61,14 @@ public sealed class ChatIngress : IIngressProtocol
     public static bool ClientAskedForUsage(JsonObject body) =>
         body["stream_options"] is JsonObject o && o["include_usage"] is JsonValue v && v.TryGetValue<bool>(out var b) && b;
 
-    private sealed class Encoder(bool includeUsage) : IClientStreamEncoder
+    private sealed class Encoder(bool includeUsage, bool strict) : IClientStreamEncoder
     {
         public void Encode(JsonObject chunk, IBufferWriter<byte> output)
         {
+            if (!strict)
+            {
+                NativeFinishReasons(chunk);
+            }
             var isUsageChunk = chunk["choices"] is JsonArray { Count: 0 } && chunk["usage"] is not null;
             if (isUsageChunk && !includeUsage)
             {

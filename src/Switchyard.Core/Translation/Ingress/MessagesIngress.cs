@@ -375,19 +375,46 @@ public sealed class MessagesIngress : IIngressProtocol
         _ => ChatJson.String(choice?["native_finish_reason"]) == "stop_sequence" ? "stop_sequence" : "end_turn",
     };
 
-    /// <summary>Anthropic usage from canonical usage: input_tokens excludes cache reads and writes.</summary>
+    /// <summary>
+    /// A Message's usage from canonical usage, with every field Anthropic always sends, in its order: input_tokens
+    /// (excluding cache reads and writes), the two cache counts, the cache-write split by TTL, output_tokens, service_tier.
+    /// </summary>
+    /// <remarks>
+    /// Providers report cache writes without a TTL, so all of them count as 5-minute writes (Anthropic's default TTL).
+    /// </remarks>
     internal static JsonObject Usage(JsonObject? usage)
+    {
+        var (input, write, read, output) = Tokens(usage);
+        return new JsonObject
+        {
+            ["input_tokens"] = input,
+            ["cache_creation_input_tokens"] = write,
+            ["cache_read_input_tokens"] = read,
+            ["cache_creation"] = new JsonObject { ["ephemeral_5m_input_tokens"] = write, ["ephemeral_1h_input_tokens"] = 0 },
+            ["output_tokens"] = output,
+            ["service_tier"] = "standard",
+        };
+    }
+
+    /// <summary>A message_delta event's usage as Anthropic sends it (cumulative counts, no TTL split or tier).</summary>
+    internal static JsonObject DeltaUsage(JsonObject? usage)
+    {
+        var (input, write, read, output) = Tokens(usage);
+        return new JsonObject
+        {
+            ["input_tokens"] = input,
+            ["cache_creation_input_tokens"] = write,
+            ["cache_read_input_tokens"] = read,
+            ["output_tokens"] = output,
+        };
+    }
+
+    private static (long Input, long Write, long Read, long Output) Tokens(JsonObject? usage)
     {
         var prompt = ChatJson.Long(usage?["prompt_tokens"]);
         var read = usage?["cache_read_input_tokens"] is { } r ? ChatJson.Long(r) : ChatJson.Long((usage?["prompt_tokens_details"] as JsonObject)?["cached_tokens"]);
         var write = ChatJson.Long(usage?["cache_creation_input_tokens"]);
-        return new JsonObject
-        {
-            ["input_tokens"] = Math.Max(0, prompt - read - write),
-            ["output_tokens"] = ChatJson.Long(usage?["completion_tokens"]),
-            ["cache_creation_input_tokens"] = write,
-            ["cache_read_input_tokens"] = read,
-        };
+        return (Math.Max(0, prompt - read - write), write, read, ChatJson.Long(usage?["completion_tokens"]));
     }
 
     public IClientStreamEncoder CreateStreamEncoder(ChatCall call) => new Encoder(call);
@@ -540,7 +567,8 @@ public sealed class MessagesIngress : IIngressProtocol
                     ["content"] = new JsonArray(),
                     ["stop_reason"] = null,
                     ["stop_sequence"] = null,
-                    ["usage"] = new JsonObject { ["input_tokens"] = 0, ["output_tokens"] = 0 },
+                    // Translated providers report usage only at the end: message_delta carries the real counts.
+                    ["usage"] = Usage(null),
                 },
             });
         }
@@ -578,7 +606,7 @@ public sealed class MessagesIngress : IIngressProtocol
             {
                 ["type"] = "message_delta",
                 ["delta"] = new JsonObject { ["stop_reason"] = StopReason(_finishChoice) ?? "end_turn", ["stop_sequence"] = null },
-                ["usage"] = Usage(_usage),
+                ["usage"] = DeltaUsage(_usage),
             });
             Sse.WriteEvent(output, "message_stop", new JsonObject { ["type"] = "message_stop" });
         }
