@@ -28,6 +28,11 @@ internal static class ResponseCacheKey
         // The tenant. Until the gateway issues its own keys, the provider credential decides who may see an answer.
         Field(text, "credential", target.ApiKey ?? "");
         Field(text, "namespace", request.Headers.Get("x-portkey-cache-namespace") ?? "");
+        // Strict mode changes the answer's shape (finish reasons, content_blocks): the two never share an entry.
+        if (!Translation.ChatCall.IsStrict(request, target.Settings))
+        {
+            Field(text, "strict", "false");
+        }
         return SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString()));
     }
 

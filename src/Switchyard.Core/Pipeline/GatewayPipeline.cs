@@ -57,8 +57,7 @@ public sealed class GatewayPipeline
             }
             var response = outcome.Response!;
             context.Status = (int)response.StatusCode;
-            context.DisposeOnCompletion(outcome);
-            response.Content = new ObservedContent(response.Content, context);
+            response.Content = new ObservedContent(response.Content, context, outcome.DetachAttemptScope());
             return response;
         }
         catch (OperationCanceledException) when (clientAborted.IsCancellationRequested)

@@ -12,11 +12,14 @@ internal sealed class ObservedContent : HttpContent
 {
     private readonly HttpContent _inner;
     private readonly RequestContext _context;
+    private readonly IDisposable? _owned;
 
-    public ObservedContent(HttpContent inner, RequestContext context)
+    /// <param name="owned">Disposed with this body (the upstream attempt's cancellation scope).</param>
+    public ObservedContent(HttpContent inner, RequestContext context, IDisposable? owned = null)
     {
         _inner = inner;
         _context = context;
+        _owned = owned;
         foreach (var (name, values) in inner.Headers.NonValidated)
         {
             Headers.TryAddWithoutValidation(name, values);
@@ -45,6 +48,7 @@ internal sealed class ObservedContent : HttpContent
         if (disposing)
         {
             _inner.Dispose();
+            _owned?.Dispose();
             if (!_context.IsCompleted)
             {
                 // Let go before the end: the reader (client) stopped.

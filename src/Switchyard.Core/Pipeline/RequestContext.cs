@@ -23,7 +23,6 @@ public sealed class RequestContext : IUsageSink
     private List<Action<RequestContext>>? _onCompleted;
     private readonly Action<RequestContext>? _finish;
     private List<AttemptRecord>? _attempts;
-    private IDisposable? _resource;
 
     /// <param name="finish">Runs last when the request completes (the engine writes the log record there).</param>
     public RequestContext(string traceId, TimeProvider time, bool wantsUsage = false, Action<RequestContext>? finish = null)
@@ -117,25 +116,15 @@ public sealed class RequestContext : IUsageSink
             return;
         }
         _completedAt = Time.GetTimestamp();
-        try
+        if (_onCompleted is { } actions)
         {
-            if (_onCompleted is { } actions)
+            foreach (var action in actions)
             {
-                foreach (var action in actions)
-                {
-                    action(this);
-                }
+                action(this);
             }
-            _finish?.Invoke(this);
         }
-        finally
-        {
-            _resource?.Dispose();
-        }
+        _finish?.Invoke(this);
     }
-
-    /// <summary>Disposes <paramref name="resource"/> when the request completes (the answer's upstream response and its attempt scope).</summary>
-    internal void DisposeOnCompletion(IDisposable resource) => _resource = resource;
 
     private double Ms(long timestamp) => timestamp == 0 ? 0 : Time.GetElapsedTime(_started, timestamp).TotalMilliseconds;
 

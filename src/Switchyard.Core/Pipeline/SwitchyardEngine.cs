@@ -113,8 +113,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             outcome.Dispose();
             throw new InvalidOperationException(error.Message);
         }
-        context.DisposeOnCompletion(outcome);
-        outcome.Response!.Content = new ObservedContent(outcome.Response.Content, context);
+        outcome.Response!.Content = new ObservedContent(outcome.Response.Content, context, outcome.DetachAttemptScope());
         return outcome.Response;
     }
 

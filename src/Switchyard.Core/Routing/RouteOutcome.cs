@@ -32,6 +32,14 @@ public sealed class RouteOutcome : IDisposable
 
     public static RouteOutcome FromError(GatewayError error) => new() { Error = error, Provider = error.Provider };
 
+    /// <summary>Hands the attempt's cancellation scope to whoever now owns the response (it is disposed with the response's body).</summary>
+    internal IDisposable? DetachAttemptScope()
+    {
+        var scope = _attemptScope;
+        _attemptScope = null;
+        return scope;
+    }
+
     public void Dispose()
     {
         Response?.Dispose();

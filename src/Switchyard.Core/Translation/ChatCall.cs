@@ -30,9 +30,12 @@ public sealed class ChatCall
     /// or the target's config says <c>strict_open_ai_compliance: false</c> (either one suffices, as in Portkey). Off, the chat
     /// answer carries the provider's own finish reason and <c>content_blocks</c> (SEAM.md).
     /// </summary>
-    public bool StrictOpenAiCompliance => _strict ??= !(
-        string.Equals(Request.Headers.Get(StrictComplianceHeader)?.Trim(), "false", StringComparison.OrdinalIgnoreCase)
-        || Target?.Settings.StrictOpenAiCompliance == false);
+    public bool StrictOpenAiCompliance => _strict ??= IsStrict(Request, Target?.Settings);
+
+    /// <summary>Strict OpenAI compliance for a request at a target (see <see cref="StrictOpenAiCompliance"/>); the cache key and guardrails need it too.</summary>
+    public static bool IsStrict(GatewayRequest request, Configs.TargetSettings? settings) => !(
+        string.Equals(request.Headers.Get(StrictComplianceHeader)?.Trim(), "false", StringComparison.OrdinalIgnoreCase)
+        || settings?.StrictOpenAiCompliance == false);
 
     private bool? _strict;
 
