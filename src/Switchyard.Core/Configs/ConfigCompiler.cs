@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -20,6 +21,49 @@ public sealed class ConfigCompiler
         "on_status_codes", "id", "prompt_id",
     ];
 
+    // The keys of a node that the router or the settings act on. Any other key would be carried and never read, so it is
+    // refused: a typo such as overide_params must not quietly route without its override.
+    private static readonly FrozenSet<string> NodeKeys = new[]
+    {
+        "strategy", "targets", "name", "weight", "provider", "api_key", "override_params", "retry", "request_timeout", "cache",
+        "custom_host", "forward_headers", "strict_open_ai_compliance",
+    }.ToFrozenSet(StringComparer.Ordinal);
+
+    // Refused with their own message by CompileSettings.
+    private static readonly FrozenSet<string> HookKeys = new[]
+    {
+        "before_request_hooks", "after_request_hooks", "input_guardrails", "output_guardrails",
+        "input_mutators", "output_mutators", "default_input_guardrails", "default_output_guardrails",
+    }.ToFrozenSet(StringComparer.Ordinal);
+
+    // Portkey keys this version accepts nowhere, each with the reason, so the author knows it is not a typo.
+    private static readonly FrozenDictionary<string, string> UnsupportedNodeKeys = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["virtual_key"] = "virtual keys are not available in this version of Switchyard yet (access control will add them); give provider and api_key instead",
+        ["on_status_codes"] = "on_status_codes on a target is a legacy Portkey field that routing never reads; use strategy.on_status_codes (fallback) or retry.on_status_codes",
+        ["id"] = "id is not used by Switchyard (in Portkey it only marks targets for circuit breaking, which this version does not have); use name to label a target",
+        ["prompt_id"] = "prompt templates are not available in this version of Switchyard; send the prompt in the request body",
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    private static readonly FrozenDictionary<string, string> UnsupportedStrategyKeys = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["sticky"] = "sticky load balancing is not available in this version of Switchyard; remove strategy.sticky",
+        ["cb_config"] = "the circuit breaker is not available in this version of Switchyard; remove strategy.cb_config",
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    // Keys that are right one level down: "mode" at a node is almost always a strategy.mode written in the wrong place.
+    private static readonly FrozenDictionary<string, string> NestedHomes = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["mode"] = "strategy.mode", ["conditions"] = "strategy.conditions", ["default"] = "strategy.default",
+        ["sticky"] = "strategy.sticky", ["cb_config"] = "strategy.cb_config",
+        ["attempts"] = "retry.attempts", ["use_retry_after_header"] = "retry.use_retry_after_header", ["max_age"] = "cache.max_age",
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    private static readonly string[] StrategyKeys = ["mode", "on_status_codes", "conditions", "default"];
+    private static readonly string[] RetryKeys = ["attempts", "on_status_codes", "use_retry_after_header"];
+    private static readonly string[] CacheKeys = ["mode", "max_age"];
+    private static readonly string[] ConditionKeys = ["query", "then"];
+
     private readonly GatewaySettings _settings;
     private readonly ProviderRegistry _providers;
     private readonly CustomHostValidator _hosts;
@@ -40,8 +84,61 @@ public sealed class ConfigCompiler
             return null;
         }
         var before = errors.Count;
+        RefuseAmbiguousText(root, "", errors);
+        if (errors.Count > before)
+        {
+            // Reading keys and strings below would throw on what was just found.
+            return null;
+        }
         var node = CompileNode(root, "", "config", TargetSettings.Empty, isRoot: true, errors);
         return errors.Count > before || node is null ? null : new RoutingConfig { Root = node, Source = source };
+    }
+
+    /// <summary>Refuses a key given twice in one object (one of its values would be silently dropped) and strings that are not valid Unicode.</summary>
+    /// <remarks>An escaped lone surrogate (<c>"\uD800"</c>) is JSON syntax but cannot become a .NET string, so it would throw wherever it is first read.</remarks>
+    private static void RefuseAmbiguousText(JsonElement el, string path, List<ConfigError> errors)
+    {
+        switch (el.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                foreach (var p in el.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = p.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        errors.Add(new ConfigError(path, "a key contains an unpaired UTF-16 surrogate escape; JSON text must be valid Unicode"));
+                        continue;
+                    }
+                    if (!seen.Add(name))
+                    {
+                        errors.Add(new ConfigError(Join(path, name), "the key is given twice in one object; remove one (only one value could be used)"));
+                    }
+                    RefuseAmbiguousText(p.Value, Join(path, name), errors);
+                }
+                break;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in el.EnumerateArray())
+                {
+                    RefuseAmbiguousText(item, $"{path}[{i++}]", errors);
+                }
+                break;
+            case JsonValueKind.String:
+                try
+                {
+                    _ = el.GetString();
+                }
+                catch (InvalidOperationException)
+                {
+                    errors.Add(new ConfigError(path, "contains an unpaired UTF-16 surrogate escape (such as \\uD800 alone); JSON text must be valid Unicode"));
+                }
+                break;
+        }
     }
 
     /// <summary>Converts Portkey's camelCase spellings (<c>overrideParams</c>) to the canonical snake_case.</summary>
@@ -84,9 +181,13 @@ public sealed class ConfigCompiler
     private ConfigNode? CompileNode(JsonElement el, string path, string optionPath, TargetSettings inherited, bool isRoot, List<ConfigError> errors)
     {
         var fields = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        // The key as written, for error paths: a user looking for "overideParams" will not find "overide_params".
+        var spelling = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var p in el.EnumerateObject())
         {
-            fields[SnakeKey(p.Name)] = p.Value;
+            var key = SnakeKey(p.Name);
+            fields[key] = p.Value;
+            spelling[key] = p.Name;
         }
         var before = errors.Count;
 
@@ -99,6 +200,8 @@ public sealed class ConfigCompiler
                 errors.Add(new ConfigError(Join(path, "provider"), $"unknown provider '{provider}'"));
             }
         }
+        RefuseUnreadKeys(fields, spelling, path, provider, routes: fields.ContainsKey("strategy") || fields.ContainsKey("targets"), errors);
+        RefuseUnsendableValues(fields, spelling, path, errors);
         string? apiKey = fields.TryGetValue("api_key", out var keyEl) ? RequireString(keyEl, Join(path, "api_key"), errors) : null;
         string? name = fields.TryGetValue("name", out var nameEl) ? RequireString(nameEl, Join(path, "name"), errors) : null;
 
@@ -129,8 +232,11 @@ public sealed class ConfigCompiler
                 mode = ParseMode(strategyEl, sp, errors);
                 foreach (var sf in strategyEl.EnumerateObject())
                 {
-                    switch (SnakeKey(sf.Name))
+                    var key = SnakeKey(sf.Name);
+                    switch (key)
                     {
+                        case "mode":
+                            break;
                         case "on_status_codes":
                             fallbackCodes = StatusCodes(sf.Value, Join(sp, "on_status_codes"), errors);
                             break;
@@ -139,6 +245,9 @@ public sealed class ConfigCompiler
                             break;
                         case "default":
                             defaultEl = sf.Value;
+                            break;
+                        default:
+                            errors.Add(new ConfigError(Join(sp, sf.Name), UnsupportedStrategyKeys.TryGetValue(key, out var why) ? why : UnknownKey(sf.Name, key, StrategyKeys)));
                             break;
                     }
                 }
@@ -234,6 +343,11 @@ public sealed class ConfigCompiler
             {
                 errors.Add(new ConfigError(Join(path, "targets"), "loadbalance needs at least one target with weight > 0"));
             }
+            else if (double.IsInfinity(sum))
+            {
+                // An infinite total would make every pick land on the last target.
+                errors.Add(new ConfigError(Join(path, "targets"), "the weights add up to more than a number can hold; use smaller weights (only their ratios matter)"));
+            }
         }
 
         var conditions = new List<(ConditionQuery, int)>();
@@ -322,6 +436,13 @@ public sealed class ConfigCompiler
                 {
                     errors.Add(new ConfigError(cp, "a condition must be an object with query and then"));
                     continue;
+                }
+                foreach (var cf in c.EnumerateObject())
+                {
+                    if (!cf.NameEquals("query") && !cf.NameEquals("then"))
+                    {
+                        errors.Add(new ConfigError(Join(cp, cf.Name), UnknownKey(cf.Name, cf.Name, ConditionKeys)));
+                    }
                 }
                 ConditionQuery? query = null;
                 var index = -1;
@@ -454,9 +575,15 @@ public sealed class ConfigCompiler
         }
         if (f.TryGetValue("strict_open_ai_compliance", out var strict))
         {
-            if (strict.ValueKind is JsonValueKind.True or JsonValueKind.False)
+            if (strict.ValueKind is JsonValueKind.False)
             {
-                s = s with { StrictOpenAiCompliance = strict.GetBoolean() };
+                // Nothing turns strict mode off, so accepting false would promise Portkey's extra response fields and deliver none.
+                errors.Add(new ConfigError(Join(path, "strict_open_ai_compliance"),
+                    "false is not available in this version of Switchyard: responses always follow the OpenAI format (Portkey's non-strict extras such as content_blocks are not produced); remove the key"));
+            }
+            else if (strict.ValueKind is JsonValueKind.True)
+            {
+                s = s with { StrictOpenAiCompliance = true };
             }
             else
             {
@@ -509,6 +636,9 @@ public sealed class ConfigCompiler
                         errors.Add(new ConfigError(Join(path, "use_retry_after_header"), "must be true or false"));
                     }
                     break;
+                default:
+                    errors.Add(new ConfigError(Join(path, p.Name), UnknownKey(p.Name, SnakeKey(p.Name), RetryKeys)));
+                    break;
             }
         }
         if (attempts < 0)
@@ -546,6 +676,9 @@ public sealed class ConfigCompiler
                             errors.Add(new ConfigError(Join(path, "max_age"), "must be a positive whole number of seconds"));
                         }
                         break;
+                    default:
+                        errors.Add(new ConfigError(Join(path, p.Name), UnknownKey(p.Name, SnakeKey(p.Name), CacheKeys)));
+                        break;
                 }
             }
         }
@@ -578,6 +711,96 @@ public sealed class ConfigCompiler
         }
         return set;
     }
+
+    /// <summary>Refuses every key of a node that nothing would read: unknown keys, Portkey features this version lacks, and provider fields the provider ignores.</summary>
+    private void RefuseUnreadKeys(Dictionary<string, JsonElement> fields, Dictionary<string, string> spelling, string path, string? provider, bool routes,
+        List<ConfigError> errors)
+    {
+        ProviderDescriptor? descriptor = provider is not null && _providers.TryGetProvider(provider, out var d) ? d : null;
+        foreach (var key in fields.Keys)
+        {
+            var written = spelling[key];
+            var at = Join(path, written);
+            if (HookKeys.Contains(key))
+            {
+                continue;
+            }
+            if (NodeKeys.Contains(key))
+            {
+                // The router calls providers only at leaves and does not pass these down, so on a strategy node they would do nothing.
+                if (routes && key is "provider" or "api_key")
+                {
+                    errors.Add(new ConfigError(at, $"a node with a strategy does not call a provider, and its targets do not inherit {key}; set it on each target"));
+                }
+                continue;
+            }
+            if (UnsupportedNodeKeys.TryGetValue(key, out var why))
+            {
+                errors.Add(new ConfigError(at, why));
+            }
+            else if (ProviderFieldCatalog.All.Contains(key))
+            {
+                if (routes)
+                {
+                    errors.Add(new ConfigError(at, $"{key} is a provider field, and a node with a strategy does not call a provider (its targets do not inherit provider fields); set it on each target"));
+                }
+                else if (descriptor is not null && !ProviderFieldCatalog.IsReadBy(descriptor, key))
+                {
+                    errors.Add(new ConfigError(at, $"provider '{descriptor.Slug}' does not read {key} (it applies to {string.Join(", ", ProviderFieldCatalog.FamiliesReading(key))})"));
+                }
+            }
+            else if (ProviderFieldCatalog.IsPortkeyOnly(key))
+            {
+                errors.Add(new ConfigError(at, $"{key} is a Portkey provider field that this version of Switchyard does not use; remove it"));
+            }
+            else if (NestedHomes.TryGetValue(key, out var home))
+            {
+                errors.Add(new ConfigError(at, $"unknown key '{written}' here; did you mean {home}?"));
+            }
+            else
+            {
+                var candidates = routes || descriptor is null && provider is not null
+                    ? NodeKeys
+                    : NodeKeys.Concat(descriptor is null ? ProviderFieldCatalog.All : ProviderFieldCatalog.ReadBy(descriptor));
+                errors.Add(new ConfigError(at, UnknownKey(written, key, candidates)));
+            }
+        }
+    }
+
+    /// <summary>Refuses credentials and provider fields that cannot go out in an HTTP header or URL, where they end up.</summary>
+    /// <remarks>HttpClient refuses to send such a header, which would surface as a 502 that blames the provider for a config mistake.</remarks>
+    private static void RefuseUnsendableValues(Dictionary<string, JsonElement> fields, Dictionary<string, string> spelling, string path, List<ConfigError> errors)
+    {
+        foreach (var (key, value) in fields)
+        {
+            // vertex_service_account_json is a JSON document (its private key holds line breaks), read by the adapter, never sent as is.
+            if (key == "vertex_service_account_json" || key != "api_key" && !ProviderFieldCatalog.All.Contains(key))
+            {
+                continue;
+            }
+            var at = Join(path, spelling[key]);
+            if (value.ValueKind is JsonValueKind.Object or JsonValueKind.Array && key != "api_key")
+            {
+                errors.Add(new ConfigError(at, "must be a string"));
+            }
+            else if (value.ValueKind == JsonValueKind.String && value.GetString() is { } text)
+            {
+                for (var i = 0; i < text.Length; i++)
+                {
+                    if (text[i] is < ' ' or > '~')
+                    {
+                        errors.Add(new ConfigError(at, $"must be printable ASCII, as it is sent to the provider in a header or URL (character U+{(int)text[i]:X4} at position {i})"));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    private static string UnknownKey(string written, string key, IEnumerable<string> candidates) =>
+        KeySpelling.Closest(key, candidates) is { } suggestion
+            ? $"unknown key '{written}'; did you mean '{suggestion}'?"
+            : $"unknown key '{written}': nothing in Switchyard reads it, so it is refused rather than ignored";
 
     private static string? RequireString(JsonElement el, string path, List<ConfigError> errors)
     {

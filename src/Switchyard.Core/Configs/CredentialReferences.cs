@@ -25,7 +25,7 @@ public static class CredentialReferences
             case JsonObject obj:
                 foreach (var key in obj.Select(p => p.Key).ToList())
                 {
-                    if (obj[key] is JsonValue v && v.TryGetValue<string>(out var s) && s.Contains("${", StringComparison.Ordinal))
+                    if (obj[key] is JsonValue v && TryGetText(v, out var s) && s.Contains("${", StringComparison.Ordinal))
                     {
                         obj[key] = JsonValue.Create(Substitute(s, env, missing));
                     }
@@ -38,7 +38,7 @@ public static class CredentialReferences
             case JsonArray arr:
                 for (var i = 0; i < arr.Count; i++)
                 {
-                    if (arr[i] is JsonValue v && v.TryGetValue<string>(out var s) && s.Contains("${", StringComparison.Ordinal))
+                    if (arr[i] is JsonValue v && TryGetText(v, out var s) && s.Contains("${", StringComparison.Ordinal))
                     {
                         arr[i] = JsonValue.Create(Substitute(s, env, missing));
                     }
@@ -48,6 +48,20 @@ public static class CredentialReferences
                     }
                 }
                 break;
+        }
+    }
+
+    // A string with an escaped lone surrogate cannot be read as text; it holds no reference, and the compiler reports it with its path.
+    private static bool TryGetText(JsonValue value, out string text)
+    {
+        try
+        {
+            return value.TryGetValue(out text!);
+        }
+        catch (InvalidOperationException)
+        {
+            text = "";
+            return false;
         }
     }
 

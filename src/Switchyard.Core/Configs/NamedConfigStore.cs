@@ -212,6 +212,12 @@ public sealed class NamedConfigStore : IDisposable
         {
             errors.Add(new ConfigError("", $"cannot read the file: {ex.Message}"));
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Loading runs on a timer thread, where an escaping exception ends the process: a file the checks above did not
+            // foresee must cost only that file (and is logged with the reason), never the gateway.
+            errors.Add(new ConfigError("", $"the file could not be loaded ({ex.GetType().Name}: {ex.Message})"));
+        }
         if (compiled is not null)
         {
             configs[name] = compiled;

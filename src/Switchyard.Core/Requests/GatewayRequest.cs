@@ -39,7 +39,8 @@ public sealed class GatewayRequest
         {
             if (_document is null)
             {
-                _document = IsJson && BodyFacts.IsObject ? JsonDocument.Parse(Body) : JsonDocument.Parse("{}"u8.ToArray());
+                // IsValidJson as well as IsObject: an object followed by junk is an object that JsonDocument would refuse to parse.
+                _document = IsJson && BodyFacts is { IsValidJson: true, IsObject: true } ? JsonDocument.Parse(Body) : JsonDocument.Parse("{}"u8.ToArray());
             }
             return _document.RootElement;
         }

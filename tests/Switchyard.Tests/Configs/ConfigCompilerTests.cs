@@ -79,7 +79,8 @@ public sealed class ConfigCompilerTests
     [Fact]
     public void Retry_attempts_are_clamped_and_provider_fields_are_collected()
     {
-        var config = Valid("""{"provider":"openai","api_key":"k","retry":{"attempts":50},"openai_organization":"org-1","deployment_id":"d","vertex_service_account_json":{"a":1}}""");
+        // No provider: it comes from x-portkey-provider, so every field some provider reads is collected (a named provider would refuse the others).
+        var config = Valid("""{"api_key":"k","retry":{"attempts":50},"openai_organization":"org-1","deployment_id":"d","vertex_service_account_json":{"a":1}}""");
         Assert.Equal(5, config.Root.Settings.Retry!.Attempts);
         Assert.Equal("org-1", config.Root.ProviderFields["openai_organization"]);
         Assert.Equal("d", config.Root.ProviderFields["deployment_id"]);
