@@ -575,15 +575,9 @@ public sealed class ConfigCompiler
         }
         if (f.TryGetValue("strict_open_ai_compliance", out var strict))
         {
-            if (strict.ValueKind is JsonValueKind.False)
+            if (strict.ValueKind is JsonValueKind.True or JsonValueKind.False)
             {
-                // Nothing turns strict mode off, so accepting false would promise Portkey's extra response fields and deliver none.
-                errors.Add(new ConfigError(Join(path, "strict_open_ai_compliance"),
-                    "false is not available in this version of Switchyard: responses always follow the OpenAI format (Portkey's non-strict extras such as content_blocks are not produced); remove the key"));
-            }
-            else if (strict.ValueKind is JsonValueKind.True)
-            {
-                s = s with { StrictOpenAiCompliance = true };
+                s = s with { StrictOpenAiCompliance = strict.GetBoolean() };
             }
             else
             {

@@ -22,10 +22,10 @@ public static class PortkeyHeaders
         }
         if (context.LastUsedOptionIndex is { } path)
         {
-            // Routing reached a node: the answer describes how it was produced.
+            // Routing reached a node: the answer says which.
             set(state, LastUsedOptionIndex, path);
-            set(state, RetryAttemptCount, context.RetryAttemptCount.ToString(CultureInfo.InvariantCulture));
         }
+        set(state, RetryAttemptCount, context.RetryAttemptCount.ToString(CultureInfo.InvariantCulture));
         set(state, CacheStatus, context.CacheStatus);
         if (context.Error is { IsGatewayException: true })
         {

@@ -37,6 +37,9 @@ public sealed class RequestContext : IUsageSink
 
     public string TraceId { get; }
 
+    /// <summary>The client's <c>x-portkey-trace-id</c> when it could not be used (it is answered with a 400).</summary>
+    public string? RejectedTraceId { get; init; }
+
     /// <summary>The request's span, when tracing is on.</summary>
     public Activity? Activity { get; set; }
 

@@ -95,8 +95,15 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     }
 
     /// <summary>A context for a new request; completing it writes the request-log record.</summary>
-    public RequestContext CreateContext(string? traceId = null) =>
-        new(string.IsNullOrEmpty(traceId) ? Guid.CreateVersion7().ToString() : traceId, Time, wantsUsage: RequestLog is not null, finish: _finish);
+    /// <remarks>A trace id that cannot be echoed in a header (not printable ASCII, or over 128 characters) is replaced, and the request refused with a 400.</remarks>
+    public RequestContext CreateContext(string? traceId = null)
+    {
+        var valid = traceId is { Length: > 0 and <= 128 } && traceId.AsSpan().IndexOfAnyExceptInRange('\u0021', '\u007e') < 0;
+        return new RequestContext(valid ? traceId! : Guid.CreateVersion7().ToString(), Time, wantsUsage: RequestLog is not null, finish: _finish)
+        {
+            RejectedTraceId = string.IsNullOrEmpty(traceId) || valid ? null : traceId,
+        };
+    }
 
     /// <summary>Serves one request (see <see cref="GatewayPipeline.SendAsync"/>).</summary>
     public Task<HttpResponseMessage> SendAsync(GatewayRequest request, RequestContext context, CancellationToken ct) => Pipeline.SendAsync(request, context, ct);

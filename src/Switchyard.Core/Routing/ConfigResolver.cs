@@ -189,17 +189,35 @@ public sealed class ConfigResolver
             error = GatewayError.Invalid("x-portkey-request-timeout must be a positive whole number of milliseconds");
             return null;
         }
+        // Anthropic clients (Claude Code, the Anthropic SDKs) send their key as x-api-key.
+        var apiKey = HeaderDefaults.BearerToken(headers) ?? NonEmpty(headers.Get("x-api-key"));
+        var fields = HeaderDefaults.ReadProviderFields(headers);
+        // These travel on to the provider as headers, and an HTTP header cannot carry them: say so now, not as a 502 later.
+        if (apiKey is not null && !IsHeaderSafe(apiKey))
+        {
+            error = GatewayError.Invalid("The API key in Authorization or x-api-key must be printable ASCII");
+            return null;
+        }
+        foreach (var (field, value) in fields)
+        {
+            if (!IsHeaderSafe(value))
+            {
+                error = GatewayError.Invalid($"x-portkey-{field.Replace('_', '-')} must be printable ASCII");
+                return null;
+            }
+        }
         return new HeaderDefaults
         {
             Provider = provider,
-            // Anthropic clients (Claude Code, the Anthropic SDKs) send their key as x-api-key.
-            ApiKey = HeaderDefaults.BearerToken(headers) ?? NonEmpty(headers.Get("x-api-key")),
+            ApiKey = apiKey,
             CustomHost = customHost,
             ForwardHeaders = forward,
             RequestTimeoutMs = timeout,
-            ProviderFields = HeaderDefaults.ReadProviderFields(headers),
+            ProviderFields = fields,
         };
     }
+
+    private static bool IsHeaderSafe(string value) => value.AsSpan().IndexOfAnyExceptInRange('\u0020', '\u007e') < 0;
 
     private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 }

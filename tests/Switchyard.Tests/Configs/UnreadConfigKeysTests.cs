@@ -45,7 +45,6 @@ public sealed partial class UnreadConfigKeysTests
     [InlineData("""{"provider":"openai","prompt_id":"p-1"}""", "prompt_id", "prompt templates are not available")]
     [InlineData("""{"strategy":{"mode":"loadbalance","sticky":{"enabled":true,"hash_fields":["metadata.user"]}},"targets":[{"provider":"openai"}]}""", "strategy.sticky", "sticky load balancing is not available")]
     [InlineData("""{"strategy":{"mode":"fallback","cb_config":{"failure_threshold":3}},"targets":[{"provider":"openai"}]}""", "strategy.cb_config", "circuit breaker is not available")]
-    [InlineData("""{"provider":"openai","strict_open_ai_compliance":false}""", "strict_open_ai_compliance", "false is not available")]
     public void Portkey_keys_this_version_does_not_honour_are_refused_with_a_reason(string json, string path, params string[] message) => Refused(json, path, message);
 
     [Theory]

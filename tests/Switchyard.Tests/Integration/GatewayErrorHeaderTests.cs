@@ -49,4 +49,18 @@ public sealed class GatewayErrorHeaderTests
         Assert.Equal("Query router did not resolve to any valid target", (await response.JsonAsync()).GetProperty("message").GetString());
         AssertPortkeyHeaders(response, null, "config", gatewayException: false);
     }
+
+    [Theory]
+    [InlineData("""{"strategy":{"mode":"roundrobin"},"targets":[{"provider":"openai","api_key":"k"}]}""")]
+    [InlineData("missing-named-config")]
+    public async Task A_request_refused_before_routing_still_says_it_was_not_retried_or_cached(string config)
+    {
+        await using var gw = await TestGateway.StartAsync();
+        var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), Requests.Config(config)));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.NotEmpty(response.Header("x-portkey-trace-id"));
+        Assert.Equal("0", response.Header("x-portkey-retry-attempt-count"));
+        Assert.Equal("DISABLED", response.Header("x-portkey-cache-status"));
+        Assert.Equal("", response.Header("x-portkey-last-used-option-index"));
+    }
 }

@@ -6,7 +6,10 @@ namespace Switchyard.Core.Pipeline.Steps;
 /// <summary>Refuses what no route can serve: an oversized body, a JSON endpoint without a JSON content type, a body that is not a JSON object.</summary>
 public sealed class RequestValidationStep(GatewaySettings settings) : IRequestStep
 {
-    public ValueTask<GatewayError?> RunAsync(RequestContext context, CancellationToken ct) => ValueTask.FromResult(Validate(context.Request!));
+    public ValueTask<GatewayError?> RunAsync(RequestContext context, CancellationToken ct) => ValueTask.FromResult(
+        context.RejectedTraceId is not null
+            ? GatewayError.Invalid("x-portkey-trace-id must be 1 to 128 printable ASCII characters without spaces")
+            : Validate(context.Request!));
 
     private GatewayError? Validate(GatewayRequest request)
     {

@@ -102,8 +102,12 @@ public sealed class MessagesIngress : IIngressProtocol
         {
             return new JsonObject { ["role"] = "system", ["content"] = system.DeepClone() };
         }
+        if (system is not JsonArray blocks)
+        {
+            throw new TranslationException("system must be a string or an array of text blocks");
+        }
         var parts = new JsonArray();
-        foreach (var block in system.AsArray())
+        foreach (var block in blocks)
         {
             if (block is JsonObject b && ChatJson.String(b["type"]) == "text")
             {
