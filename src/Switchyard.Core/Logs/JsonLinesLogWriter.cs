@@ -72,8 +72,21 @@ public sealed class JsonLinesLogWriter : IRequestLogSink, IAsyncDisposable
                         if (file is not null)
                         {
                             await file.DisposeAsync().ConfigureAwait(false);
+                            file = null;
                         }
-                        file = OpenAppend(NextFile(day));
+                        try
+                        {
+                            // The directory may have been removed (a cleanup job, an emptied volume): make it again.
+                            System.IO.Directory.CreateDirectory(_directory);
+                            file = OpenAppend(NextFile(day));
+                        }
+                        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                        {
+                            // Count the loss and keep the writer alive for the records after it.
+                            Interlocked.Increment(ref _dropped);
+                            _logger.LogError(ex, "Cannot open a request log file in {Directory}", _directory);
+                            continue;
+                        }
                         currentDay = day;
                         EnforceTotalLimit(file.Name);
                     }

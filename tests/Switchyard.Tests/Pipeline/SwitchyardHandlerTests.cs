@@ -89,8 +89,7 @@ public sealed class SwitchyardHandlerTests
         await using var sim = await OpenAiSimulator.StartAsync();
         var configDir = Directory.CreateTempSubdirectory("switchyard-handler-").FullName;
         var (engine, logDir) = Engine(configDir);
-        await using var _ = engine;
-        using var http = new HttpClient(new SwitchyardHandler(engine)) { BaseAddress = new Uri("http://switchyard.invalid") };
+        using var http = new HttpClient(new SwitchyardHandler(engine, disposeEngine: true)) { BaseAddress = new Uri("http://switchyard.invalid") };
 
         var ok = await http.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), Requests.HeaderMode(sim.BaseUrl)));
         Assert.Equal(System.Net.HttpStatusCode.OK, ok.StatusCode);
@@ -106,9 +105,9 @@ public sealed class SwitchyardHandlerTests
 
         var notFound = await http.GetAsync("/elsewhere");
         Assert.Equal(System.Net.HttpStatusCode.NotFound, notFound.StatusCode);
-        if (Directory.Exists(logDir))
-        {
-            Directory.Delete(logDir, recursive: true);
-        }
+        http.Dispose();
+        // Disposing the handler disposed the engine, which wrote every record before returning.
+        Assert.Equal(3, Directory.GetFiles(logDir, "*.jsonl").SelectMany(File.ReadAllLines).Count());
+        Directory.Delete(logDir, recursive: true);
     }
 }
