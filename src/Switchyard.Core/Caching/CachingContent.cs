@@ -51,9 +51,25 @@ internal sealed class CachingContent(HttpContent inner, int maxBytes, ReadOnlyMe
         {
             return true;
         }
-        // The terminal event sits at the end of a finished stream; a stream that ended early lacks it.
-        var tail = body[Math.Max(0, body.Length - 256)..];
-        return tail.IndexOf(completeMarker.Span) >= 0;
+        // The terminal event is the last one of a finished stream; a stream that ended early lacks it. Its name is at
+        // its start, and it can be long (response.completed repeats the whole response), so look at the last event's head.
+        var last = LastEventStart(body);
+        var head = body[last..];
+        return head[..Math.Min(head.Length, 256)].IndexOf(completeMarker.Span) >= 0;
+    }
+
+    /// <summary>Where the last whole event of an event stream starts (after the blank line that ends the one before it).</summary>
+    private static int LastEventStart(ReadOnlySpan<byte> body)
+    {
+        var start = 0;
+        // Without its final line breaks the last event is incomplete to the splitter, so the walk stops at its start.
+        var rest = body.TrimEnd("\r\n"u8);
+        while (SseEventSplitter.EventLength(rest) is > 0 and var length)
+        {
+            start += length;
+            rest = rest[length..];
+        }
+        return start;
     }
 
     private sealed class Tee(Stream source, CachingContent owner) : PullStream
