@@ -18,6 +18,7 @@ internal static class EndpointRouter
         ("POST", "/audio/transcriptions", TranscriptionsEndpoint.Transcribe),
         ("POST", "/audio/translations", TranscriptionsEndpoint.Translate),
         ("POST", "/rerank", RerankEndpoint.Handle),
+        ("POST", "/responses", ResponsesEndpoint.Handle),
         ("GET", "/models", ModelsEndpoint.List),
     ];
 

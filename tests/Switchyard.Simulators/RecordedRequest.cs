@@ -58,6 +58,9 @@ public sealed class RecordedRequest
 
     internal Task<RecordedRequest> Finished => _finished.Task;
 
+    /// <summary>Completes when the response has ended, normally or not (see <see cref="Aborted"/>).</summary>
+    public Task<RecordedRequest> Completion => _finished.Task;
+
     internal void SetStatus(int statusCode) => _statusCode = statusCode;
 
     internal void CountEvent() => Interlocked.Increment(ref _eventsSent);

@@ -34,6 +34,7 @@ public sealed partial class AnthropicSimulator : IAsyncDisposable
     private readonly ConcurrentQueue<AnthropicReply> _replies = new();
     private readonly ConcurrentDictionary<string, byte> _cachedPrefixes = new();
     private readonly ConcurrentDictionary<string, byte> _signatures = new();
+    private readonly StreamStepper _stepper = new();
     private int _counter;
 
     private AnthropicSimulator(WebApplication app, CancellationTokenSource stopping)
@@ -64,6 +65,19 @@ public sealed partial class AnthropicSimulator : IAsyncDisposable
 
     /// <summary>Scripts the answer to the next model request.</summary>
     public void Enqueue(AnthropicReply reply) => _replies.Enqueue(reply);
+
+    /// <summary>When true, each stream event after the first waits for <see cref="ReleaseNextEvent"/>.</summary>
+    public bool StepMode
+    {
+        get => _stepper.StepMode;
+        set => _stepper.StepMode = value;
+    }
+
+    /// <summary>In step mode, lets the waiting stream write its next event.</summary>
+    public void ReleaseNextEvent() => _stepper.ReleaseNext();
+
+    /// <summary>Completes once the most recently started stream has flushed at least <paramref name="count"/> events.</summary>
+    public Task WaitForEventsSentAsync(int count, TimeSpan timeout) => _stepper.WaitForEventsAsync(count, timeout);
 
     public static async Task<AnthropicSimulator> StartAsync(CancellationToken ct = default)
     {
@@ -103,6 +117,7 @@ public sealed partial class AnthropicSimulator : IAsyncDisposable
         await context.Request.Body.CopyToAsync(buffer, ct).ConfigureAwait(false);
         var body = buffer.ToArray();
         var recorded = _log.Add(context.Request, body, DateTimeOffset.UtcNow);
+        context.Items[typeof(RecordedRequest)] = recorded;
         var completed = false;
         try
         {
@@ -574,8 +589,14 @@ public sealed partial class AnthropicSimulator : IAsyncDisposable
         events.Add(("message_stop", new JsonObject { ["type"] = "message_stop" }));
 
         var sent = 0;
+        var progress = _stepper.BeginStream();
+        var recorded = context.Items[typeof(RecordedRequest)] as RecordedRequest;
         foreach (var (name, data) in events)
         {
+            if (sent > 0)
+            {
+                await _stepper.WaitTurnAsync(ct).ConfigureAwait(false);
+            }
             if (reply.StreamErrorAfterEvents is { } limit && sent == limit)
             {
                 var error = new JsonObject { ["type"] = "error", ["error"] = new JsonObject { ["type"] = reply.ErrorType, ["message"] = reply.ErrorMessage } };
@@ -583,7 +604,11 @@ public sealed partial class AnthropicSimulator : IAsyncDisposable
                 return;
             }
             await WriteEventAsync(context, name, data, ct).ConfigureAwait(false);
+            // Kestrel may accept writes silently after the peer is gone; the token is the reliable signal.
+            ct.ThrowIfCancellationRequested();
             sent++;
+            recorded?.CountEvent();
+            progress.CountEvent();
         }
     }
 

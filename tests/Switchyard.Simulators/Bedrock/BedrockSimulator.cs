@@ -21,6 +21,7 @@ public sealed class BedrockSimulator : IAsyncDisposable
     private readonly List<RecordedRequest> _requests = [];
     private readonly ConcurrentQueue<BedrockReply> _replies = new();
     private readonly ConcurrentDictionary<string, (string Secret, string? Token, DateTimeOffset? Expires)> _keys = new();
+    private readonly StreamStepper _stepper = new();
     private int _assumeRole;
     private int _webIdentity;
     private int _issued;
@@ -83,6 +84,19 @@ public sealed class BedrockSimulator : IAsyncDisposable
     public void AddKey(string accessKeyId, string secret, string? sessionToken = null) => _keys[accessKeyId] = (secret, sessionToken, null);
 
     public void Next(BedrockReply reply) => _replies.Enqueue(reply);
+
+    /// <summary>When true, each ConverseStream event after the first waits for <see cref="ReleaseNextEvent"/>.</summary>
+    public bool StepMode
+    {
+        get => _stepper.StepMode;
+        set => _stepper.StepMode = value;
+    }
+
+    /// <summary>In step mode, lets the waiting stream write its next event.</summary>
+    public void ReleaseNextEvent() => _stepper.ReleaseNext();
+
+    /// <summary>Completes once the most recently started stream has flushed at least <paramref name="count"/> events.</summary>
+    public Task WaitForEventsSentAsync(int count, TimeSpan timeout) => _stepper.WaitForEventsAsync(count, timeout);
 
     public static async Task<BedrockSimulator> StartAsync()
     {
@@ -352,7 +366,7 @@ public sealed class BedrockSimulator : IAsyncDisposable
         return new Answer(reasoning?.Item1, reasoning?.Item2, text, toolId, tool?.Name, tool?.ArgumentsJson, stop, usage);
     }
 
-    private static async Task StreamAsync(HttpContext context, Answer answer, BedrockReply reply, RecordedRequest recorded)
+    private async Task StreamAsync(HttpContext context, Answer answer, BedrockReply reply, RecordedRequest recorded)
     {
         var events = new List<(string Type, JsonObject Payload)> { ("messageStart", new JsonObject { ["role"] = "assistant" }) };
         var block = 0;
@@ -397,8 +411,13 @@ public sealed class BedrockSimulator : IAsyncDisposable
 
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/vnd.amazon.eventstream";
+        var progress = _stepper.BeginStream();
         for (var i = 0; i < events.Count; i++)
         {
+            if (i > 0)
+            {
+                await _stepper.WaitTurnAsync(context.RequestAborted).ConfigureAwait(false);
+            }
             if (reply.StreamException is { } ex && ex.AfterEvents == i)
             {
                 await context.Response.Body.WriteAsync(EventStreamWriter.Exception(ex.ExceptionType, ex.Message)).ConfigureAwait(false);
@@ -408,7 +427,9 @@ public sealed class BedrockSimulator : IAsyncDisposable
             var frame = EventStreamWriter.Event(events[i].Type, events[i].Payload.ToJsonString(), corrupt: reply.CorruptEvent == i);
             await context.Response.Body.WriteAsync(frame, context.RequestAborted).ConfigureAwait(false);
             await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            context.RequestAborted.ThrowIfCancellationRequested();
             recorded.CountEvent();
+            progress.CountEvent();
         }
     }
 

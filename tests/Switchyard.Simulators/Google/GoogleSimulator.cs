@@ -27,6 +27,7 @@ public sealed partial class GoogleSimulator : IAsyncDisposable
     private readonly ConcurrentQueue<GeminiReply> _replies = new();
     private readonly ConcurrentDictionary<string, RSA> _serviceAccounts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _issued = new(StringComparer.Ordinal);
+    private readonly StreamStepper _stepper = new();
     private int _tokensMinted;
     private int _metadataTokens;
     private int _responses;
@@ -67,6 +68,19 @@ public sealed partial class GoogleSimulator : IAsyncDisposable
     /// <summary>Scripts the next Gemini answer.</summary>
     public void Enqueue(GeminiReply reply) => _replies.Enqueue(reply);
 
+    /// <summary>When true, each streamGenerateContent event after the first waits for <see cref="ReleaseNextEvent"/>.</summary>
+    public bool StepMode
+    {
+        get => _stepper.StepMode;
+        set => _stepper.StepMode = value;
+    }
+
+    /// <summary>In step mode, lets the waiting stream write its next event.</summary>
+    public void ReleaseNextEvent() => _stepper.ReleaseNext();
+
+    /// <summary>Completes once the most recently started stream has flushed at least <paramref name="count"/> events.</summary>
+    public Task WaitForEventsSentAsync(int count, TimeSpan timeout) => _stepper.WaitForEventsAsync(count, timeout);
+
     /// <summary>Lets Vertex routes accept <paramref name="token"/> (as if it had been issued elsewhere, e.g. by gcloud).</summary>
     public void AcceptToken(string token) => _issued[token] = 0;
 
@@ -102,6 +116,7 @@ public sealed partial class GoogleSimulator : IAsyncDisposable
         await request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
         var body = buffer.ToArray();
         var recorded = _log.Add(request, body, DateTimeOffset.UtcNow);
+        context.Items[typeof(RecordedRequest)] = recorded;
         var completed = false;
         try
         {
@@ -228,12 +243,21 @@ public sealed partial class GoogleSimulator : IAsyncDisposable
         var sse = context.Request.Query["alt"] == "sse";
         context.Response.ContentType = sse ? "text/event-stream" : "application/json; charset=UTF-8";
         var events = plan.Events();
+        var progress = _stepper.BeginStream();
+        var recorded = context.Items[typeof(RecordedRequest)] as RecordedRequest;
         for (var i = 0; i < events.Count; i++)
         {
+            if (i > 0)
+            {
+                await _stepper.WaitTurnAsync(context.RequestAborted).ConfigureAwait(false);
+            }
             var json = events[i].ToJsonString();
             var text = sse ? "data: " + json + "\r\n\r\n" : (i == 0 ? "[" : "\r\n,") + json;
             await context.Response.WriteAsync(text, context.RequestAborted).ConfigureAwait(false);
             await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            context.RequestAborted.ThrowIfCancellationRequested();
+            recorded?.CountEvent();
+            progress.CountEvent();
         }
         if (!sse)
         {

@@ -25,6 +25,9 @@ internal sealed class RedisServer : IAsyncDisposable
     /// <summary>The server's working directory (cluster nodes.conf lives here).</summary>
     public string Directory => _dir;
 
+    /// <summary>PID of the running redis-server (for signals such as SIGSTOP/SIGCONT sent by a test).</summary>
+    public int ProcessId => _process?.Id ?? throw new InvalidOperationException("redis-server is not running");
+
     public static Task<RedisServer> StartAsync(params string[] extraArgs)
     {
         var port = FreePort();
