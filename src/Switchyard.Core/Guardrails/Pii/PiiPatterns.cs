@@ -106,6 +106,6 @@ internal static partial class PiiPatterns
     [GeneratedRegex(@"(?<![A-Za-z0-9+(])(?:1[ .\-])?(?:\([0-9]{3}\) ?|[0-9]{3}[ .\-])[0-9]{3}[ .\-][0-9]{4}(?![A-Za-z0-9])", Options, Timeout)]
     private static partial Regex NanpPhone();
 
-    [GeneratedRegex(@"(?<![A-Za-z0-9+(])(?:\(0[0-9]{1,4}\) ?[0-9]{2,4}(?:[ \-][0-9]{2,4}){0,3}|0[0-9]{1,4}(?:[ \-][0-9]{2,4}){1,4})(?![A-Za-z0-9])", Options, Timeout)]
+    [GeneratedRegex(@"(?<![A-Za-z0-9+(])(?:\(0[0-9]{1,4}\) ?[0-9]{2,8}(?:[ \-][0-9]{2,8}){0,3}|0[0-9]{1,4}(?:[ \-][0-9]{2,8}){1,4})(?![A-Za-z0-9])", Options, Timeout)]
     private static partial Regex TrunkPhone();
 }

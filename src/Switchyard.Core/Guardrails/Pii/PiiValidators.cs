@@ -163,7 +163,8 @@ internal static class PiiValidators
     public static bool TrunkPhone(string match)
     {
         var d = Digits(match);
-        return d.Length is >= 9 and <= 11;
+        // "00" starts an international access code, not a national number; such runs are more often IDs or dates.
+        return d.Length is >= 9 and <= 11 && d[1] != '0';
     }
 
     public static bool IPv6(string match) =>
