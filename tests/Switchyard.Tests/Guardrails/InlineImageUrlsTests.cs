@@ -48,8 +48,8 @@ public sealed class InlineImageUrlsTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 
-    private HookContext ChatWithImage(string url) => Context($$"""
-        {"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"what is this?"},{"type":"image_url","image_url":{"url":"{{url}}","detail":"low"}}]}]}
+    private HookContext ChatWithImage(string url) => Context($$$"""
+        {"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"what is this?"},{"type":"image_url","image_url":{"url":"{{{url}}}","detail":"low"}}]}]}
         """);
 
     [Fact]
@@ -67,8 +67,8 @@ public sealed class InlineImageUrlsTests : IAsyncLifetime
     [Fact]
     public async Task Anthropic_url_sources_become_base64_sources_with_the_mime_type_from_the_extension()
     {
-        var ctx = Context($$"""
-            {"model":"c","max_tokens":5,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"{{_server.Url("/photo.webp")}}"}}]}]}
+        var ctx = Context($$$"""
+            {"model":"c","max_tokens":5,"messages":[{"role":"user","content":[{"type":"image","source":{"type":"url","url":"{{{_server.Url("/photo.webp")}}}"}}]}]}
             """, "messages");
         var outcome = await Check("default.inlineImageUrls", "{}").RunAsync(ctx, Before);
         var source = outcome.TransformedRequest!["messages"]![0]!["content"]![0]!["source"]!;

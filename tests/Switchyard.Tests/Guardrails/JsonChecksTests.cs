@@ -17,7 +17,7 @@ public sealed class JsonChecksTests
     {
         var check = Check("default.jsonSchema", PersonSchema, After);
         var outcome = await check.RunAsync(Answer("Sure:\n```json\n{\"name\":\"Ann\",\"age\":31}\n```"), After);
-        Assert.True(outcome.Verdict);
+        Assert.True(outcome.Verdict, outcome.Data?.ToJsonString() + outcome.Error?.Message);
         Assert.Equal("Ann", Str(outcome.Data!["matchedJson"]!["name"]));
     }
 

@@ -75,12 +75,12 @@ public sealed class PiiDetectorTests
     }
 
     [Fact]
-    public void Check_redacts_every_message_of_the_request_by_default()
+    public async Task Check_redacts_every_message_of_the_request_by_default()
     {
         var ctx = Context("""
             {"model":"m","messages":[{"role":"user","content":"my card is 4111111111111111"},{"role":"assistant","content":"noted"},{"role":"user","content":"mail x@y.org"}]}
             """);
-        var outcome = Check("default.pii", "{}").RunAsync(ctx, HookEvent.BeforeRequest).Result;
+        var outcome = await Check("default.pii", "{}").RunAsync(ctx, HookEvent.BeforeRequest);
         Assert.True(outcome.Verdict);
         Assert.True(outcome.Transformed);
         var messages = outcome.TransformedRequest!["messages"]!.AsArray();
@@ -89,7 +89,7 @@ public sealed class PiiDetectorTests
         Assert.Equal(1, outcome.Data!["categories"]!["credit_card"]!.GetValue<int>());
         Assert.DoesNotContain("4111", outcome.Data!.ToJsonString());
 
-        var current = Check("default.pii", """{"scope":"current"}""").RunAsync(ctx, HookEvent.BeforeRequest).Result;
+        var current = await Check("default.pii", """{"scope":"current"}""").RunAsync(ctx, HookEvent.BeforeRequest);
         Assert.Equal("my card is 4111111111111111", Str(current.TransformedRequest!["messages"]![0]!["content"]));
     }
 

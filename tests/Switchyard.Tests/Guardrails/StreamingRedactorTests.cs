@@ -41,12 +41,9 @@ public sealed class StreamingRedactorTests
         for (var i = 0; i < pieces; i++)
         {
             var roll = random.NextDouble();
-            sb.Append(roll switch
-            {
-                < 0.55 => Prose[random.Next(Prose.Length)],
-                < 0.93 || !withLongSecrets => Findings[random.Next(Findings.Length)],
-                _ => LongSecrets[random.Next(LongSecrets.Length)],
-            });
+            if (roll < 0.55) sb.Append(Prose[random.Next(Prose.Length)]);
+            else if (roll < 0.93 || !withLongSecrets) sb.Append(Findings[random.Next(Findings.Length)]);
+            else sb.Append(LongSecrets[random.Next(LongSecrets.Length)]);
             sb.Append(Separators[random.Next(Separators.Length)]);
         }
         return sb.ToString();

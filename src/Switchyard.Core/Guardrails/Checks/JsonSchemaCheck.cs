@@ -16,10 +16,12 @@ internal sealed class JsonSchemaCheck(JsonSchema schema, bool not) : IGuardrailC
         if (schemaNode is null) return null;
         try
         {
-            using var document = JsonDocument.Parse(schemaNode.ToJsonString());
+            // Cloned: the built schema keeps referring to the element, which must outlive any JsonDocument.
+            JsonElement root;
+            using (var document = JsonDocument.Parse(schemaNode.ToJsonString())) root = document.RootElement.Clone();
             // The schema is checked against the 2020-12 meta-schema first: building alone tolerates many mistakes
             // (a misspelt type name, a non-array "required") that would make every answer pass or fail.
-            var meta = MetaSchemas.Draft202012.Evaluate(document.RootElement, Evaluation);
+            var meta = MetaSchemas.Draft202012.Evaluate(root, Evaluation);
             if (!meta.IsValid)
             {
                 var problem = FirstError(meta);
@@ -28,7 +30,7 @@ internal sealed class JsonSchemaCheck(JsonSchema schema, bool not) : IGuardrailC
             }
             // A private registry per schema: an $id in one config must not collide with (or be resolved from) another.
             var options = new BuildOptions { SchemaRegistry = new SchemaRegistry(), Dialect = Dialect.Draft202012 };
-            var schema = JsonSchema.Build(document.RootElement, options);
+            var schema = JsonSchema.Build(root, options);
             return new JsonSchemaCheck(schema, not);
         }
         catch (Exception ex) when (ex is JsonException or JsonSchemaException or ArgumentException or InvalidOperationException or RefResolutionException)
@@ -46,21 +48,21 @@ internal sealed class JsonSchemaCheck(JsonSchema schema, bool not) : IGuardrailC
         EvaluationResults? bestResult = null;
         foreach (var candidate in candidates)
         {
-            JsonDocument document;
+            JsonElement instance;
             try
             {
-                document = JsonDocument.Parse(candidate);
+                using var document = JsonDocument.Parse(candidate);
+                instance = document.RootElement.Clone();
             }
             catch (JsonException)
             {
                 continue;
             }
-            using (document)
             {
                 EvaluationResults result;
                 try
                 {
-                    result = schema.Evaluate(document.RootElement, Evaluation);
+                    result = schema.Evaluate(instance, Evaluation);
                 }
                 catch (Exception ex) when (ex is JsonSchemaException or RefResolutionException or InvalidOperationException)
                 {

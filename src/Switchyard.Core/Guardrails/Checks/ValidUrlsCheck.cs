@@ -35,7 +35,7 @@ internal sealed partial class ValidUrlsCheck(GuardrailServices services, bool on
                 ["textExcerpt"] = "No text available",
             });
         }
-        var urls = UrlPattern().Matches(text).Select(m => m.Value).ToList();
+        var urls = UrlPattern().Matches(text).Select(m => TrimTrailingPunctuation(m.Value)).Where(u => u.Length > 0).ToList();
         if (urls.Count == 0)
         {
             return new CheckOutcome(false, new JsonObject
@@ -116,6 +116,20 @@ internal sealed partial class ValidUrlsCheck(GuardrailServices services, bool on
         {
             return false;
         }
+    }
+
+    /// <summary>A sentence often ends right after a URL: its closing period (or an unmatched parenthesis) is not part of it.</summary>
+    private static string TrimTrailingPunctuation(string url)
+    {
+        var end = url.Length;
+        while (end > 0)
+        {
+            var c = url[end - 1];
+            if (c is '.' or '!' or '?' or ';' or ':') end--;
+            else if (c == ')' && url.AsSpan(0, end).Count('(') < url.AsSpan(0, end).Count(')')) end--;
+            else break;
+        }
+        return url[..end];
     }
 
     [GeneratedRegex(@"https?://[^\s,""'{}\[\]]+", RegexOptions.None, 1000)]

@@ -73,7 +73,7 @@ internal sealed class WebhookCheck(GuardrailServices services, Uri url, List<Key
             ["explanation"] = verdict ? "Webhook request succeeded" : "Webhook request failed",
             ["webhookUrl"] = url.OriginalString,
             ["responseData"] = answer["data"]?.DeepClone(),
-            ["requestContext"] = new JsonObject { ["timeout"] = timeoutMs },
+            ["requestContext"] = new JsonObject { ["timeout"] = TimeoutNode() },
         };
         var transformed = transformedRequest is not null || transformedResponse is not null;
         return new CheckOutcome(verdict, data, Transformed: transformed)
@@ -89,11 +89,14 @@ internal sealed class WebhookCheck(GuardrailServices services, Uri url, List<Key
         {
             ["explanation"] = $"Webhook error: {error.Message}",
             ["webhookUrl"] = url.OriginalString,
-            ["requestContext"] = new JsonObject { ["timeout"] = timeoutMs },
+            ["requestContext"] = new JsonObject { ["timeout"] = TimeoutNode() },
         };
         if (responseData is not null) data["responseData"] = responseData;
         return new CheckOutcome(false, data, error);
     }
+
+    /// <summary>The configured timeout as written: a whole number stays an integer in the result.</summary>
+    private JsonNode TimeoutNode() => Math.Floor(timeoutMs) == timeoutMs ? JsonValue.Create((long)timeoutMs) : JsonValue.Create(timeoutMs);
 
     internal static ByteArrayContent Json(byte[] body)
     {

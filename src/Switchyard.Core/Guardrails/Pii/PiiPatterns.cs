@@ -17,8 +17,8 @@ internal static partial class PiiPatterns
     public static readonly IReadOnlyList<PiiPattern> All =
     [
         new(PiiCategory.Secret, "private_key", PemKey(), null, 0, IsPem: true),
-        new(PiiCategory.Secret, "jwt", Jwt(), null, 1, c => IsAlnum(c) || c is '_' or '-' or '.'),
-        new(PiiCategory.Secret, "bearer_token", BearerToken(), null, 2, c => IsAlnum(c) || c is '.' or '_' or '~' or '+' or '/' or '-' or '='),
+        new(PiiCategory.Secret, "jwt", Jwt(), null, 1, c => IsAlnum(c) || c is '_' or '-', c => c == '.'),
+        new(PiiCategory.Secret, "bearer_token", BearerToken(), null, 2, c => IsAlnum(c) || c is '_' or '~' or '+' or '/' or '-' or '=', c => c == '.'),
         new(PiiCategory.Secret, "api_key", SkKey(), null, 3, c => IsAlnum(c) || c is '_' or '-'),
         new(PiiCategory.Secret, "github_token", GitHubToken(), null, 3, c => IsAlnum(c) || c == '_'),
         new(PiiCategory.Secret, "slack_token", SlackToken(), null, 3, c => IsAlnum(c) || c == '-'),
@@ -46,10 +46,12 @@ internal static partial class PiiPatterns
     [GeneratedRegex(@"-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----(?:[\s\S]*?-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY-----|[\s\S]*)", Options, Timeout)]
     private static partial Regex PemKey();
 
-    [GeneratedRegex(@"(?<![A-Za-z0-9_\-.])eyJ[A-Za-z0-9_\-]{5,4000}\.eyJ[A-Za-z0-9_\-]{5,8000}\.[A-Za-z0-9_\-]{0,4000}(?![A-Za-z0-9_\-.])", Options, Timeout)]
+    // Segments are joined by single dots; a period that is not followed by another segment ends the sentence, not the token.
+    [GeneratedRegex(@"(?<![A-Za-z0-9_\-.])eyJ[A-Za-z0-9_\-]{5,4000}\.eyJ[A-Za-z0-9_\-]{5,8000}\.[A-Za-z0-9_\-]{0,4000}(?:\.[A-Za-z0-9_\-]{1,4000}){0,3}(?![A-Za-z0-9_\-]|\.[A-Za-z0-9_\-])", Options, Timeout)]
     private static partial Regex Jwt();
 
-    [GeneratedRegex(@"(?<=\b[Bb]earer[ \t]{1,8})[A-Za-z0-9._~+/\-]{16,4000}=*(?![A-Za-z0-9._~+/\-=])", Options, Timeout)]
+    // A JWT after Bearer is left to the JWT pattern, so both agree on where the token ends.
+    [GeneratedRegex(@"(?<=\b[Bb]earer[ \t]{1,8})(?!eyJ)(?=[A-Za-z0-9._~+/=\-]{16})[A-Za-z0-9_~+/=\-]{1,4000}(?:\.[A-Za-z0-9_~+/=\-]{1,4000}){0,16}(?![A-Za-z0-9_~+/=\-]|\.[A-Za-z0-9_~+/=\-])", Options, Timeout)]
     private static partial Regex BearerToken();
 
     [GeneratedRegex(@"(?<![A-Za-z0-9_\-])sk-[A-Za-z0-9_\-]{20,1000}(?![A-Za-z0-9_\-])", Options, Timeout)]
@@ -76,7 +78,8 @@ internal static partial class PiiPatterns
     [GeneratedRegex(@"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])", Options, Timeout)]
     private static partial Regex Iban();
 
-    [GeneratedRegex(@"(?<![A-Za-z0-9\-])[0-9](?:[ \-]?[0-9]){12,18}(?![A-Za-z0-9\-])", Options, Timeout)]
+    // Ungrouped, 4-4-4-4(-3) or 4-6-5/4-6-4 (American Express, Diners), one separator kind throughout.
+    [GeneratedRegex(@"(?<![A-Za-z0-9\-])(?:[0-9]{13,19}|[0-9]{4}(?<s>[ \-])[0-9]{4}\k<s>[0-9]{4}\k<s>[0-9]{4}(?:\k<s>[0-9]{3})?|[0-9]{4}(?<t>[ \-])[0-9]{6}\k<t>[0-9]{4,5})(?![A-Za-z0-9\-])", Options, Timeout)]
     private static partial Regex Card();
 
     [GeneratedRegex(@"(?<![A-Za-z0-9\-])(?!000|666|9)[0-9]{3}(?<s>[\- ])(?!00)[0-9]{2}\k<s>(?!0000)[0-9]{4}(?![A-Za-z0-9\-])", Options, Timeout)]

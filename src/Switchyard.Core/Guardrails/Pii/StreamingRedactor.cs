@@ -31,6 +31,8 @@ public sealed partial class StreamingRedactor
     private readonly Dictionary<PiiCategory, int> _counts = [];
     private string _context = "";
     private Func<char, bool>? _suppressToken;
+    private Func<char, bool>? _suppressInner;
+    private string? _suppressHeld;
     private string? _pemTail;
 
     public StreamingRedactor(PiiDetector? detector = null, int maxHold = DefaultMaxHold)
@@ -67,10 +69,15 @@ public sealed partial class StreamingRedactor
     {
         if (IsSuppressing)
         {
+            // A dot held after a token was the sentence's period after all.
+            var held = _suppressHeld ?? "";
             _suppressToken = null;
+            _suppressInner = null;
+            _suppressHeld = null;
             _pemTail = null;
             _pending.Clear();
-            return "";
+            if (held.Length == 0) return "";
+            _pending.Append(held);
         }
         var output = new StringBuilder();
         Process(output, final: true);
@@ -134,6 +141,7 @@ public sealed partial class StreamingRedactor
             else
             {
                 _suppressToken = r.Pattern.TokenChars;
+                _suppressInner = r.Pattern.InnerChars;
             }
             _context = Tail(buffer, length);
             _pending.Clear();
@@ -147,12 +155,38 @@ public sealed partial class StreamingRedactor
     {
         if (_suppressToken is { } isToken)
         {
+            var text = (_suppressHeld ?? "") + input;
+            _suppressHeld = null;
             var i = 0;
-            while (i < input.Length && isToken(input[i])) i++;
-            _context = Tail(_context + input[..i], (_context + input[..i]).Length);
-            if (i == input.Length) return "";
+            while (i < text.Length)
+            {
+                if (isToken(text[i]))
+                {
+                    i++;
+                    continue;
+                }
+                if (_suppressInner is { } isInner && isInner(text[i]))
+                {
+                    if (i + 1 == text.Length)
+                    {
+                        // Whether this dot joins another segment or ends a sentence depends on the next chunk.
+                        _suppressHeld = text[i..];
+                        _context = Tail(_context + text[..i], (_context + text[..i]).Length);
+                        return "";
+                    }
+                    if (isToken(text[i + 1]))
+                    {
+                        i += 2;
+                        continue;
+                    }
+                }
+                break;
+            }
+            _context = Tail(_context + text[..i], (_context + text[..i]).Length);
+            if (i == text.Length) return "";
             _suppressToken = null;
-            return input[i..];
+            _suppressInner = null;
+            return text[i..];
         }
         var tail = _pemTail + input;
         var end = PemEnd().Match(tail);
@@ -237,10 +271,10 @@ public sealed partial class StreamingRedactor
         return Math.Max(f, c);
     }
 
-    /// <summary>A word that could be one group of a spaced finding: up to 16 characters of digits, capitals and <c>()+.-</c>.</summary>
+    /// <summary>A word that could be one group of a spaced finding: up to 24 characters of digits, capitals and <c>()+.-</c>.</summary>
     private static bool IsGroupWord(ReadOnlySpan<char> word)
     {
-        if (word.Length is 0 or > 16) return false;
+        if (word.Length is 0 or > 24) return false;
         foreach (var ch in word)
         {
             if (!IsGroupChar(ch)) return false;
