@@ -107,7 +107,7 @@ public sealed class GuardrailCompiler
             _ => null,
         };
         if (kind is null) errors.Add(new ConfigError(Join(path, "type"), "'type' must be 'guardrail' or 'mutator'"));
-        var props = ReadHookProperties(hook, path, ev, kind ?? HookKind.Guardrail, errors);
+        var props = ReadHookProperties(hook, path, kind ?? HookKind.Guardrail, errors);
         var checks = new List<CheckDefinition>();
         if (hook["checks"] is not JsonArray checkArray)
         {
@@ -186,7 +186,7 @@ public sealed class GuardrailCompiler
                 default: errors.Add(new ConfigError(Join(path, "type"), "'type' must be 'guardrail' or 'mutator'")); break;
             }
         }
-        var props = ReadHookProperties(hookProps, path, ev, kind, errors);
+        var props = ReadHookProperties(hookProps, path, kind, errors);
         if (checkEntries.Count == 0)
         {
             errors.Add(new ConfigError(path, props.Id is null
@@ -229,7 +229,7 @@ public sealed class GuardrailCompiler
         var isEnabled = true;
         if (enabledNode is not null)
         {
-            if (enabledNode is JsonValue ev2 && ev2.TryGetValue<bool>(out var enabled)) isEnabled = enabled;
+            if (enabledNode is JsonValue enabledValue && enabledValue.TryGetValue<bool>(out var enabled)) isEnabled = enabled;
             else errors.Add(new ConfigError(enabledPath, "'is_enabled' must be true or false"));
         }
         // The check keeps its own copy: the config's JSON may be reused or mutated by whoever owns it.
@@ -250,7 +250,7 @@ public sealed class GuardrailCompiler
 
     private sealed record HookProperties(string? Id, bool Deny, bool Async, bool Sequential, JsonObject? OnFail, JsonObject? OnSuccess);
 
-    private static HookProperties ReadHookProperties(JsonObject hook, string path, HookEvent ev, HookKind kind, List<ConfigError> errors)
+    private static HookProperties ReadHookProperties(JsonObject hook, string path, HookKind kind, List<ConfigError> errors)
     {
         string? id = null;
         if (hook["id"] is { } idNode)
@@ -275,7 +275,6 @@ public sealed class GuardrailCompiler
         }
         var onFail = Feedback(hook, "on_fail", path, errors);
         var onSuccess = Feedback(hook, "on_success", path, errors);
-        _ = ev;
         return new HookProperties(id, deny, isAsync, sequential, onFail, onSuccess);
     }
 

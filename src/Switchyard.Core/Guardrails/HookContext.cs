@@ -49,7 +49,13 @@ public sealed class HookContext
     public string RequestType { get; }
 
     /// <summary>The parsed <c>x-portkey-metadata</c> object (empty when absent).</summary>
-    public JsonObject Metadata { get; init; } = new();
+    public JsonObject Metadata
+    {
+        get => _metadata;
+        init => _metadata = Materialize(value ?? new JsonObject());
+    }
+
+    private readonly JsonObject _metadata = new();
 
     public bool RequestTransformed { get; private set; }
 

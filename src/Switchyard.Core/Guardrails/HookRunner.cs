@@ -10,7 +10,9 @@ namespace Switchyard.Core.Guardrails;
 /// All hooks of the event run concurrently; a guardrail's checks run concurrently unless it is <c>sequential</c>;
 /// a mutator's checks always run in order. A check's transform replaces the context's body, so later sequential checks
 /// see it, while concurrent checks all see the body as it was when they started (their transforms are applied in
-/// check order once all have finished).
+/// check order once all have finished). One deviation: checks (and hooks) that can rewrite the body never run
+/// concurrently with each other, so two rewrites (a redaction and a prefix, say) compose instead of the last one
+/// silently replacing the first.
 /// </remarks>
 public sealed class HookRunner
 {
@@ -35,7 +37,26 @@ public sealed class HookRunner
         if (selected.Count == 0) return HookEventResult.Empty;
         var requestVersion = ctx.RequestJson;
         var responseVersion = ctx.ResponseJson;
-        var results = await Task.WhenAll(selected.Select(h => RunHookAsync(h, ev, ctx, ct))).ConfigureAwait(false);
+        var results = new (JsonObject Result, bool Ran, bool Verdict)[selected.Count];
+        // Hooks that can rewrite the body run one after another (in hook order) so no rewrite is lost to a race;
+        // all other hooks run concurrently with them, as in Portkey.
+        var rewriting = selected.Select((h, i) => (h, i)).Where(x => MayTransform(x.h) && !ShouldSkip(x.h, ev, ctx)).Select(x => x.i).ToList();
+        var chained = rewriting.Count > 1 ? new HashSet<int>(rewriting) : [];
+        var tasks = new List<Task>();
+        for (var i = 0; i < selected.Count; i++)
+        {
+            if (chained.Contains(i)) continue;
+            var index = i;
+            tasks.Add(Task.Run(async () => results[index] = await RunHookAsync(selected[index], ev, ctx, ct).ConfigureAwait(false), ct));
+        }
+        if (chained.Count > 0)
+        {
+            tasks.Add(Task.Run(async () =>
+            {
+                foreach (var index in rewriting) results[index] = await RunHookAsync(selected[index], ev, ctx, ct).ConfigureAwait(false);
+            }, ct));
+        }
+        await Task.WhenAll(tasks).ConfigureAwait(false);
         var shouldDeny = false;
         var anyFailed = false;
         for (var i = 0; i < results.Length; i++)
@@ -73,11 +94,35 @@ public sealed class HookRunner
         }
         else
         {
-            var runs = await Task.WhenAll(enabled.Select(c => RunCheckAsync(c, ev, ctx, ct))).ConfigureAwait(false);
-            foreach (var run in runs)
+            // Checks run concurrently, except that checks able to rewrite the body run one after another (in check
+            // order, each seeing the previous rewrite): Portkey lets them race and keeps only the last rewrite, which
+            // could silently undo a redaction.
+            var runs = new CheckRun[enabled.Count];
+            var rewriters = Enumerable.Range(0, enabled.Count).Where(i => enabled[i].Check.MayTransform).ToList();
+            var chained = rewriters.Count > 1 ? new HashSet<int>(rewriters) : [];
+            var tasks = new List<Task>();
+            for (var i = 0; i < enabled.Count; i++)
             {
-                Apply(run.Outcome, ev, ctx);
-                checkResults.Add(run);
+                if (chained.Contains(i)) continue;
+                var index = i;
+                tasks.Add(Task.Run(async () => runs[index] = await RunCheckAsync(enabled[index], ev, ctx, ct).ConfigureAwait(false), ct));
+            }
+            if (chained.Count > 0)
+            {
+                tasks.Add(Task.Run(async () =>
+                {
+                    foreach (var index in rewriters)
+                    {
+                        runs[index] = await RunCheckAsync(enabled[index], ev, ctx, ct).ConfigureAwait(false);
+                        Apply(runs[index].Outcome, ev, ctx);
+                    }
+                }, ct));
+            }
+            await Task.WhenAll(tasks).ConfigureAwait(false);
+            for (var i = 0; i < runs.Length; i++)
+            {
+                if (!chained.Contains(i)) Apply(runs[i].Outcome, ev, ctx);
+                checkResults.Add(runs[i]);
             }
         }
 
@@ -99,6 +144,8 @@ public sealed class HookRunner
         };
         return (result, true, verdict);
     }
+
+    private static bool MayTransform(HookDefinition hook) => hook.Checks.Any(c => c.IsEnabled && c.Check.MayTransform);
 
     private static bool ShouldSkip(HookDefinition hook, HookEvent ev, HookContext ctx) =>
         !HookedRequestTypes.Contains(ctx.RequestType)

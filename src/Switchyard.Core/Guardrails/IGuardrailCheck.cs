@@ -9,4 +9,7 @@ namespace Switchyard.Core.Guardrails;
 public interface IGuardrailCheck
 {
     ValueTask<CheckOutcome> RunAsync(HookContext context, HookEvent ev, CancellationToken ct);
+
+    /// <summary>Whether the check can rewrite the body; the runner never lets two such checks race on the same body.</summary>
+    bool MayTransform => false;
 }

@@ -18,6 +18,14 @@ public sealed class HookRunnerTests
         public ValueTask<CheckOutcome> RunAsync(HookContext context, HookEvent ev, CancellationToken ct) => new(run(context, ev));
     }
 
+    /// <summary>A check that declares it may rewrite the body.</summary>
+    private sealed class Rewriter(IGuardrailCheck inner) : IGuardrailCheck
+    {
+        public ValueTask<CheckOutcome> RunAsync(HookContext context, HookEvent ev, CancellationToken ct) => inner.RunAsync(context, ev, ct);
+
+        public bool MayTransform => true;
+    }
+
     private static IGuardrailCheck Const(bool verdict, CheckError? error = null) =>
         new Fake((_, _) => Task.FromResult(new CheckOutcome(verdict, new JsonObject { ["v"] = verdict }, error)));
 
@@ -97,6 +105,28 @@ public sealed class HookRunnerTests
         Assert.True(result.RequestTransformed);
         Assert.True(Bool(result.Results[0]["transformed"]));
         Assert.True(parallel.RequestTransformed);
+    }
+
+    [Fact]
+    public async Task Rewriting_checks_of_a_parallel_guardrail_compose_instead_of_racing()
+    {
+        var ctx = Chat("a");
+        var result = await Runner.RunAsync([Hook("p", Def("1", new Rewriter(Append("1"))), Def("pure", Const(true)), Def("2", new Rewriter(Append("2"))))],
+            Before, ctx, HookSelection.Sync, CancellationToken.None);
+        Assert.Equal("a12", LastUserText(ctx));
+        Assert.Equal(["1", "pure", "2"], result.Results[0]["checks"]!.AsArray().Select(c => Str(c!["id"])));
+    }
+
+    [Fact]
+    public async Task Rewriting_hooks_compose_instead_of_racing()
+    {
+        var ctx = Chat("a");
+        await Runner.RunAsync([
+            Hook("first", Def("1", new Rewriter(Append("1")))),
+            Hook("pure", Def("c", Const(true))),
+            new HookDefinition { Id = "second", Kind = HookKind.Mutator, Checks = [Def("2", new Rewriter(Append("2")))] },
+        ], Before, ctx, HookSelection.Sync, CancellationToken.None);
+        Assert.Equal("a12", LastUserText(ctx));
     }
 
     [Fact]
@@ -245,8 +275,8 @@ public sealed class HookRunnerTests
     public async Task Compiled_config_runs_end_to_end()
     {
         var (before, _) = CompileOk("""
-            {"input_guardrails":[{"deny":true,"regexMatch":{"rule":"^[^<>]*$"}}],
-             "input_mutators":[{"pii":{},"addPrefix":{"prefix":"[safe] "}}]}
+            {"input_guardrails":[{"deny":true,"regexMatch":{"rule":"^[^<>]*$"},"pii":{}}],
+             "input_mutators":[{"addPrefix":{"prefix":"[safe] "}}]}
             """);
         var ctx = Chat("Mail me at jane.doe@example.com");
         var result = await Runner.RunAsync(before!, Before, ctx, HookSelection.Sync, CancellationToken.None);

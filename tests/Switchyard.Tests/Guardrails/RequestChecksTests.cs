@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Switchyard.Core.Guardrails;
 using Xunit;
 using static Switchyard.Tests.Guardrails.GuardrailKit;
@@ -141,6 +140,7 @@ public sealed class RequestChecksTests
         var outcome = await check.RunAsync(Answer("x"), HookEvent.AfterRequest);
         Assert.True(outcome.Verdict);
         Assert.NotNull(outcome.Error);
-        _ = new JsonObject();
+        var parameters = Check("default.requestParametersCheck", """{"params":{"blockedKeys":["n"]}}""");
+        Assert.NotNull((await parameters.RunAsync(Answer("x"), HookEvent.AfterRequest)).Error);
     }
 }

@@ -74,6 +74,17 @@ public sealed class TextChecksTests
     }
 
     [Fact]
+    public async Task RegexReplace_without_content_is_an_error_that_keeps_the_verdict()
+    {
+        var ctx = Chat("x");
+        ctx.SetResponse(ChatCompletion(null), 200);
+        var outcome = await Check("default.regexReplace", """{"rule":"x"}""", After).RunAsync(ctx, After);
+        Assert.True(outcome.Verdict);
+        Assert.Equal("Missing text to match", outcome.Error!.Message);
+        Assert.False(outcome.Transformed);
+    }
+
+    [Fact]
     public async Task SentenceCount_counts_terminators_in_range_and_not()
     {
         var check = Check("default.sentenceCount", """{"minSentences":2,"maxSentences":3}""");

@@ -5,6 +5,8 @@ namespace Switchyard.Core.Guardrails.Checks;
 /// <summary><c>default.addPrefix</c>: prepends <c>prefix</c> to the chosen role's message (creating one if needed) or to the prompt.</summary>
 internal sealed class AddPrefixCheck(string prefix, string role, bool addToExisting, bool onlyIfEmpty) : IGuardrailCheck
 {
+    public bool MayTransform => true;
+
     public static IGuardrailCheck? Create(CheckParameters p)
     {
         var prefix = p.String("prefix", required: true);

@@ -19,6 +19,8 @@ internal sealed class InlineImageUrlsCheck(GuardrailServices services, long maxS
         ["bmp"] = "image/bmp", ["svg"] = "image/svg+xml", ["ico"] = "image/x-icon", ["tiff"] = "image/tiff", ["tif"] = "image/tiff",
     };
 
+    public bool MayTransform => true;
+
     public static IGuardrailCheck? Create(CheckParameters p)
     {
         var maxSize = p.Number("maxSizeBytes", 20 * 1024 * 1024, integer: true, min: 1) ?? 20 * 1024 * 1024;
@@ -100,9 +102,7 @@ internal sealed class InlineImageUrlsCheck(GuardrailServices services, long maxS
         }
         catch (OutboundCallException ex)
         {
-            return (null, null, ex.Message.Contains("limit", StringComparison.Ordinal)
-                ? $"Image exceeds maximum allowed size ({maxSizeBytes} bytes)"
-                : ex.Message);
+            return (null, null, ex.TooLarge ? $"Image exceeds maximum allowed size ({maxSizeBytes} bytes)" : ex.Message);
         }
     }
 

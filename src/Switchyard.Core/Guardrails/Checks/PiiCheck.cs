@@ -11,6 +11,8 @@ namespace Switchyard.Core.Guardrails.Checks;
 /// </remarks>
 internal sealed class PiiCheck(PiiDetector detector, bool redact, bool failOnDetection, bool not, TextScope scope) : IGuardrailCheck
 {
+    public bool MayTransform => redact;
+
     public static IGuardrailCheck? Create(CheckParameters p)
     {
         var names = p.StringArray("categories", required: false);

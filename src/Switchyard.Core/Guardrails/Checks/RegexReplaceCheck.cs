@@ -6,6 +6,8 @@ namespace Switchyard.Core.Guardrails.Checks;
 /// <summary><c>default.regexReplace</c>: replaces every match in each text part with <c>redactText</c>; fails only with <c>failOnDetection</c>.</summary>
 internal sealed class RegexReplaceCheck(Regex regex, string pattern, string redactText, bool failOnDetection) : IGuardrailCheck
 {
+    public bool MayTransform => true;
+
     public static IGuardrailCheck? Create(CheckParameters p)
     {
         var rule = p.String("rule", required: true);

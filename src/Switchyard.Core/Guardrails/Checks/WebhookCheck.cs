@@ -8,6 +8,8 @@ namespace Switchyard.Core.Guardrails.Checks;
 /// <summary><c>default.webhook</c>: POSTs the hook context to a URL and takes its <c>verdict</c> (and optional transformed bodies).</summary>
 internal sealed class WebhookCheck(GuardrailServices services, Uri url, List<KeyValuePair<string, string>> headers, TimeSpan timeout, double timeoutMs) : IGuardrailCheck
 {
+    public bool MayTransform => true;
+
     public static IGuardrailCheck? Create(CheckParameters p)
     {
         var url = p.Url("webhookURL", required: true);

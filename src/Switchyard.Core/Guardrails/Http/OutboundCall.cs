@@ -49,7 +49,7 @@ internal static class OutboundCall
                     continue;
                 }
                 if (currentMethod != HttpMethod.Head && response.Content.Headers.ContentLength is long declared && declared > maxBytes)
-                    throw new OutboundCallException($"the response is {declared} bytes, more than the limit of {maxBytes}");
+                    throw new OutboundCallException($"the response is {declared} bytes, more than the limit of {maxBytes}") { TooLarge = true };
                 var body = currentMethod == HttpMethod.Head ? [] : await ReadCappedAsync(response.Content, maxBytes, linked.Token).ConfigureAwait(false);
                 return new OutboundResponse(response.StatusCode, response.ReasonPhrase ?? "", response.Content.Headers.ContentType, body);
             }
@@ -73,7 +73,7 @@ internal static class OutboundCall
         {
             var read = await stream.ReadAsync(buffer, ct).ConfigureAwait(false);
             if (read == 0) break;
-            if (memory.Length + read > maxBytes) throw new OutboundCallException($"the response is larger than the limit of {maxBytes} bytes");
+            if (memory.Length + read > maxBytes) throw new OutboundCallException($"the response is larger than the limit of {maxBytes} bytes") { TooLarge = true };
             memory.Write(buffer, 0, read);
         }
         return memory.ToArray();
@@ -92,4 +92,7 @@ internal sealed class OutboundCallException : Exception
     public OutboundCallException(string message) : base(message) { }
 
     public OutboundCallException(string message, Exception inner) : base(message, inner) { }
+
+    /// <summary>The response exceeded the size limit.</summary>
+    public bool TooLarge { get; init; }
 }
