@@ -42,6 +42,9 @@ public sealed class GuardrailServices
     /// <summary>The match timeout of every configured regular expression (a guard against catastrophic backtracking).</summary>
     public TimeSpan RegexTimeout { get; init; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>How soon a token with an unknown <c>kid</c> may make <c>default.jwt</c> fetch the same JWKS again.</summary>
+    public TimeSpan JwksMinRefetchInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The largest response body a check reads from a webhook, log or JWKS endpoint.</summary>
     public int MaxResponseBytes { get; init; } = 1024 * 1024;
 }

@@ -8,8 +8,8 @@ namespace Switchyard.Core.Guardrails.Jwt;
 /// <summary>Key sets fetched from <c>jwksUri</c>, cached per URI for the check's <c>cacheMaxAge</c>, one fetch at a time per URI.</summary>
 /// <remarks>
 /// Portkey refetches on every unknown <c>kid</c>, so a client sending random kids makes the gateway hammer the identity
-/// provider. Here an unknown kid refetches at most once per <see cref="MinRefetchInterval"/>; a real key rotation is
-/// still picked up within that interval.
+/// provider. Here an unknown kid refetches at most once per interval; a real key rotation is
+/// still picked up within that interval (<see cref="GuardrailServices.JwksMinRefetchInterval"/>).
 /// </remarks>
 public sealed class JwksCache
 {
@@ -20,13 +20,10 @@ public sealed class JwksCache
 
     internal JwksCache(GuardrailServices services) => _services = services;
 
-    /// <summary>How soon an unknown kid may trigger another fetch of the same URI.</summary>
-    public TimeSpan MinRefetchInterval { get; init; } = TimeSpan.FromSeconds(10);
-
-    /// <summary>How many times a key set was fetched (all URIs); for tests and diagnostics.</summary>
-    public int FetchCount => _fetchCount;
-
     private int _fetchCount;
+
+    /// <summary>How many times a key set was fetched (all URIs); for diagnostics.</summary>
+    public int FetchCount => _fetchCount;
 
     /// <summary>The cached key set, fetched when absent or older than <paramref name="maxAge"/>.</summary>
     internal Task<JsonWebKeySet> GetAsync(Uri uri, TimeSpan maxAge, CancellationToken ct)
@@ -37,12 +34,12 @@ public sealed class JwksCache
         return FetchAsync(slot, uri, ct);
     }
 
-    /// <summary>A fresh key set after an unknown kid, unless the cached one is younger than <see cref="MinRefetchInterval"/>.</summary>
+    /// <summary>A fresh key set after an unknown kid, unless the cached one is younger than <see cref="GuardrailServices.JwksMinRefetchInterval"/>.</summary>
     internal Task<JsonWebKeySet> RefreshAsync(Uri uri, CancellationToken ct)
     {
         var slot = _slots.GetOrAdd(uri.AbsoluteUri, _ => new Slot());
         var current = slot.Current;
-        if (current is not null && _services.Time.GetUtcNow() - current.FetchedAt < MinRefetchInterval) return Task.FromResult(current.Keys);
+        if (current is not null && _services.Time.GetUtcNow() - current.FetchedAt < _services.JwksMinRefetchInterval) return Task.FromResult(current.Keys);
         return FetchAsync(slot, uri, ct);
     }
 
