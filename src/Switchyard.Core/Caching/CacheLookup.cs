@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace Switchyard.Core.Caching;
 
 /// <summary>One leaf's cache decision: its status, the lookup, and the wrapper that stores the answer.</summary>
@@ -78,6 +80,25 @@ public sealed class CacheLookup
         return null;
     }
 
+    private async Task WriteAsync(ResponseCache cache, string contentType, byte[] body)
+    {
+        try
+        {
+            var entry = new CachedResponse(contentType, cache.Time.GetUtcNow(), body);
+            await cache.Store.SetAsync(_key, entry.ToBytes(), _ttl, CancellationToken.None).ConfigureAwait(false);
+            cache.Wrote();
+            if (_probe is not null)
+            {
+                await cache.Semantic!.AddAsync(cache, _probe, _key, _ttl, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            // The fail-safe store already counts failures; this only keeps a background write from going unobserved.
+            cache.Logger.LogDebug(ex, "Cache write for {Key} failed", _key);
+        }
+    }
+
     /// <summary>Wraps a successful response so that, once the client has read all of it, it is stored.</summary>
     public HttpResponseMessage StoreOnCompletion(HttpResponseMessage response)
     {
@@ -95,12 +116,19 @@ public sealed class CacheLookup
         var cache = _cache;
         var content = new CachingContent(response.Content, cache.MaxEntryBytes, isStream ? _streamMarker : ReadOnlyMemory<byte>.Empty, async body =>
         {
-            var entry = new CachedResponse(contentType, cache.Time.GetUtcNow(), body);
-            await cache.Store.SetAsync(_key, entry.ToBytes(), _ttl, CancellationToken.None).ConfigureAwait(false);
-            cache.Wrote();
-            if (_probe is not null)
+            var write = WriteAsync(cache, contentType, body);
+            // The answer's last byte waits for the write, so the next identical request finds it; but never longer than a
+            // lookup may take, and not at all while the store is failing: a slow store must not slow answers down.
+            if (cache.Store.Problem is null)
             {
-                await cache.Semantic!.AddAsync(cache, _probe, _key, _ttl, CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    await write.WaitAsync(cache.WriteWait, cache.Time).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    // The write goes on in the background within the store's own write bound.
+                }
             }
         });
         foreach (var (name, values) in response.Content.Headers.NonValidated)

@@ -36,6 +36,9 @@ public sealed class FailSafeCacheStore : ICacheStore
 
     public TimeSpan RetryInterval { get; }
 
+    /// <summary>Bound on a lookup (<c>CACHE_TIMEOUT_MS</c>): the longest the cache may hold a request.</summary>
+    public TimeSpan Timeout => _timeout;
+
     /// <summary>Bound on writes: four lookups' worth, at least a second.</summary>
     public TimeSpan WriteTimeout => _timeout * 4 > TimeSpan.FromSeconds(1) ? _timeout * 4 : TimeSpan.FromSeconds(1);
 

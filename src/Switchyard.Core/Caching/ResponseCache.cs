@@ -103,6 +103,9 @@ public sealed class ResponseCache
 
     internal void Wrote() => Interlocked.Increment(ref _writes);
 
+    /// <summary>How long the end of an answer may wait for its cache write: no longer than a lookup may take.</summary>
+    internal TimeSpan WriteWait => (Store as FailSafeCacheStore)?.Timeout ?? TimeSpan.FromMilliseconds(250);
+
     private static ReadOnlyMemory<byte> CompleteMarker(EndpointKind endpoint) => endpoint switch
     {
         EndpointKind.Messages => "event: message_stop"u8.ToArray(),
