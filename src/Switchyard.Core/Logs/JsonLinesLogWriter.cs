@@ -14,7 +14,8 @@ public sealed class JsonLinesLogWriter : IRequestLogSink, IAsyncDisposable
     private readonly string _directory;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly Task _writer;
+    private Task? _writer;
+    private readonly object _start = new();
     private long _dropped;
     private long _written;
 
@@ -34,7 +35,15 @@ public sealed class JsonLinesLogWriter : IRequestLogSink, IAsyncDisposable
             SingleReader = true,
             FullMode = BoundedChannelFullMode.DropWrite,
         });
-        _writer = Task.Run(WriteLoopAsync);
+    }
+
+    /// <summary>Starts the background writer (the engine starts it with its other background work).</summary>
+    public void Start()
+    {
+        lock (_start)
+        {
+            _writer ??= Task.Run(WriteLoopAsync);
+        }
     }
 
     public string Directory => _directory;
@@ -177,6 +186,8 @@ public sealed class JsonLinesLogWriter : IRequestLogSink, IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _channel.Writer.TryComplete();
-        await _writer.ConfigureAwait(false);
+        // Never started (an engine used without Start): the queued records are still written.
+        Start();
+        await _writer!.ConfigureAwait(false);
     }
 }

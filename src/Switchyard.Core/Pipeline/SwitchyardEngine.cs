@@ -5,7 +5,6 @@ using Switchyard.Core.Configs;
 using Switchyard.Core.Logs;
 using Switchyard.Core.Pipeline.Steps;
 using Switchyard.Core.Providers;
-using Switchyard.Core.Providers.Azure;
 using Switchyard.Core.Providers.Google;
 using Switchyard.Core.Requests;
 using Switchyard.Core.Routing;
@@ -34,8 +33,14 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         var loggers = options.Loggers;
         _logger = loggers.CreateLogger("Switchyard.Cache");
         var trust = ExtraCaTrust.FromPemFile(settings.UpstreamCaFile);
-        Providers = ProviderRegistry.Default.WithBaseUrls(settings.ProviderBaseUrls).WithEnvironment(options.Environment).WithSettings(settings)
-            .WithAdapter(new AzureOpenAiAdapter(options.Environment, trust));
+        Providers = ProviderRegistry.Create(new ProviderContext
+        {
+            Settings = settings,
+            Environment = options.Environment,
+            Time = options.Time,
+            Trust = trust,
+            Logger = loggers.CreateLogger("Switchyard.Providers"),
+        });
         var hosts = CustomHostValidator.FromEnvironment(settings.TrustedCustomHosts);
         var compiler = new ConfigCompiler(settings, Providers, hosts);
         NamedConfigs = new NamedConfigStore(settings.ConfigDirectory, compiler, options.Environment,
@@ -88,6 +93,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     public void Start()
     {
         NamedConfigs.Start();
+        RequestLog?.Start();
         if (_redis is { } client)
         {
             _ = WarmUpAsync(client, Settings.Cache, _logger);

@@ -24,6 +24,7 @@ public sealed class LogRotationTests
         try
         {
             var writer = new JsonLinesLogWriter(dir, 100_000, NullLogger.Instance, fileLimitBytes: 4096, totalLimitBytes: 16_384);
+            writer.Start();
             var day = new DateTimeOffset(2026, 11, 22, 10, 0, 0, TimeSpan.Zero);
             for (var i = 0; i < 400; i++)
             {

@@ -8,7 +8,7 @@ using Switchyard.Core.Translation;
 namespace Switchyard.Core.Providers.Bedrock;
 
 /// <summary>AWS Bedrock through the Converse API: every LLM protocol is translated to Converse / ConverseStream and signed with SigV4.</summary>
-public sealed class BedrockAdapter : IProviderAdapter, IEnvironmentAware
+public sealed class BedrockAdapter : IProviderAdapter
 {
     private static readonly HttpMessageInvoker SharedHttp = new(new SocketsHttpHandler
     {
@@ -40,7 +40,6 @@ public sealed class BedrockAdapter : IProviderAdapter, IEnvironmentAware
     public ValueTask<HttpRequestMessage> CreateRequestAsync(UpstreamCall call, CancellationToken ct) =>
         throw new NotSupportedException("Bedrock has no native OpenAI endpoints");
 
-    public IProviderAdapter WithEnvironment(Func<string, string?> environment) => new BedrockAdapter(environment, TimeProvider.System);
 }
 
 /// <summary>The Converse dialect: request translation, SigV4 (or a Bedrock API key), responses, event streams and errors.</summary>

@@ -22,13 +22,16 @@ public sealed class VertexAdapter : IProviderAdapter, IChatDialect
 
     private readonly Lazy<IChatDialect?> _anthropic;
 
-    public VertexAdapter(string? gcpAuthMode = null, string? metadataHost = null, Func<VertexAdapter, IChatDialect>? anthropicOnVertex = null)
+    public VertexAdapter(string? gcpAuthMode = null, string? metadataHost = null, Func<VertexAdapter, IChatDialect>? anthropicOnVertex = null, TimeProvider? time = null)
     {
         GcpAuthMode = gcpAuthMode;
         MetadataHost = string.IsNullOrWhiteSpace(metadataHost) ? "metadata.google.internal" : metadataHost.Trim();
         AnthropicOnVertex = anthropicOnVertex;
+        _time = time ?? TimeProvider.System;
         _anthropic = new Lazy<IChatDialect?>(() => AnthropicOnVertex?.Invoke(this));
     }
+
+    private readonly TimeProvider _time;
 
     /// <summary><c>GCP_AUTH_MODE</c>: <c>workload</c> makes the metadata server the default credential.</summary>
     public string? GcpAuthMode { get; }
@@ -46,10 +49,10 @@ public sealed class VertexAdapter : IProviderAdapter, IChatDialect
     // Built on first use, so Google.Apis.Auth loads only when a Vertex target needs a minted token.
     private object? _tokens;
 
-    public GoogleTokenSource Tokens => (GoogleTokenSource)LazyInitializer.EnsureInitialized(ref _tokens, CreateTokens);
+    public GoogleTokenSource Tokens => (GoogleTokenSource)LazyInitializer.EnsureInitialized(ref _tokens, () => CreateTokens());
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private static object CreateTokens() => new GoogleTokenSource();
+    private object CreateTokens() => new GoogleTokenSource(_time);
 
     public string Family => "vertex-ai";
 
@@ -61,7 +64,6 @@ public sealed class VertexAdapter : IProviderAdapter, IChatDialect
         throw new NotSupportedException("Vertex AI has no native pass-through endpoints");
 
     /// <summary>A copy with the engine's settings (the token cache starts empty).</summary>
-    public VertexAdapter WithSettings(GatewaySettings settings) => new(settings.GcpAuthMode, settings.GceMetadataHost, AnthropicOnVertex);
 
     public static bool IsAnthropicModel(string? model) =>
         model is not null && (model.StartsWith("claude-", StringComparison.OrdinalIgnoreCase) || model.StartsWith("anthropic.", StringComparison.OrdinalIgnoreCase));
