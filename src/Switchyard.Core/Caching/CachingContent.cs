@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Net;
 using Switchyard.Core.Streaming;
 
 namespace Switchyard.Core.Caching;
@@ -10,40 +9,13 @@ namespace Switchyard.Core.Caching;
 /// response that breaks off, that the client abandons, or that outgrows the entry limit is not stored.
 /// </summary>
 internal sealed class CachingContent(HttpContent inner, int maxBytes, ReadOnlyMemory<byte> completeMarker, Func<byte[], ValueTask> store)
-    : HttpContent
+    : PassThroughContent(inner, copyHeaders: false)
 {
     private readonly int _maxBytes = maxBytes;
     private readonly Func<byte[], ValueTask> _store = store;
     private readonly long? _length = inner.Headers.ContentLength;
 
-    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => CopyAsync(stream, CancellationToken.None);
-
-    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken ct) => CopyAsync(stream, ct);
-
-    protected override async Task<Stream> CreateContentReadStreamAsync() => new Tee(await inner.ReadAsStreamAsync().ConfigureAwait(false), this);
-
-    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken ct) => new Tee(await inner.ReadAsStreamAsync(ct).ConfigureAwait(false), this);
-
-    protected override bool TryComputeLength(out long length)
-    {
-        length = inner.Headers.ContentLength ?? 0;
-        return inner.Headers.ContentLength is not null;
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-        base.Dispose(disposing);
-    }
-
-    private async Task CopyAsync(Stream destination, CancellationToken ct)
-    {
-        await using var tee = new Tee(await inner.ReadAsStreamAsync(ct).ConfigureAwait(false), this);
-        await tee.CopyToAsync(destination, ct).ConfigureAwait(false);
-    }
+    protected override Stream Watch(Stream source) => new Tee(source, this);
 
     private bool IsComplete(ReadOnlySpan<byte> body)
     {

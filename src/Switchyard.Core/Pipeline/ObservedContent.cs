@@ -1,4 +1,3 @@
-using System.Net;
 using Switchyard.Core.Streaming;
 
 namespace Switchyard.Core.Pipeline;
@@ -8,46 +7,28 @@ namespace Switchyard.Core.Pipeline;
 /// request's context exactly once — at the end of the body, when it breaks, or when the reader lets go early.
 /// Whoever reads the answer (the server's relay or an in-process <see cref="HttpClient"/>) needs to do nothing more.
 /// </summary>
-internal sealed class ObservedContent : HttpContent
+internal sealed class ObservedContent : PassThroughContent
 {
-    private readonly HttpContent _inner;
     private readonly RequestContext _context;
     private readonly IDisposable? _owned;
 
     /// <param name="owned">Disposed with this body (the upstream attempt's cancellation scope).</param>
     public ObservedContent(HttpContent inner, RequestContext context, IDisposable? owned = null)
+        : base(inner, copyHeaders: true)
     {
-        _inner = inner;
         _context = context;
         _owned = owned;
-        foreach (var (name, values) in inner.Headers.NonValidated)
-        {
-            Headers.TryAddWithoutValidation(name, values);
-        }
     }
 
-    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => CopyAsync(stream, CancellationToken.None);
-
-    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken ct) => CopyAsync(stream, ct);
-
-    protected override async Task<Stream> CreateContentReadStreamAsync() => Observe(await _inner.ReadAsStreamAsync().ConfigureAwait(false));
-
-    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken ct) => Observe(await _inner.ReadAsStreamAsync(ct).ConfigureAwait(false));
-
-    private Observer Observe(Stream source) =>
-        new(source, _context, _inner.Headers.ContentLength, _inner.Headers.ContentType?.MediaType == "text/event-stream");
-
-    protected override bool TryComputeLength(out long length)
-    {
-        length = _inner.Headers.ContentLength ?? 0;
-        return _inner.Headers.ContentLength is not null;
-    }
+    protected override Stream Watch(Stream source) =>
+        new Observer(source, _context, Inner.Headers.ContentLength, Inner.Headers.ContentType?.MediaType == "text/event-stream");
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
-            _inner.Dispose();
+            // The inner bodies first: a usage tap reports what it saw before the request completes.
+            Inner.Dispose();
             _owned?.Dispose();
             if (!_context.IsCompleted)
             {
@@ -57,12 +38,6 @@ internal sealed class ObservedContent : HttpContent
             }
         }
         base.Dispose(disposing);
-    }
-
-    private async Task CopyAsync(Stream destination, CancellationToken ct)
-    {
-        await using var source = Observe(await _inner.ReadAsStreamAsync(ct).ConfigureAwait(false));
-        await source.CopyToAsync(destination, ct).ConfigureAwait(false);
     }
 
     /// <param name="length">The declared length: a reader that has all of it may stop without reading the end (SDKs do).</param>

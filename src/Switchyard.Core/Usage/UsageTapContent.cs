@@ -1,4 +1,3 @@
-using System.Net;
 using Switchyard.Core.Pipeline;
 using Switchyard.Core.Streaming;
 
@@ -8,51 +7,19 @@ namespace Switchyard.Core.Usage;
 /// A pass-through body (the provider's bytes, unchanged) that watches what it relays through a <see cref="ResponseTap"/>
 /// and reports the usage it found when the body ends. Nothing is held back from the reader.
 /// </summary>
-internal sealed class UsageTapContent : HttpContent
+internal sealed class UsageTapContent : PassThroughContent
 {
-    private readonly HttpContent _inner;
     private readonly ResponseTap _tap;
     private readonly IUsageSink _sink;
 
     public UsageTapContent(HttpContent inner, bool isEventStream, IUsageSink sink)
+        : base(inner, copyHeaders: true)
     {
-        _inner = inner;
         _sink = sink;
         _tap = new ResponseTap(isEventStream, inner.Headers.ContentLength);
-        foreach (var (name, values) in inner.Headers.NonValidated)
-        {
-            Headers.TryAddWithoutValidation(name, values);
-        }
     }
 
-    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => CopyAsync(stream, CancellationToken.None);
-
-    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken ct) => CopyAsync(stream, ct);
-
-    protected override async Task<Stream> CreateContentReadStreamAsync() => new Tap(await _inner.ReadAsStreamAsync().ConfigureAwait(false), this);
-
-    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken ct) => new Tap(await _inner.ReadAsStreamAsync(ct).ConfigureAwait(false), this);
-
-    protected override bool TryComputeLength(out long length)
-    {
-        length = _inner.Headers.ContentLength ?? 0;
-        return _inner.Headers.ContentLength is not null;
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _inner.Dispose();
-        }
-        base.Dispose(disposing);
-    }
-
-    private async Task CopyAsync(Stream destination, CancellationToken ct)
-    {
-        await using var tap = new Tap(await _inner.ReadAsStreamAsync(ct).ConfigureAwait(false), this);
-        await tap.CopyToAsync(destination, ct).ConfigureAwait(false);
-    }
+    protected override Stream Watch(Stream source) => new Tap(source, this);
 
     private sealed class Tap(Stream source, UsageTapContent owner) : PullStream
     {
@@ -66,7 +33,7 @@ internal sealed class UsageTapContent : HttpContent
             {
                 owner._tap.Observe(buffer.Span[..n]);
                 _seen += n;
-                if (_seen == owner._inner.Headers.ContentLength)
+                if (_seen == owner.Inner.Headers.ContentLength)
                 {
                     // The reader has everything it was promised and may not ask again.
                     Report();

@@ -1,0 +1,56 @@
+using System.Net;
+
+namespace Switchyard.Core.Streaming;
+
+/// <summary>
+/// A body that hands on another body's bytes through a watching stream (<see cref="Watch"/>): the usage tap, the cache's
+/// write-through and the request's observer. The inner body's length and headers are kept; disposing disposes it.
+/// </summary>
+internal abstract class PassThroughContent : HttpContent
+{
+    protected PassThroughContent(HttpContent inner, bool copyHeaders)
+    {
+        Inner = inner;
+        if (copyHeaders)
+        {
+            foreach (var (name, values) in inner.Headers.NonValidated)
+            {
+                Headers.TryAddWithoutValidation(name, values);
+            }
+        }
+    }
+
+    protected HttpContent Inner { get; }
+
+    /// <summary>The stream the reader gets, reading from <paramref name="source"/> (the inner body).</summary>
+    protected abstract Stream Watch(Stream source);
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => CopyAsync(stream, CancellationToken.None);
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken ct) => CopyAsync(stream, ct);
+
+    protected override async Task<Stream> CreateContentReadStreamAsync() => Watch(await Inner.ReadAsStreamAsync().ConfigureAwait(false));
+
+    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken ct) => Watch(await Inner.ReadAsStreamAsync(ct).ConfigureAwait(false));
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = Inner.Headers.ContentLength ?? 0;
+        return Inner.Headers.ContentLength is not null;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Inner.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+
+    private async Task CopyAsync(Stream destination, CancellationToken ct)
+    {
+        await using var source = Watch(await Inner.ReadAsStreamAsync(ct).ConfigureAwait(false));
+        await source.CopyToAsync(destination, ct).ConfigureAwait(false);
+    }
+}
