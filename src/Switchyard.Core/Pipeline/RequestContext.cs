@@ -141,7 +141,7 @@ public sealed class RequestContext : IUsageSink
     }
 
     /// <summary>How long the request-log record waits for <see cref="AddPendingLogWork"/> tasks after the answer.</summary>
-    public static TimeSpan PendingLogWorkLimit { get; set; } = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan PendingLogWorkLimit = TimeSpan.FromSeconds(30);
 
     /// <summary>Work whose results belong in this request's log record (async hooks): the record is written when it ends (bounded).</summary>
     public void AddPendingLogWork(Task work)

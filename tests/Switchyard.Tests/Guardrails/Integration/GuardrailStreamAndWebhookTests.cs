@@ -128,6 +128,40 @@ public sealed class GuardrailStreamAndWebhookTests
     }
 
     [Fact]
+    public async Task Pii_is_redacted_from_a_streamed_responses_answer_including_the_events_that_repeat_the_text()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var gw = await TestGateway.StartAsync();
+        var config = Requests.Target(sim.BaseUrl, extra: "\"output_guardrails\":[{\"default.pii\":{}}]");
+        var body = "{\"model\":\"gpt-4o-mini\",\"stream\":true,\"input\":\"mail " + Email + " now\"}";
+        var response = await gw.SendAsync(TestGateway.Post("/v1/responses", body, ("x-portkey-config", config)));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var sse = await response.Content.ReadAsStringAsync();
+        Assert.DoesNotContain(Email, sse);
+        var events = Events(sse);
+        var text = string.Concat(events.Where(e => e.Event == "response.output_text.delta")
+            .Select(e => JsonNode.Parse(e.Data)!["delta"]!.GetValue<string>()));
+        Assert.Contains("[EMAIL]", text);
+        Assert.Contains(events, e => e.Event == "response.completed" && e.Data.Contains("[EMAIL]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task After_request_hooks_leave_an_upstream_error_untouched_and_are_logged_as_skipped()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var gw = await TestGateway.StartAsync();
+        sim.FailNext(1, 400);
+        var config = Requests.Target(sim.BaseUrl, extra: "\"output_guardrails\":[{\"id\":\"out\",\"default.wordCount\":{\"minWords\":1,\"maxWords\":9},\"deny\":true}]");
+        var response = await GuardrailGatewayTests.Chat(gw, config);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.False((await response.JsonAsync()).TryGetProperty("hook_results", out _));
+        var record = (await RequestLogTests.RecordsAsync(gw, 1)).Single();
+        var after = record.GetProperty("hook_results").GetProperty("after_request_hooks");
+        Assert.Equal("out", after[0].GetProperty("id").GetString());
+        Assert.True(after[0].GetProperty("skipped").GetBoolean());
+    }
+
+    [Fact]
     public async Task Pii_is_redacted_from_a_json_answer_with_hook_results()
     {
         await using var sim = await OpenAiSimulator.StartAsync();
