@@ -96,6 +96,16 @@ public sealed class OutputGuardrailStep(HookRunner runner) : ILeafStep
             // An answer that failed its checks is never replayed from the cache.
             leaf.Cache = Caching.CacheLookup.Disabled;
         }
+        else if (leaf.Cache.IsEnabled)
+        {
+            // Stored as the provider sent it, without this request's hook_results (as in Portkey, a hit is served
+            // without after-request hooks); the cache store step then has nothing left to store.
+            using var raw = new HttpResponseMessage(HttpStatusCode.OK) { Content = new ByteArrayContent(bytes) };
+            raw.Content.Headers.ContentType = response.Content.Headers.ContentType;
+            using var storing = leaf.Cache.StoreOnCompletion(raw);
+            await storing.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+            leaf.Cache = Caching.CacheLookup.Disabled;
+        }
     }
 
     private void Stream(LeafExchange leaf, LeafGuardrails state, HttpResponseMessage response)

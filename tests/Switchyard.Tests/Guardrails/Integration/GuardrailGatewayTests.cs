@@ -269,4 +269,28 @@ public sealed class GuardrailGatewayTests
         Assert.Equal("async-out", after[0].GetProperty("id").GetString());
         Assert.False(after[0].GetProperty("verdict").GetBoolean());
     }
+
+    [Fact]
+    public async Task The_cache_stores_the_providers_answer_without_hook_results_and_never_an_answer_that_failed_a_hook()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var gw = await TestGateway.StartAsync();
+        var config = Requests.Target(sim.BaseUrl, extra: "\"cache\":{\"mode\":\"simple\"},"
+            + "\"output_guardrails\":[{\"default.contains\":{\"words\":[\"failing\"],\"operator\":\"none\"}}]");
+        var first = await Chat(gw, config, "cache me");
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.True((await first.JsonAsync()).TryGetProperty("hook_results", out _));
+        var hit = await Chat(gw, config, "cache me");
+        Assert.Equal("HIT", hit.Header("x-portkey-cache-status"));
+        var hitBody = await hit.JsonAsync();
+        Assert.False(hitBody.TryGetProperty("hook_results", out _));
+        Assert.Equal("echo: cache me", hitBody.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+
+        var failed = await Chat(gw, config, "failing answer");
+        Assert.Equal((HttpStatusCode)246, failed.StatusCode);
+        var again = await Chat(gw, config, "failing answer");
+        Assert.Equal((HttpStatusCode)246, again.StatusCode);
+        Assert.NotEqual("HIT", again.Header("x-portkey-cache-status"));
+        Assert.Equal(3, sim.Requests.Count);
+    }
 }
