@@ -25,6 +25,8 @@ public sealed class GuardrailGatewayTests
     [InlineData("{\"default.contains\":{\"words\":[\"password\"],\"operator\":\"none\",\"not\":true}}", "my password is x", "hello there")]
     [InlineData("{\"default.wordCount\":{\"minWords\":1,\"maxWords\":3}}", "one two", "one two three four five")]
     [InlineData("{\"default.modelWhitelist\":{\"models\":[\"gpt-4o-mini\"]}}", null, null)]
+    [InlineData("{\"default.pii\":{\"redact\":false}}", "nothing personal", "mail jane@example.org")]
+    [InlineData("{\"default.pii\":{\"redact\":false,\"not\":true}}", "mail jane@example.org", "nothing personal")]
     public async Task Input_checks_pass_with_200_and_fail_with_446_when_denying(string check, string? passing, string? failing)
     {
         await using var sim = await OpenAiSimulator.StartAsync();
@@ -292,5 +294,19 @@ public sealed class GuardrailGatewayTests
         Assert.Equal((HttpStatusCode)246, again.StatusCode);
         Assert.NotEqual("HIT", again.Header("x-portkey-cache-status"));
         Assert.Equal(3, sim.Requests.Count);
+    }
+
+    [Fact]
+    public async Task An_input_pii_redaction_is_what_reaches_the_provider()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var gw = await TestGateway.StartAsync();
+        var config = Requests.Target(sim.BaseUrl, extra: "\"input_guardrails\":[{\"default.pii\":{}}]");
+        var response = await Chat(gw, config, "mail jane@example.org today");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.JsonAsync();
+        Assert.Equal("echo: mail [EMAIL] today", body.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        Assert.True(Hook(body, "before_request_hooks").GetProperty("transformed").GetBoolean());
+        Assert.DoesNotContain("jane@example.org", sim.Requests.Single().BodyText);
     }
 }
