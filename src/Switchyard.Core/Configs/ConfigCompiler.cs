@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Switchyard.Core.Guardrails;
 using Switchyard.Core.Providers;
 using Switchyard.Core.Routing.Conditions;
 using Switchyard.Core.Security;
@@ -67,13 +68,22 @@ public sealed class ConfigCompiler
     private readonly GatewaySettings _settings;
     private readonly ProviderRegistry _providers;
     private readonly CustomHostValidator _hosts;
+    private readonly GuardrailCompiler _guardrails;
 
-    public ConfigCompiler(GatewaySettings settings, ProviderRegistry providers, CustomHostValidator hosts)
+    /// <param name="guardrails">Compiles hooks; by default one whose checks call out through a shared, non-redirecting HTTP client.</param>
+    public ConfigCompiler(GatewaySettings settings, ProviderRegistry providers, CustomHostValidator hosts, GuardrailCompiler? guardrails = null)
     {
         _settings = settings;
         _providers = providers;
         _hosts = hosts;
+        _guardrails = guardrails ?? new GuardrailCompiler(new GuardrailServices(DefaultGuardrailHttp.Value, hosts));
     }
+
+    private static readonly Lazy<HttpMessageInvoker> DefaultGuardrailHttp = new(() => new HttpMessageInvoker(
+        new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false, PooledConnectionLifetime = TimeSpan.FromMinutes(5) }));
+
+    /// <summary>The hook compiler this config compiler uses (also for the default-guardrail headers).</summary>
+    public GuardrailCompiler Guardrails => _guardrails;
 
     /// <summary>Compiles a config; on failure returns null and fills <paramref name="errors"/> with every problem found.</summary>
     public RoutingConfig? Compile(JsonElement root, string source, List<ConfigError> errors)
@@ -584,13 +594,24 @@ public sealed class ConfigCompiler
                 errors.Add(new ConfigError(Join(path, "strict_open_ai_compliance"), "must be true or false"));
             }
         }
-        // Refusing guardrails beats carrying them unenforced: a deny rule that silently does nothing is a security hole.
-        foreach (var hook in (string[])["before_request_hooks", "after_request_hooks", "input_guardrails", "output_guardrails",
-                     "input_mutators", "output_mutators", "default_input_guardrails", "default_output_guardrails"])
+        foreach (var key in (string[])["default_input_guardrails", "default_output_guardrails"])
         {
-            if (f.ContainsKey(hook))
+            if (f.ContainsKey(key))
             {
-                errors.Add(new ConfigError(Join(path, hook), "guardrails and hooks are not available in this version of Switchyard; remove them from the config"));
+                errors.Add(new ConfigError(Join(path, key), $"{key} is not a config field in Portkey's open-source gateway: send it as the header x-portkey-{key.Replace('_', '-')} (a JSON array of guardrails)"));
+            }
+        }
+        if (GuardrailCompiler.HasHookFields(f))
+        {
+            // A node's own hooks (full form, then shorthand appended) replace the inherited ones, per side (Portkey §4.5).
+            var (before, after) = _guardrails.CompileNode(f, path, errors);
+            if (before is not null)
+            {
+                s = s with { BeforeRequestHooks = before };
+            }
+            if (after is not null)
+            {
+                s = s with { AfterRequestHooks = after };
             }
         }
         return s;

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Switchyard.Core.Guardrails;
 
 namespace Switchyard.Core.Configs;
 
@@ -22,4 +23,10 @@ public sealed record TargetSettings
     public IReadOnlyList<string>? ForwardHeaders { get; init; }
 
     public bool? StrictOpenAiCompliance { get; init; }
+
+    /// <summary>Hooks run before the request (full form, then shorthand guardrails, then mutators); the node's own replace inherited ones.</summary>
+    public IReadOnlyList<HookDefinition>? BeforeRequestHooks { get; init; }
+
+    /// <summary>Hooks run on the answer; the node's own replace inherited ones.</summary>
+    public IReadOnlyList<HookDefinition>? AfterRequestHooks { get; init; }
 }

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using Switchyard.Core.Caching;
+using System.Text.Json.Nodes;
 using Switchyard.Core.Errors;
+using Switchyard.Core.Guardrails;
 using Switchyard.Core.Logs;
 using Switchyard.Core.Requests;
 using Switchyard.Core.Routing;
@@ -23,6 +25,8 @@ public sealed class RequestContext : IUsageSink
     private List<Action<RequestContext>>? _onCompleted;
     private readonly Action<RequestContext>? _finish;
     private List<AttemptRecord>? _attempts;
+    private List<Task>? _pendingLogWork;
+    private readonly Lock _hookLock = new();
 
     /// <param name="finish">Runs last when the request completes (the engine writes the log record there).</param>
     public RequestContext(string traceId, TimeProvider time, bool wantsUsage = false, Action<RequestContext>? finish = null)
@@ -90,6 +94,64 @@ public sealed class RequestContext : IUsageSink
 
     public bool IsCompleted => Volatile.Read(ref _completed) != 0;
 
+    /// <summary>Hooks from <c>x-portkey-default-input-guardrails</c>, run at every leaf after the leaf's own before-request hooks.</summary>
+    public IReadOnlyList<HookDefinition> DefaultBeforeHooks { get; set; } = [];
+
+    /// <summary>Hooks from <c>x-portkey-default-output-guardrails</c>, run at every leaf after the leaf's own after-request hooks.</summary>
+    public IReadOnlyList<HookDefinition> DefaultAfterHooks { get; set; } = [];
+
+    /// <summary>The guardrail state of the last leaf that ran hooks with async ones (their run after delivery reads it).</summary>
+    internal object? GuardrailState { get; set; }
+
+    internal bool AsyncHooksScheduled { get; set; }
+
+    /// <summary>Before-request hook results of the leaf that answered (as sent to the client), plus async results once they finish.</summary>
+    public JsonArray? BeforeHookResults { get; private set; }
+
+    /// <summary>After-request hook results of the last attempt, plus async and end-of-stream results once they finish.</summary>
+    public JsonArray? AfterHookResults { get; private set; }
+
+    /// <summary>Replaces the hook results (a new leaf or a new attempt); null leaves a side as it is.</summary>
+    public void SetHookResults(JsonArray? before, JsonArray? after)
+    {
+        lock (_hookLock)
+        {
+            if (before is not null)
+            {
+                BeforeHookResults = before;
+            }
+            if (after is not null)
+            {
+                AfterHookResults = after;
+            }
+        }
+    }
+
+    /// <summary>Adds results that arrive after the answer (async hooks, checks run at the end of a stream).</summary>
+    public void AppendHookResults(HookEvent ev, IEnumerable<JsonObject> results)
+    {
+        lock (_hookLock)
+        {
+            var target = ev == HookEvent.BeforeRequest ? BeforeHookResults ??= [] : AfterHookResults ??= [];
+            foreach (var r in results)
+            {
+                target.Add((JsonNode)r.DeepClone());
+            }
+        }
+    }
+
+    /// <summary>How long the request-log record waits for <see cref="AddPendingLogWork"/> tasks after the answer.</summary>
+    public static readonly TimeSpan PendingLogWorkLimit = TimeSpan.FromSeconds(30);
+
+    /// <summary>Work whose results belong in this request's log record (async hooks): the record is written when it ends (bounded).</summary>
+    public void AddPendingLogWork(Task work)
+    {
+        lock (_hookLock)
+        {
+            (_pendingLogWork ??= []).Add(work);
+        }
+    }
+
     public void ReportUsage(TokenUsage? usage, string? model)
     {
         if (usage is not null)
@@ -126,7 +188,46 @@ public sealed class RequestContext : IUsageSink
                 action(this);
             }
         }
-        _finish?.Invoke(this);
+        Task[]? pending;
+        lock (_hookLock)
+        {
+            pending = _pendingLogWork?.ToArray();
+        }
+        if (pending is null || _finish is null)
+        {
+            _finish?.Invoke(this);
+            return;
+        }
+        _ = FinishAfterAsync(pending);
+    }
+
+    private async Task FinishAfterAsync(Task[] pending)
+    {
+        try
+        {
+            await Task.WhenAll(pending).WaitAsync(PendingLogWorkLimit, Time).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // A hook that failed or ran past the bound costs its results, never the record.
+        }
+        _finish!.Invoke(this);
+    }
+
+    private JsonObject? HookResultsJson()
+    {
+        lock (_hookLock)
+        {
+            if (BeforeHookResults is null && AfterHookResults is null)
+            {
+                return null;
+            }
+            return new JsonObject
+            {
+                ["before_request_hooks"] = BeforeHookResults?.DeepClone() ?? new JsonArray(),
+                ["after_request_hooks"] = AfterHookResults?.DeepClone() ?? new JsonArray(),
+            };
+        }
     }
 
     private double Ms(long timestamp) => timestamp == 0 ? 0 : Time.GetElapsedTime(_started, timestamp).TotalMilliseconds;
@@ -161,6 +262,7 @@ public sealed class RequestContext : IUsageSink
             Usage = Usage,
             CacheStatus = CacheStatus,
             Attempts = Attempts,
+            HookResults = HookResultsJson(),
         };
     }
 }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Switchyard.Core.Caching;
 using Switchyard.Core.Caching.Semantic;
 using Switchyard.Core.Configs;
+using Switchyard.Core.Guardrails;
 using Switchyard.Core.Logs;
 using Switchyard.Core.Pipeline.Steps;
 using Switchyard.Core.Providers;
@@ -42,7 +43,12 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             Logger = loggers.CreateLogger("Switchyard.Providers"),
         });
         var hosts = CustomHostValidator.FromEnvironment(settings.TrustedCustomHosts);
-        var compiler = new ConfigCompiler(settings, Providers, hosts);
+        // Webhook, log, JWKS and URL checks call out through their own stack, which never follows a redirect by itself.
+        GuardrailHttp = new HttpMessageInvoker(CreateUpstreamHandler(settings), disposeHandler: true);
+        Guardrails = new GuardrailServices(GuardrailHttp, hosts, options.Time, loggers.CreateLogger("Switchyard.Guardrails"));
+        var guardrailCompiler = new GuardrailCompiler(Guardrails);
+        var hookRunner = new HookRunner(Guardrails);
+        var compiler = new ConfigCompiler(settings, Providers, hosts, guardrailCompiler);
         NamedConfigs = new NamedConfigStore(settings.ConfigDirectory, compiler, options.Environment,
             loggers.CreateLogger("Switchyard.Configs"), settings.ConfigReloadDebounce);
         Resolver = new ConfigResolver(compiler, NamedConfigs, Providers, hosts);
@@ -50,12 +56,13 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         Cache = CreateCache(settings, options.Time, _logger, embed: SendInternalAsync);
         var routingLog = loggers.CreateLogger("Switchyard.Routing");
         Leaves = new LeafPipeline(
-            before: [new CacheLookupStep(Cache), new PlanStep()],
-            attempt: [new SendStep(Upstream, settings, routingLog)],
+            before: [new InputGuardrailStep(hookRunner, loggers.CreateLogger("Switchyard.Guardrails")), new CacheLookupStep(Cache), new PlanStep()],
+            attempt: [new SendStep(Upstream, settings, routingLog), new OutputGuardrailStep(hookRunner)],
             after: [new CacheStoreStep()],
             settings, options.Time, routingLog);
         Router = new Router(Providers, Leaves, routingLog);
-        Pipeline = new GatewayPipeline([new RequestValidationStep(settings), new ConfigResolutionStep(Resolver)], Router,
+        Pipeline = new GatewayPipeline([new RequestValidationStep(settings), new ConfigResolutionStep(Resolver),
+            new DefaultGuardrailsStep(guardrailCompiler)], Router,
             loggers.CreateLogger("Switchyard.Pipeline"));
         if (settings.LogStore == "local")
         {
@@ -88,6 +95,11 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     public GatewayPipeline Pipeline { get; }
 
     public HttpMessageInvoker Upstream { get; }
+
+    /// <summary>What guardrail checks use: their HTTP stack (no auto-redirects), the SSRF rules, the JWKS cache.</summary>
+    public GuardrailServices Guardrails { get; }
+
+    private HttpMessageInvoker GuardrailHttp { get; }
 
     /// <summary>Starts the background work: watching the config directory and connecting the cache store.</summary>
     public void Start()
@@ -221,6 +233,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     {
         NamedConfigs.Dispose();
         Upstream.Dispose();
+        GuardrailHttp.Dispose();
         if ((Cache?.Store as FailSafeCacheStore)?.Inner is IAsyncDisposable store)
         {
             try

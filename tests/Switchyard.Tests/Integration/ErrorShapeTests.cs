@@ -166,12 +166,12 @@ public sealed class ErrorShapeTests
     }
 
     [Fact]
-    public async Task Guardrails_are_refused_rather_than_silently_not_enforced()
+    public async Task A_guardrail_that_cannot_work_is_refused_rather_than_silently_not_enforced()
     {
         await using var gw = await TestGateway.StartAsync();
-        var config = "{\"provider\":\"openai\",\"api_key\":\"k\",\"input_guardrails\":[{\"default.regexMatch\":{\"rule\":\"\\\\d{16}\",\"not\":true},\"deny\":true}]}";
+        var config = "{\"provider\":\"openai\",\"api_key\":\"k\",\"input_guardrails\":[{\"default.regexMatch\":{\"rule\":\"(\",\"not\":true},\"deny\":true}]}";
         var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), ("x-portkey-config", config)));
         await AssertFailure(response, HttpStatusCode.BadRequest, "Invalid config passed");
-        Assert.StartsWith("path: input_guardrails, message: guardrails and hooks are not available", (await response.JsonAsync()).GetProperty("errors")[0].GetString());
+        Assert.StartsWith("path: input_guardrails[0].default.regexMatch", (await response.JsonAsync()).GetProperty("errors")[0].GetString());
     }
 }

@@ -13,6 +13,9 @@ internal sealed class PiiCheck(PiiDetector detector, bool redact, bool failOnDet
 {
     public bool MayTransform => redact;
 
+    /// <summary>The detector of a redacting check, for redacting a streamed answer as it passes; null when the check only detects.</summary>
+    internal PiiDetector? StreamRedactor => redact && !not ? detector : null;
+
     public static IGuardrailCheck? Create(CheckParameters p)
     {
         var names = p.StringArray("categories", required: false);
