@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 namespace Switchyard.Core.Guardrails.Checks;
 
 /// <summary><c>default.allowedRequestTypes</c>: the request's fn name is allowed by <c>allowedTypes</c>/<c>blockedTypes</c> (or the metadata fallbacks).</summary>
-internal sealed class AllowedRequestTypesCheck(List<string> allowedParam, List<string> blockedParam) : IGuardrailCheck
+internal sealed class AllowedRequestTypesCheck(List<string> allowedParam, List<string> blockedParam, bool not) : IGuardrailCheck
 {
     public static IGuardrailCheck? Create(CheckParameters p)
     {
@@ -16,7 +16,8 @@ internal sealed class AllowedRequestTypesCheck(List<string> allowedParam, List<s
             p.Error("blockedTypes", $"these types appear in both allowedTypes and blockedTypes: {string.Join(", ", conflicts)}");
             return null;
         }
-        return new AllowedRequestTypesCheck(allowed, blockedParam: blocked);
+        // `not` (a Switchyard addition, as on every check) inverts the verdict.
+        return new AllowedRequestTypesCheck(allowed, blockedParam: blocked, not: p.Bool("not"));
     }
 
     public ValueTask<CheckOutcome> RunAsync(HookContext context, HookEvent ev, CancellationToken ct)
@@ -85,7 +86,9 @@ internal sealed class AllowedRequestTypesCheck(List<string> allowedParam, List<s
         if (allowed.Count > 0) data["allowedTypes"] = CheckData.Strings(allowed);
         else if (mode == "unrestricted") data["allowedTypes"] = CheckData.Strings(["all"]);
         if (blocked.Count > 0) data["blockedTypes"] = CheckData.Strings(blocked);
+        verdict = CheckData.Apply(verdict, not);
         data["verdict"] = verdict;
+        data["not"] = not;
         data["explanation"] = explanation;
         data["source"] = allowedParam.Count > 0 || blockedParam.Count > 0 ? "parameters" : fromMetadata ? "metadata" : "default";
         data["mode"] = mode;
