@@ -22,7 +22,7 @@ namespace Switchyard.Core.Pipeline;
 /// <c>.done</c> and <c>response.completed</c>) have every <c>text</c> field redacted at once.
 /// </remarks>
 internal sealed class GuardedStreamContent(HttpContent inner, EndpointKind endpoint, byte[]? prefix, IReadOnlyList<PiiDetector> detectors,
-    Action<string>? atEnd) : HttpContent
+    Action<string>? atEnd) : PassThroughContent(inner, copyHeaders: false)
 {
     private EndpointKind Endpoint => endpoint;
 
@@ -32,30 +32,9 @@ internal sealed class GuardedStreamContent(HttpContent inner, EndpointKind endpo
 
     private Action<string>? AtEnd => atEnd;
 
-    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
-    {
-        await using var reader = await CreateContentReadStreamAsync().ConfigureAwait(false);
-        await reader.CopyToAsync(stream).ConfigureAwait(false);
-    }
+    protected override bool KeepsLength => false;
 
-    protected override async Task<Stream> CreateContentReadStreamAsync() => new Filter(this, await inner.ReadAsStreamAsync().ConfigureAwait(false));
-
-    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken ct) => new Filter(this, await inner.ReadAsStreamAsync(ct).ConfigureAwait(false));
-
-    protected override bool TryComputeLength(out long length)
-    {
-        length = 0;
-        return false;
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-        base.Dispose(disposing);
-    }
+    protected override Stream Watch(Stream source) => new Filter(this, source);
 
     private sealed class Slot(IReadOnlyList<PiiDetector> detectors)
     {

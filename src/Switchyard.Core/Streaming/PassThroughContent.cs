@@ -3,8 +3,8 @@ using System.Net;
 namespace Switchyard.Core.Streaming;
 
 /// <summary>
-/// A body that hands on another body's bytes through a watching stream (<see cref="Watch"/>): the usage tap, the cache's
-/// write-through and the request's observer. The inner body's length and headers are kept; disposing disposes it.
+/// A body that hands on another body's bytes through a watching (or rewriting) stream (<see cref="Watch"/>): the usage
+/// tap, the cache's write-through, the request's observer, usage stripping and the guardrails' stream filter. The inner body's length and headers are kept; disposing disposes it.
 /// </summary>
 internal abstract class PassThroughContent : HttpContent
 {
@@ -25,6 +25,9 @@ internal abstract class PassThroughContent : HttpContent
     /// <summary>The stream the reader gets, reading from <paramref name="source"/> (the inner body).</summary>
     protected abstract Stream Watch(Stream source);
 
+    /// <summary>False for a body that rewrites what passes (its length is then unknown).</summary>
+    protected virtual bool KeepsLength => true;
+
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => CopyAsync(stream, CancellationToken.None);
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken ct) => CopyAsync(stream, ct);
@@ -35,8 +38,8 @@ internal abstract class PassThroughContent : HttpContent
 
     protected override bool TryComputeLength(out long length)
     {
-        length = Inner.Headers.ContentLength ?? 0;
-        return Inner.Headers.ContentLength is not null;
+        length = KeepsLength ? Inner.Headers.ContentLength ?? 0 : 0;
+        return KeepsLength && Inner.Headers.ContentLength is not null;
     }
 
     protected override void Dispose(bool disposing)

@@ -9,32 +9,11 @@ namespace Switchyard.Core.Streaming;
 /// An OpenAI chat event stream with the usage-only chunk removed: the gateway asked upstream for it (so usage is
 /// known for every stream), the client did not. The usage it carried is reported to the request's usage sink.
 /// </summary>
-internal sealed class UsageStrippingContent(HttpContent inner, IUsageSink sink) : HttpContent
+internal sealed class UsageStrippingContent(HttpContent inner, IUsageSink sink) : PassThroughContent(inner, copyHeaders: false)
 {
-    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
-    {
-        await using var reader = await CreateContentReadStreamAsync().ConfigureAwait(false);
-        await reader.CopyToAsync(stream).ConfigureAwait(false);
-    }
+    protected override bool KeepsLength => false;
 
-    protected override async Task<Stream> CreateContentReadStreamAsync() => new Filter(sink, await inner.ReadAsStreamAsync().ConfigureAwait(false));
-
-    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken ct) => new Filter(sink, await inner.ReadAsStreamAsync(ct).ConfigureAwait(false));
-
-    protected override bool TryComputeLength(out long length)
-    {
-        length = 0;
-        return false;
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            inner.Dispose();
-        }
-        base.Dispose(disposing);
-    }
+    protected override Stream Watch(Stream source) => new Filter(sink, source);
 
     /// <summary>Passes whole events through as they complete; an event whose data has <c>"choices":[]</c> and a usage is dropped.</summary>
     private sealed class Filter(IUsageSink sink, Stream source) : PullStream
