@@ -13,13 +13,13 @@ namespace Switchyard.Core.Pipeline;
 /// </summary>
 public sealed class GatewayPipeline
 {
-    private readonly IReadOnlyList<IRequestStep> _steps;
+    private readonly IRequestStep[] _steps; // an array: a foreach over it allocates no enumerator
     private readonly Router _router;
     private readonly ILogger _logger;
 
     public GatewayPipeline(IReadOnlyList<IRequestStep> steps, Router router, ILogger logger)
     {
-        _steps = steps;
+        _steps = [.. steps];
         _router = router;
         _logger = logger;
     }

@@ -12,9 +12,10 @@ namespace Switchyard.Core.Pipeline;
 /// </summary>
 public sealed class LeafPipeline
 {
-    private readonly IReadOnlyList<ILeafStep> _before;
-    private readonly IReadOnlyList<ILeafStep> _attempt;
-    private readonly IReadOnlyList<ILeafStep> _after;
+    // Arrays: a foreach over an array allocates nothing, over an interface-typed list an enumerator per request.
+    private readonly ILeafStep[] _before;
+    private readonly ILeafStep[] _attempt;
+    private readonly ILeafStep[] _after;
     private readonly GatewaySettings _options;
     private readonly TimeProvider _time;
     private readonly Func<double> _random;
@@ -23,9 +24,9 @@ public sealed class LeafPipeline
     public LeafPipeline(IReadOnlyList<ILeafStep> before, IReadOnlyList<ILeafStep> attempt, IReadOnlyList<ILeafStep> after,
         GatewaySettings options, TimeProvider time, ILogger logger, Func<double>? random = null)
     {
-        _before = before;
-        _attempt = attempt;
-        _after = after;
+        _before = [.. before];
+        _attempt = [.. attempt];
+        _after = [.. after];
         _options = options;
         _time = time;
         _logger = logger;

@@ -21,7 +21,7 @@ internal sealed class ObservedContent : PassThroughContent
     }
 
     protected override Stream Watch(Stream source) =>
-        new Observer(source, _context, Inner.Headers.ContentLength, Inner.Headers.ContentType?.MediaType == "text/event-stream");
+        new Observer(source, _context, Inner.Headers.ContentLength, IsEventStream(Inner.Headers));
 
     protected override void Dispose(bool disposing)
     {
@@ -46,6 +46,7 @@ internal sealed class ObservedContent : PassThroughContent
     {
         private bool _sawTerminalEvent;
 
+        [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
         {
             int n;

@@ -26,7 +26,9 @@ public sealed class RequestContext : IUsageSink
     private readonly Action<RequestContext>? _finish;
     private List<AttemptRecord>? _attempts;
     private List<Task>? _pendingLogWork;
-    private readonly Lock _hookLock = new();
+    private Lock? _hookLock; // created on first use: most requests have no hooks
+
+    private Lock HookLock => Volatile.Read(ref _hookLock) ?? Interlocked.CompareExchange(ref _hookLock, new Lock(), null) ?? _hookLock;
 
     /// <param name="finish">Runs last when the request completes (the engine writes the log record there).</param>
     public RequestContext(string traceId, TimeProvider time, bool wantsUsage = false, Action<RequestContext>? finish = null)
@@ -114,7 +116,7 @@ public sealed class RequestContext : IUsageSink
     /// <summary>Replaces the hook results (a new leaf or a new attempt); null leaves a side as it is.</summary>
     public void SetHookResults(JsonArray? before, JsonArray? after)
     {
-        lock (_hookLock)
+        lock (HookLock)
         {
             if (before is not null)
             {
@@ -130,7 +132,7 @@ public sealed class RequestContext : IUsageSink
     /// <summary>Adds results that arrive after the answer (async hooks, checks run at the end of a stream).</summary>
     public void AppendHookResults(HookEvent ev, IEnumerable<JsonObject> results)
     {
-        lock (_hookLock)
+        lock (HookLock)
         {
             var target = ev == HookEvent.BeforeRequest ? BeforeHookResults ??= [] : AfterHookResults ??= [];
             foreach (var r in results)
@@ -146,7 +148,7 @@ public sealed class RequestContext : IUsageSink
     /// <summary>Work whose results belong in this request's log record (async hooks): the record is written when it ends (bounded).</summary>
     public void AddPendingLogWork(Task work)
     {
-        lock (_hookLock)
+        lock (HookLock)
         {
             (_pendingLogWork ??= []).Add(work);
         }
@@ -188,10 +190,13 @@ public sealed class RequestContext : IUsageSink
                 action(this);
             }
         }
-        Task[]? pending;
-        lock (_hookLock)
+        Task[]? pending = null;
+        if (Volatile.Read(ref _hookLock) is { } hookLock)
         {
-            pending = _pendingLogWork?.ToArray();
+            lock (hookLock)
+            {
+                pending = _pendingLogWork?.ToArray();
+            }
         }
         if (pending is null || _finish is null)
         {
@@ -216,7 +221,11 @@ public sealed class RequestContext : IUsageSink
 
     private JsonObject? HookResultsJson()
     {
-        lock (_hookLock)
+        if (Volatile.Read(ref _hookLock) is not { } hookLock)
+        {
+            return null; // nothing was ever set
+        }
+        lock (hookLock)
         {
             if (BeforeHookResults is null && AfterHookResults is null)
             {

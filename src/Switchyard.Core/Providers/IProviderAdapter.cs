@@ -47,7 +47,7 @@ public sealed record UpstreamCall(GatewayRequest Request, ResolvedTarget Target,
     public HttpRequestMessage CreateMessage()
     {
         var sameEndpoint = Endpoint == Request.Endpoint;
-        var message = new HttpRequestMessage(new HttpMethod(sameEndpoint ? Request.Method : "POST"), Target.BaseUrl + UpstreamPath + (sameEndpoint ? Request.QueryString : ""))
+        var message = new HttpRequestMessage(sameEndpoint ? HttpMethod.Parse(Request.Method) : HttpMethod.Post, Target.BaseUrl + UpstreamPath + (sameEndpoint ? Request.QueryString : ""))
         {
             Version = System.Net.HttpVersion.Version11,
         };

@@ -15,12 +15,28 @@ internal abstract class PassThroughContent : HttpContent
         {
             foreach (var (name, values) in inner.Headers.NonValidated)
             {
-                Headers.TryAddWithoutValidation(name, values);
+                // One value (the usual case) goes in as a string: stored as is, with no boxing and no per-header item.
+                if (values.Count == 1)
+                {
+                    Headers.TryAddWithoutValidation(name, values.ToString());
+                }
+                else
+                {
+                    Headers.TryAddWithoutValidation(name, values);
+                }
             }
         }
     }
 
     protected HttpContent Inner { get; }
+
+    /// <summary>
+    /// Whether <paramref name="headers"/> declare an event stream, read from the raw value: the typed
+    /// <see cref="System.Net.Http.Headers.HttpContentHeaders.ContentType"/> would parse (and allocate) a copied header again.
+    /// </summary>
+    public static bool IsEventStream(System.Net.Http.Headers.HttpContentHeaders headers) =>
+        headers.NonValidated.TryGetValues("Content-Type", out var values)
+        && values.ToString().AsSpan().TrimStart().StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The stream the reader gets, reading from <paramref name="source"/> (the inner body).</summary>
     protected abstract Stream Watch(Stream source);
@@ -34,7 +50,13 @@ internal abstract class PassThroughContent : HttpContent
 
     protected override async Task<Stream> CreateContentReadStreamAsync() => Watch(await Inner.ReadAsStreamAsync().ConfigureAwait(false));
 
-    protected override async Task<Stream> CreateContentReadStreamAsync(CancellationToken ct) => Watch(await Inner.ReadAsStreamAsync(ct).ConfigureAwait(false));
+    protected override Task<Stream> CreateContentReadStreamAsync(CancellationToken ct)
+    {
+        var inner = Inner.ReadAsStreamAsync(ct);
+        return inner.IsCompletedSuccessfully ? Task.FromResult(Watch(inner.Result)) : WatchAsync(inner);
+    }
+
+    private async Task<Stream> WatchAsync(Task<Stream> inner) => Watch(await inner.ConfigureAwait(false));
 
     protected override bool TryComputeLength(out long length)
     {

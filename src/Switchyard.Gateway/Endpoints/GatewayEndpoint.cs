@@ -16,6 +16,7 @@ internal sealed class GatewayEndpoint(SwitchyardEngine engine, IdleMemoryTrimmer
 {
     private const int CopyBufferSize = 16 * 1024;
 
+    // One async method for the whole exchange: every awaited layer on the hot path costs a state machine and a continuation.
     public async Task HandleAsync(HttpContext http)
     {
         trimmer.Touch();
@@ -24,7 +25,20 @@ internal sealed class GatewayEndpoint(SwitchyardEngine engine, IdleMemoryTrimmer
         HttpResponseMessage response;
         try
         {
-            response = await AnswerAsync(http, context, ct);
+            var request = http.Request;
+            var limit = engine.Settings.MaxRequestBodyBytes;
+            // A declared length over the limit is refused before reading; an undeclared (chunked) one while reading.
+            var body = request.ContentLength > limit ? null : await ReadBodyAsync(request, limit, ct);
+            var gatewayRequest = Adapt(request, body);
+            if (body is null)
+            {
+                context.Request = gatewayRequest;
+                response = GatewayPipeline.Answer(context, new GatewayError(ErrorCategory.PayloadTooLarge, $"Payload size exceeds the limit of {limit / (1024 * 1024)}MB"));
+            }
+            else
+            {
+                response = await engine.SendAsync(gatewayRequest, context, ct);
+            }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -36,15 +50,11 @@ internal sealed class GatewayEndpoint(SwitchyardEngine engine, IdleMemoryTrimmer
         }
     }
 
-    private async Task<HttpResponseMessage> AnswerAsync(HttpContext http, RequestContext context, CancellationToken ct)
+    private static GatewayRequest Adapt(HttpRequest request, byte[]? body)
     {
-        var request = http.Request;
         var path = request.Path.Value ?? "/v1";
         var upstreamPath = path.Length > 3 ? path[3..] : "/";
-        var limit = engine.Settings.MaxRequestBodyBytes;
-        // A declared length over the limit is refused before reading; an undeclared (chunked) one while reading.
-        var body = request.ContentLength > limit ? null : await ReadBodyAsync(request, limit, ct);
-        var gatewayRequest = new GatewayRequest
+        return new GatewayRequest
         {
             Method = request.Method,
             Endpoint = EndpointKinds.FromUpstreamPath(request.Method, upstreamPath),
@@ -55,12 +65,6 @@ internal sealed class GatewayEndpoint(SwitchyardEngine engine, IdleMemoryTrimmer
             Body = body ?? [],
             ContentType = request.ContentType,
         };
-        if (body is null)
-        {
-            context.Request = gatewayRequest;
-            return GatewayPipeline.Answer(context, new GatewayError(ErrorCategory.PayloadTooLarge, $"Payload size exceeds the limit of {limit / (1024 * 1024)}MB"));
-        }
-        return await engine.SendAsync(gatewayRequest, context, ct);
     }
 
     private static async Task<byte[]?> ReadBodyAsync(HttpRequest http, long limit, CancellationToken ct)
@@ -137,11 +141,16 @@ internal sealed class GatewayEndpoint(SwitchyardEngine engine, IdleMemoryTrimmer
                 headers[name] = Values(values);
             }
         }
+        var isEventStream = false;
         foreach (var (name, values) in answer.Content.Headers.NonValidated)
         {
             if (!UpstreamHeaders.IsHopByHop(name))
             {
-                headers[name] = Values(values);
+                var relayed = Values(values);
+                headers[name] = relayed;
+                // Read from the raw value: the typed ContentType would parse (and allocate) it once more.
+                isEventStream |= name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase)
+                    && relayed.ToString().StartsWith("text/event-stream", StringComparison.OrdinalIgnoreCase);
             }
         }
         PortkeyHeaders.Write(context, headers, static (h, name, value) => h[name] = value);
@@ -149,7 +158,7 @@ internal sealed class GatewayEndpoint(SwitchyardEngine engine, IdleMemoryTrimmer
         {
             response.ContentLength = length;
         }
-        if (answer.Content.Headers.ContentType?.MediaType == "text/event-stream")
+        if (isEventStream)
         {
             // Proxies in front of the gateway must not hold events back either.
             http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();

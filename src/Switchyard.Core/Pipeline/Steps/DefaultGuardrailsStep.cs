@@ -19,10 +19,12 @@ public sealed class DefaultGuardrailsStep(GuardrailCompiler compiler) : IRequest
     // Clients send the same value on every call: compile each distinct value once (as inline configs are).
     private readonly ConcurrentDictionary<(string Header, string Value), (IReadOnlyList<HookDefinition>? Hooks, string? Error)> _compiled = new();
 
+    private static readonly (string Header, HookEvent Event)[] Headers = [(InputHeader, HookEvent.BeforeRequest), (OutputHeader, HookEvent.AfterRequest)];
+
     public ValueTask<GatewayError?> RunAsync(RequestContext context, CancellationToken ct)
     {
         var headers = context.Request!.Headers;
-        foreach (var (header, ev) in new[] { (InputHeader, HookEvent.BeforeRequest), (OutputHeader, HookEvent.AfterRequest) })
+        foreach (var (header, ev) in Headers)
         {
             if (headers.Get(header) is not { } raw || string.IsNullOrWhiteSpace(raw))
             {

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Switchyard.Core.Errors;
 using Switchyard.Core.Routing;
@@ -12,41 +13,38 @@ namespace Switchyard.Core.Pipeline.Steps;
 /// </summary>
 public sealed class SendStep(HttpMessageInvoker upstream, GatewaySettings settings, ILogger logger) : ILeafStep
 {
-    public async ValueTask RunAsync(LeafExchange leaf, CancellationToken ct)
+    // One async method per attempt (not a send method awaited by a step method): each awaited layer is another
+    // state machine and continuation on the hot path. The pooled builder reuses the state machine between requests.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask RunAsync(LeafExchange leaf, CancellationToken clientAborted)
     {
         var timeoutMs = leaf.Plan.Headers.RequestTimeoutMs ?? leaf.Target.Settings.RequestTimeoutMs;
         var timeout = timeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : settings.DefaultRequestTimeout;
         var context = leaf.Context;
         var started = context.Elapsed;
-        var outcome = await SendOnceAsync(leaf.Call!, leaf, timeout, timeoutMs, ct).ConfigureAwait(false);
-        leaf.Finish(outcome);
-        context.AddAttempt(new AttemptRecord(leaf.Leaf.OptionPath, leaf.Target.Provider.Slug, outcome.Status, leaf.Attempt,
-            outcome.Error is { } error ? error.Category.ToString() : "response", (context.Elapsed - started).TotalMilliseconds));
-    }
-
-    private async Task<RouteOutcome> SendOnceAsync(LeafCall call, LeafExchange leaf, TimeSpan timeout, int? timeoutMs, CancellationToken clientAborted)
-    {
+        var call = leaf.Call!;
         var target = leaf.Target;
         var scope = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
         scope.CancelAfter(timeout);
         HttpRequestMessage? message = null;
+        RouteOutcome outcome;
         try
         {
             message = await call.CreateRequestAsync(scope.Token).ConfigureAwait(false);
             var response = await upstream.SendAsync(message, scope.Token).ConfigureAwait(false);
             scope.CancelAfter(Timeout.InfiniteTimeSpan);
-            return RouteOutcome.FromResponse(await call.AdaptResponseAsync(response, clientAborted).ConfigureAwait(false), scope);
+            outcome = RouteOutcome.FromResponse(await call.AdaptResponseAsync(response, clientAborted).ConfigureAwait(false), scope);
         }
         catch (GatewayErrorException ex)
         {
             scope.Dispose();
-            return RouteOutcome.FromError(ex.Error);
+            outcome = RouteOutcome.FromError(ex.Error);
         }
         catch (OperationCanceledException) when (!clientAborted.IsCancellationRequested)
         {
             scope.Dispose();
             var shown = timeoutMs ?? (int)timeout.TotalMilliseconds;
-            return RouteOutcome.FromError(new GatewayError(ErrorCategory.Timeout, $"Request exceeded the timeout sent in the request: {shown}ms") { Provider = target.Provider.Slug });
+            outcome = RouteOutcome.FromError(new GatewayError(ErrorCategory.Timeout, $"Request exceeded the timeout sent in the request: {shown}ms") { Provider = target.Provider.Slug });
         }
         catch (HttpRequestException ex) when (!clientAborted.IsCancellationRequested)
         {
@@ -54,7 +52,7 @@ public sealed class SendStep(HttpMessageInvoker upstream, GatewaySettings settin
             var host = message?.RequestUri?.Authority ?? target.BaseUrl;
             var reason = ex.InnerException is SocketException se ? se.SocketErrorCode.ToString() : ex.HttpRequestError.ToString();
             logger.LogWarning("Upstream {Provider} at {Host} unreachable: {Reason}", target.Provider.Slug, host, reason);
-            return RouteOutcome.FromError(new GatewayError(ErrorCategory.UpstreamUnreachable,
+            outcome = RouteOutcome.FromError(new GatewayError(ErrorCategory.UpstreamUnreachable,
                 $"Could not reach {target.Provider.Slug} at {host}: {Describe(ex)}") { Provider = target.Provider.Slug });
         }
         catch
@@ -66,6 +64,9 @@ public sealed class SendStep(HttpMessageInvoker upstream, GatewaySettings settin
         {
             message?.Dispose();
         }
+        leaf.Finish(outcome);
+        context.AddAttempt(new AttemptRecord(leaf.Leaf.OptionPath, target.Provider.Slug, outcome.Status, leaf.Attempt,
+            outcome.Error is { } error ? error.Category.ToString() : "response", (context.Elapsed - started).TotalMilliseconds));
     }
 
     private static string Describe(HttpRequestException ex) => ex.InnerException switch
