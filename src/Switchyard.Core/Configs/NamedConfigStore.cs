@@ -26,13 +26,13 @@ public sealed class NamedConfigStore : IDisposable
     private string _fingerprint = "";
     private bool _disposed;
 
-    public NamedConfigStore(string directory, ConfigCompiler compiler, Func<string, string?> environment, ILogger logger, TimeSpan debounce, TimeSpan? pollInterval = null)
+    public NamedConfigStore(ConfigStoreOptions options, ConfigCompiler compiler, Func<string, string?> environment, ILogger logger, TimeSpan? pollInterval = null)
     {
-        _directory = Path.GetFullPath(directory);
+        _directory = Path.GetFullPath(options.Directory);
         _compiler = compiler;
         _environment = environment;
         _logger = logger;
-        _debounce = debounce;
+        _debounce = options.ReloadDebounce;
         _debounceTimer = new Timer(_ => Reload(), null, Timeout.Infinite, Timeout.Infinite);
         var poll = pollInterval ?? TimeSpan.FromSeconds(2);
         _pollTimer = new Timer(_ => PollForChanges(), null, poll, poll);

@@ -4,10 +4,14 @@ using Switchyard.Core.Security;
 
 namespace Switchyard.Core.Providers;
 
-/// <summary>What every provider adapter is built from: the engine's settings, the environment for credentials, the clock, extra trusted CAs and a logger.</summary>
+/// <summary>What every provider adapter is built from: the upstream and GCP settings, the environment for credentials, the clock, extra trusted CAs and a logger.</summary>
 public sealed record ProviderContext
 {
-    public GatewaySettings Settings { get; init; } = new();
+    /// <summary>Base-URL overrides and the other upstream settings.</summary>
+    public UpstreamOptions Upstream { get; init; } = new();
+
+    /// <summary>Vertex AI's default credential and metadata server.</summary>
+    public Google.GcpOptions Gcp { get; init; } = new();
 
     /// <summary>Where adapters read process credentials (AWS_*, AZURE_*, GOOGLE_*); the process environment by default.</summary>
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;

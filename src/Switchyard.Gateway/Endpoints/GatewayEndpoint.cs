@@ -41,7 +41,7 @@ internal sealed class GatewayEndpoint(SwitchyardEngine engine, IdleMemoryTrimmer
         var request = http.Request;
         var path = request.Path.Value ?? "/v1";
         var upstreamPath = path.Length > 3 ? path[3..] : "/";
-        var limit = engine.Settings.MaxRequestBodyBytes;
+        var limit = engine.Settings.Limits.MaxBodyBytes;
         // A declared length over the limit is refused before reading; an undeclared (chunked) one while reading.
         var body = request.ContentLength > limit ? null : await ReadBodyAsync(request, limit, ct);
         var gatewayRequest = new GatewayRequest

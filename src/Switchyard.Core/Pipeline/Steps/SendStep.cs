@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Switchyard.Core.Errors;
+using Switchyard.Core.Providers;
 using Switchyard.Core.Routing;
 using Switchyard.Core.Translation;
 
@@ -10,12 +11,12 @@ namespace Switchyard.Core.Pipeline.Steps;
 /// One attempt at the provider: builds the upstream request, sends it with the per-attempt timeout (which covers the
 /// wait for response headers only, so a long stream is not cut), and adapts the answer to the client's protocol.
 /// </summary>
-public sealed class SendStep(HttpMessageInvoker upstream, GatewaySettings settings, ILogger logger) : ILeafStep
+public sealed class SendStep(HttpMessageInvoker upstream, UpstreamOptions options, ILogger logger) : ILeafStep
 {
     public async ValueTask RunAsync(LeafExchange leaf, CancellationToken ct)
     {
         var timeoutMs = leaf.Plan.Headers.RequestTimeoutMs ?? leaf.Target.Settings.RequestTimeoutMs;
-        var timeout = timeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : settings.DefaultRequestTimeout;
+        var timeout = timeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : options.RequestTimeout;
         var context = leaf.Context;
         var started = context.Elapsed;
         var outcome = await SendOnceAsync(leaf.Call!, leaf, timeout, timeoutMs, ct).ConfigureAwait(false);

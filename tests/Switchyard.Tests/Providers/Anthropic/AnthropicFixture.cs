@@ -26,7 +26,7 @@ internal sealed class AnthropicHarness : IAsyncDisposable
         sim.RequiredApiKey = Key;
         var gateway = await TestGateway.StartAsync(configs, settings => settings with
         {
-            ProviderBaseUrls = new Dictionary<string, string> { ["anthropic"] = sim.BaseUrl.ToString() },
+            Upstream = settings.Upstream with { BaseUrls = new Dictionary<string, string> { ["anthropic"] = sim.BaseUrl.ToString() } },
         });
         return new AnthropicHarness(sim, gateway);
     }

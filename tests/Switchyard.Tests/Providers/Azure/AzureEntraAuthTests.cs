@@ -29,8 +29,11 @@ public sealed class AzureEntraAuthTests : IAsyncLifetime
     internal static Task<TestGateway> Gateway(AzureOpenAiSimulator sim, TestCertificateAuthority ca, IReadOnlyDictionary<string, string>? env = null) =>
         TestGateway.StartAsync(null, s => s with
         {
-            ProviderBaseUrls = new Dictionary<string, string> { ["azure-openai"] = sim.BaseTemplate },
-            UpstreamCaFile = ca.CaPemFile,
+            Upstream = s.Upstream with
+            {
+                BaseUrls = new Dictionary<string, string> { ["azure-openai"] = sim.BaseTemplate },
+                CaFile = ca.CaPemFile,
+            },
         }, env);
 
     internal static string Config(string auth) =>
@@ -69,7 +72,7 @@ public sealed class AzureEntraAuthTests : IAsyncLifetime
     {
         _sim.AcceptedTokens["given-token"] = true;
         var config = Config("\"azure_ad_token\":\"given-token\"");
-        await using (var untrusting = await TestGateway.StartAsync(null, s => s with { ProviderBaseUrls = new Dictionary<string, string> { ["azure-openai"] = _sim.BaseTemplate } }))
+        await using (var untrusting = await TestGateway.StartAsync(null, s => s with { Upstream = s.Upstream with { BaseUrls = new Dictionary<string, string> { ["azure-openai"] = _sim.BaseTemplate } } }))
         {
             var refused = await untrusting.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), ("x-portkey-config", config)));
             Assert.False(refused.IsSuccessStatusCode);
