@@ -51,7 +51,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         var hookRunner = new HookRunner(Guardrails);
         var compiler = new ConfigCompiler(settings.Retry, Providers, hosts, guardrailCompiler);
         NamedConfigs = new NamedConfigStore(settings.Configs, compiler, options.Environment,
-            loggers.CreateLogger("Switchyard.Configs"));
+            loggers.CreateLogger("Switchyard.Configs"), options.Time);
         Resolver = new ConfigResolver(compiler, NamedConfigs, Providers, hosts);
         Upstream = new HttpMessageInvoker(options.UpstreamHandler ?? CreateUpstreamHandler(settings.Upstream), disposeHandler: true);
         Cache = CreateCache(settings, options.Time, _logger, embed: SendInternalAsync);
@@ -153,14 +153,14 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             case "none":
                 return null;
             case "redis":
-                _redis = new RedisClient(RedisOptions(settings));
+                _redis = new RedisClient(RedisOptions(settings, time));
                 store = new RedisCacheStore(_redis);
                 break;
             default:
                 store = new MemoryCacheStore(options.MemoryMaxBytes, time);
                 break;
         }
-        var safe = new FailSafeCacheStore(store, options.Timeout, logger: logger);
+        var safe = new FailSafeCacheStore(store, options.Timeout, time, logger);
         IEmbedder embedder = options.EmbeddingProvider is null
             ? new HashedNgramEmbedder()
             : new TargetEmbedder(options, embed);
@@ -183,7 +183,8 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     }
 
     /// <summary>Client options from <c>REDIS_*</c>: the URL first, then the separate variables, which win.</summary>
-    public static RedisClientOptions RedisOptions(GatewaySettings settings)
+    /// <param name="time">The engine's clock, for the lifetime of Memorystore IAM tokens.</param>
+    public static RedisClientOptions RedisOptions(GatewaySettings settings, TimeProvider time)
     {
         var o = settings.Cache;
         var client = o.RedisUrl is { } url ? RedisClientOptions.FromUrl(url) : new RedisClientOptions { Endpoints = o.RedisClusterEndpoints };
@@ -203,7 +204,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         if (o.GcpRedisWorkloadAuth)
         {
             // Memorystore IAM auth: the access token is the password; the token source refreshes it before it expires.
-            var tokens = new GoogleTokenSource();
+            var tokens = new GoogleTokenSource(time);
             var host = settings.Gcp.MetadataHost;
             client = client with { PasswordProvider = async ct => await tokens.WorkloadTokenAsync(host, ct).ConfigureAwait(false) };
         }

@@ -16,6 +16,8 @@ public sealed record ProviderContext
     /// <summary>Where adapters read process credentials (AWS_*, AZURE_*, GOOGLE_*); the process environment by default.</summary>
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
 
+    /// <summary>The engine's clock; every adapter and token source reads the time from it.</summary>
+    // The system clock only for ProviderRegistry.Default and tests; the engine always passes its own.
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>Extra CAs trusted for token endpoints (<c>UPSTREAM_CA_FILE</c>).</summary>

@@ -32,7 +32,7 @@ public sealed class ProviderRegistry
             [
                 new OpenAiCompatibleAdapter(),
                 new Anthropic.AnthropicAdapter(),
-                new Azure.AzureOpenAiAdapter(context.Environment, context.Trust),
+                new Azure.AzureOpenAiAdapter(context.Environment, context.Trust, context.Time),
                 new Bedrock.BedrockAdapter(context.Environment, context.Time),
                 new Google.GoogleAdapter(),
                 new Google.VertexAdapter(context.Gcp.AuthMode, context.Gcp.MetadataHost,

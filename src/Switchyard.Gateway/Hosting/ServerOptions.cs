@@ -28,7 +28,8 @@ public sealed record ServerOptions
 
     public GatewaySettings Engine { get; init; } = new();
 
-    /// <summary>The clock for cache expiry (tests inject one to show TTLs without waiting).</summary>
+    /// <summary>The engine's clock, read everywhere the gateway needs the time (tests inject one to show TTLs and stamps without waiting).</summary>
+    // The composition root's default: the one place the server picks the system clock; it becomes the engine's.
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>Where <c>${NAME}</c> references in named configs are looked up; the process environment by default.</summary>

@@ -26,7 +26,7 @@ public sealed class AzureEntraAuthTests : IAsyncLifetime
         _ca.Dispose();
     }
 
-    internal static Task<TestGateway> Gateway(AzureOpenAiSimulator sim, TestCertificateAuthority ca, IReadOnlyDictionary<string, string>? env = null) =>
+    internal static Task<TestGateway> Gateway(AzureOpenAiSimulator sim, TestCertificateAuthority ca, IReadOnlyDictionary<string, string>? env = null, TimeProvider? time = null) =>
         TestGateway.StartAsync(null, s => s with
         {
             Upstream = s.Upstream with
@@ -34,7 +34,7 @@ public sealed class AzureEntraAuthTests : IAsyncLifetime
                 BaseUrls = new Dictionary<string, string> { ["azure-openai"] = sim.BaseTemplate },
                 CaFile = ca.CaPemFile,
             },
-        }, env);
+        }, env, time: time);
 
     internal static string Config(string auth) =>
         $"{{\"provider\":\"azure-openai\",\"resource_name\":\"myres\",\"deployment_id\":\"gpt-4o\",\"api_version\":\"2024-10-21\",{auth}}}";
