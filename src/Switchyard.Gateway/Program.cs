@@ -20,6 +20,6 @@ catch (FormatException ex)
 }
 
 app.Logger.LogInformation("Switchyard {Version} listening on {Address}:{Port}; configs from {ConfigDir}",
-    Switchyard.Gateway.Endpoints.HealthEndpoint.Version, options.BindAddress, options.Port, Path.GetFullPath(options.Engine.ConfigDirectory));
+    Switchyard.Gateway.Endpoints.HealthEndpoint.Version, options.BindAddress, options.Port, Path.GetFullPath(options.Engine.Configs.Directory));
 await app.RunAsync();
 return 0;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using static Switchyard.Core.EnvironmentValues;
 
 namespace Switchyard.Core.Caching;
 
@@ -69,11 +70,11 @@ public sealed record CacheOptions
     public static CacheOptions FromEnvironment(Func<string, string?> get)
     {
         var d = new CacheOptions();
-        var storeRaw = Text(get("CACHE_STORE"));
-        var url = Text(get("REDIS_URL"));
-        if (url is null && Text(get("REDIS_HOST")) is { } host)
+        var storeRaw = NonEmpty(get("CACHE_STORE"));
+        var url = NonEmpty(get("REDIS_URL"));
+        if (url is null && NonEmpty(get("REDIS_HOST")) is { } host)
         {
-            url = $"redis://{host}:{Text(get("REDIS_PORT")) ?? "6379"}";
+            url = $"redis://{host}:{NonEmpty(get("REDIS_PORT")) ?? "6379"}";
         }
         var endpoints = ParseEndpoints(get("REDIS_CLUSTER_ENDPOINTS"));
         var store = (storeRaw?.ToLowerInvariant()) switch
@@ -88,25 +89,25 @@ public sealed record CacheOptions
         {
             throw new FormatException($"CACHE_STORE={storeRaw ?? "redis"} needs REDIS_URL (redis://host:6379 or rediss://…), REDIS_HOST or REDIS_CLUSTER_ENDPOINTS.");
         }
-        var mode = Text(get("REDIS_MODE"))?.ToLowerInvariant();
+        var mode = NonEmpty(get("REDIS_MODE"))?.ToLowerInvariant();
         if (mode is not (null or "standalone" or "cluster"))
         {
             throw new FormatException($"REDIS_MODE={mode} is not known: use standalone or cluster.");
         }
         foreach (var unsupported in (string[])["AWS_REDIS_AUTH_MODE", "AZURE_REDIS_AUTH_MODE"])
         {
-            var v = Text(get(unsupported));
+            var v = NonEmpty(get(unsupported));
             if (v is not null && !(unsupported == "AZURE_REDIS_AUTH_MODE" && v.Equals("password", StringComparison.OrdinalIgnoreCase)))
             {
                 throw new FormatException($"{unsupported}={v} is not available in this version of Switchyard: use REDIS_USERNAME/REDIS_PASSWORD (an access key or AUTH token).");
             }
         }
-        var gcpAuth = Text(get("GCP_REDIS_AUTH_MODE"))?.ToLowerInvariant();
+        var gcpAuth = NonEmpty(get("GCP_REDIS_AUTH_MODE"))?.ToLowerInvariant();
         if (gcpAuth is not (null or "workload"))
         {
             throw new FormatException($"GCP_REDIS_AUTH_MODE={gcpAuth} is not known: use workload (IAM token from the metadata server) or leave it unset.");
         }
-        var threshold = Text(get("SEMANTIC_CACHE_SIMILARITY_THRESHOLD"));
+        var threshold = NonEmpty(get("SEMANTIC_CACHE_SIMILARITY_THRESHOLD"));
         double? similarity = null;
         if (threshold is not null)
         {
@@ -116,7 +117,7 @@ public sealed record CacheOptions
             }
             similarity = t;
         }
-        var provider = Text(get("SEMANTIC_CACHE_EMBEDDING_PROVIDER"))?.ToLowerInvariant();
+        var provider = NonEmpty(get("SEMANTIC_CACHE_EMBEDDING_PROVIDER"))?.ToLowerInvariant();
         if (provider is "hashed" or "local" or "builtin")
         {
             provider = null;
@@ -125,25 +126,25 @@ public sealed record CacheOptions
         {
             Store = store,
             StoreName = storeRaw?.ToLowerInvariant() ?? store,
-            MemoryMaxBytes = GatewaySettings.Int(get, "CACHE_MEMORY_MAX_MB", 256, 1, 1 << 20) * (1L << 20),
-            MaxEntryBytes = GatewaySettings.Int(get, "CACHE_MAX_ENTRY_MB", 4, 1, 512) << 20,
-            Timeout = TimeSpan.FromMilliseconds(GatewaySettings.Int(get, "CACHE_TIMEOUT_MS", 250, 1, 60_000)),
+            MemoryMaxBytes = Int(get, "CACHE_MEMORY_MAX_MB", 256, 1, 1 << 20) * (1L << 20),
+            MaxEntryBytes = Int(get, "CACHE_MAX_ENTRY_MB", 4, 1, 512) << 20,
+            Timeout = TimeSpan.FromMilliseconds(Int(get, "CACHE_TIMEOUT_MS", 250, 1, 60_000)),
             KeyPrefix = get("CACHE_KEY_PREFIX") ?? d.KeyPrefix,
             RedisUrl = url,
             RedisCluster = mode == "cluster",
             RedisClusterEndpoints = endpoints,
-            RedisTls = Text(get("REDIS_TLS_ENABLED"))?.ToLowerInvariant() is "true" or "1" or "yes",
-            RedisTlsCaFile = Text(get("REDIS_TLS_CERTS")),
-            RedisUsername = Text(get("REDIS_USERNAME")),
+            RedisTls = NonEmpty(get("REDIS_TLS_ENABLED"))?.ToLowerInvariant() is "true" or "1" or "yes",
+            RedisTlsCaFile = NonEmpty(get("REDIS_TLS_CERTS")),
+            RedisUsername = NonEmpty(get("REDIS_USERNAME")),
             RedisPassword = get("REDIS_PASSWORD") is { Length: > 0 } password ? password : null,
             GcpRedisWorkloadAuth = gcpAuth == "workload",
             EmbeddingProvider = provider,
-            EmbeddingUrl = Text(get("SEMANTIC_CACHE_EMBEDDINGS_URL")),
-            EmbeddingModel = Text(get("SEMANTIC_CACHE_EMBEDDING_MODEL")) ?? d.EmbeddingModel,
-            EmbeddingApiKey = Text(get("SEMANTIC_CACHE_EMBEDDING_API_KEY")) ?? Text(get("OPENAI_API_KEY")),
-            EmbeddingDimensions = Text(get("SEMANTIC_CACHE_EMBEDDING_DIMENSIONS")) is null ? null : GatewaySettings.Int(get, "SEMANTIC_CACHE_EMBEDDING_DIMENSIONS", 0, 1, 65_536),
+            EmbeddingUrl = NonEmpty(get("SEMANTIC_CACHE_EMBEDDINGS_URL")),
+            EmbeddingModel = NonEmpty(get("SEMANTIC_CACHE_EMBEDDING_MODEL")) ?? d.EmbeddingModel,
+            EmbeddingApiKey = NonEmpty(get("SEMANTIC_CACHE_EMBEDDING_API_KEY")) ?? NonEmpty(get("OPENAI_API_KEY")),
+            EmbeddingDimensions = NonEmpty(get("SEMANTIC_CACHE_EMBEDDING_DIMENSIONS")) is null ? null : Int(get, "SEMANTIC_CACHE_EMBEDDING_DIMENSIONS", 0, 1, 65_536),
             SimilarityThreshold = similarity,
-            EmbeddingTimeout = TimeSpan.FromMilliseconds(GatewaySettings.Int(get, "SEMANTIC_CACHE_EMBEDDING_TIMEOUT_MS", 2000, 1, 600_000)),
+            EmbeddingTimeout = TimeSpan.FromMilliseconds(Int(get, "SEMANTIC_CACHE_EMBEDDING_TIMEOUT_MS", 2000, 1, 600_000)),
         };
     }
 
@@ -161,6 +162,4 @@ public sealed record CacheOptions
         }
         return list;
     }
-
-    private static string? Text(string? v) => string.IsNullOrWhiteSpace(v) ? null : v.Trim();
 }

@@ -27,6 +27,7 @@ public sealed class FailSafeCacheStore : ICacheStore
     {
         _inner = inner;
         _timeout = timeout;
+        // The system clock only for stores built outside the engine (tests); SwitchyardEngine passes its own.
         _time = time ?? TimeProvider.System;
         _logger = logger;
         RetryInterval = retryInterval ?? TimeSpan.FromSeconds(1);

@@ -19,6 +19,7 @@ public sealed class MemoryCacheStore : ICacheStore
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, 1024);
         MaxBytes = maxBytes;
+        // The system clock only for stores built outside the engine (tests); SwitchyardEngine passes its own.
         _time = time ?? TimeProvider.System;
     }
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Switchyard.Core.Guardrails;
 using Switchyard.Core.Providers;
+using Switchyard.Core.Routing;
 using Switchyard.Core.Routing.Conditions;
 using Switchyard.Core.Security;
 
@@ -65,17 +66,19 @@ public sealed class ConfigCompiler
     private static readonly string[] CacheKeys = ["mode", "max_age"];
     private static readonly string[] ConditionKeys = ["query", "then"];
 
-    private readonly GatewaySettings _settings;
+    private readonly RetryOptions _retry;
     private readonly ProviderRegistry _providers;
     private readonly CustomHostValidator _hosts;
     private readonly GuardrailCompiler _guardrails;
 
+    /// <param name="retry">Caps <c>retry.attempts</c> at <see cref="RetryOptions.MaxAttempts"/>.</param>
     /// <param name="guardrails">Compiles hooks; by default one whose checks call out through a shared, non-redirecting HTTP client.</param>
-    public ConfigCompiler(GatewaySettings settings, ProviderRegistry providers, CustomHostValidator hosts, GuardrailCompiler? guardrails = null)
+    public ConfigCompiler(RetryOptions retry, ProviderRegistry providers, CustomHostValidator hosts, GuardrailCompiler? guardrails = null)
     {
-        _settings = settings;
+        _retry = retry;
         _providers = providers;
         _hosts = hosts;
+        // The default (system clock) serves compilers built outside the engine (tests, tools); the engine passes its own, on its clock.
         _guardrails = guardrails ?? new GuardrailCompiler(new GuardrailServices(DefaultGuardrailHttp.Value, hosts));
     }
 
@@ -661,7 +664,7 @@ public sealed class ConfigCompiler
             errors.Add(new ConfigError(Join(path, "attempts"), "required"));
             return null;
         }
-        return new RetrySettings(Math.Min(attempts, _settings.MaxRetryAttempts), codes, useRetryAfter);
+        return new RetrySettings(Math.Min(attempts, _retry.MaxAttempts), codes, useRetryAfter);
     }
 
     private static CacheSettings? CompileCache(JsonElement el, string path, List<ConfigError> errors)

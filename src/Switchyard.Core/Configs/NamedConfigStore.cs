@@ -18,6 +18,7 @@ public sealed class NamedConfigStore : IDisposable
     private readonly Func<string, string?> _environment;
     private readonly ILogger _logger;
     private readonly TimeSpan _debounce;
+    private readonly TimeProvider _time;
     private readonly Lock _reloadLock = new();
     private readonly Timer _debounceTimer;
     private readonly Timer _pollTimer;
@@ -26,13 +27,15 @@ public sealed class NamedConfigStore : IDisposable
     private string _fingerprint = "";
     private bool _disposed;
 
-    public NamedConfigStore(string directory, ConfigCompiler compiler, Func<string, string?> environment, ILogger logger, TimeSpan debounce, TimeSpan? pollInterval = null)
+    /// <param name="time">The engine's clock, which stamps each snapshot's <see cref="ConfigStoreSnapshot.LoadedAt"/>.</param>
+    public NamedConfigStore(ConfigStoreOptions options, ConfigCompiler compiler, Func<string, string?> environment, ILogger logger, TimeProvider time, TimeSpan? pollInterval = null)
     {
-        _directory = Path.GetFullPath(directory);
+        _directory = Path.GetFullPath(options.Directory);
         _compiler = compiler;
         _environment = environment;
         _logger = logger;
-        _debounce = debounce;
+        _debounce = options.ReloadDebounce;
+        _time = time;
         _debounceTimer = new Timer(_ => Reload(), null, Timeout.Infinite, Timeout.Infinite);
         var poll = pollInterval ?? TimeSpan.FromSeconds(2);
         _pollTimer = new Timer(_ => PollForChanges(), null, poll, poll);
@@ -166,7 +169,7 @@ public sealed class NamedConfigStore : IDisposable
                 Problems = problems,
                 Warnings = warnings,
                 Generation = previous.Generation + 1,
-                LoadedAt = DateTimeOffset.UtcNow,
+                LoadedAt = _time.GetUtcNow(),
                 DirectoryExists = exists,
             };
             foreach (var p in problems)

@@ -18,6 +18,7 @@ public sealed class GuardrailServices
     {
         Http = http ?? throw new ArgumentNullException(nameof(http));
         Hosts = hosts ?? throw new ArgumentNullException(nameof(hosts));
+        // The system clock only for services built outside the engine (tests, ConfigCompiler's default); SwitchyardEngine passes its own.
         Time = time ?? TimeProvider.System;
         Logger = logger ?? NullLogger.Instance;
         Jwks = new JwksCache(this);

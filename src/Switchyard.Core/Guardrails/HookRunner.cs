@@ -23,6 +23,7 @@ public sealed class HookRunner
 
     public HookRunner(TimeProvider? time = null, ILogger? logger = null)
     {
+        // The system clock only for runners built outside the engine; the engine's takes GuardrailServices.Time.
         _time = time ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
     }

@@ -28,6 +28,7 @@ public sealed class JsonLinesLogWriter : IRequestLogSink, IAsyncDisposable
         _fileLimit = Math.Max(4096, fileLimitBytes);
         _totalLimit = Math.Max(_fileLimit, totalLimitBytes);
         _logger = logger;
+        // The system clock only for writers built outside the engine (tests); SwitchyardEngine passes its own.
         _time = time ?? TimeProvider.System;
         System.IO.Directory.CreateDirectory(_directory);
         _channel = Channel.CreateBounded<RequestLogRecord>(new BoundedChannelOptions(capacity)

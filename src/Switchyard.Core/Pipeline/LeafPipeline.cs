@@ -16,18 +16,18 @@ public sealed class LeafPipeline
     private readonly ILeafStep[] _before;
     private readonly ILeafStep[] _attempt;
     private readonly ILeafStep[] _after;
-    private readonly GatewaySettings _options;
+    private readonly RetryOptions _retry;
     private readonly TimeProvider _time;
     private readonly Func<double> _random;
     private readonly ILogger _logger;
 
     public LeafPipeline(IReadOnlyList<ILeafStep> before, IReadOnlyList<ILeafStep> attempt, IReadOnlyList<ILeafStep> after,
-        GatewaySettings options, TimeProvider time, ILogger logger, Func<double>? random = null)
+        RetryOptions retry, TimeProvider time, ILogger logger, Func<double>? random = null)
     {
         _before = [.. before];
         _attempt = [.. attempt];
         _after = [.. after];
-        _options = options;
+        _retry = retry;
         _time = time;
         _logger = logger;
         _random = random ?? Random.Shared.NextDouble;
@@ -75,13 +75,13 @@ public sealed class LeafPipeline
                 }
                 break;
             }
-            var delay = RetryDelays.Backoff(attempt + 1, _options.RetryInitialDelay, _options.RetryMaxDelay, _random());
+            var delay = RetryDelays.Backoff(attempt + 1, _retry.InitialDelay, _retry.MaxDelay, _random());
             if (retry.UseRetryAfterHeader && outcome.Response is not null
                 && RetryDelays.RequestedByUpstream(outcome.Response.Headers, _time.GetUtcNow()) is { } requested)
             {
                 delay = requested;
             }
-            if (waited + delay > _options.RetryBudget)
+            if (waited + delay > _retry.Budget)
             {
                 // Waiting longer than the budget allows would hold the client for nothing: answer now.
                 outcome.RetryAttemptCount = -1;

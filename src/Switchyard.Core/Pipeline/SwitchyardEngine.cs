@@ -33,41 +33,43 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         Time = options.Time;
         var loggers = options.Loggers;
         _logger = loggers.CreateLogger("Switchyard.Cache");
-        var trust = ExtraCaTrust.FromPemFile(settings.UpstreamCaFile);
+        var trust = ExtraCaTrust.FromPemFile(settings.Upstream.CaFile);
         Providers = ProviderRegistry.Create(new ProviderContext
         {
-            Settings = settings,
+            Upstream = settings.Upstream,
+            Gcp = settings.Gcp,
             Environment = options.Environment,
             Time = options.Time,
             Trust = trust,
             Logger = loggers.CreateLogger("Switchyard.Providers"),
         });
-        var hosts = CustomHostValidator.FromEnvironment(settings.TrustedCustomHosts);
+        var hosts = CustomHostValidator.FromEnvironment(settings.Upstream.TrustedCustomHosts);
         // Webhook, log, JWKS and URL checks call out through their own stack, which never follows a redirect by itself.
-        GuardrailHttp = new HttpMessageInvoker(CreateUpstreamHandler(settings), disposeHandler: true);
+        GuardrailHttp = new HttpMessageInvoker(CreateUpstreamHandler(settings.Upstream), disposeHandler: true);
         Guardrails = new GuardrailServices(GuardrailHttp, hosts, options.Time, loggers.CreateLogger("Switchyard.Guardrails"));
         var guardrailCompiler = new GuardrailCompiler(Guardrails);
         var hookRunner = new HookRunner(Guardrails);
-        var compiler = new ConfigCompiler(settings, Providers, hosts, guardrailCompiler);
-        NamedConfigs = new NamedConfigStore(settings.ConfigDirectory, compiler, options.Environment,
-            loggers.CreateLogger("Switchyard.Configs"), settings.ConfigReloadDebounce);
+        var compiler = new ConfigCompiler(settings.Retry, Providers, hosts, guardrailCompiler);
+        NamedConfigs = new NamedConfigStore(settings.Configs, compiler, options.Environment,
+            loggers.CreateLogger("Switchyard.Configs"), options.Time);
         Resolver = new ConfigResolver(compiler, NamedConfigs, Providers, hosts);
-        Upstream = new HttpMessageInvoker(options.UpstreamHandler ?? CreateUpstreamHandler(settings), disposeHandler: true);
+        Upstream = new HttpMessageInvoker(options.UpstreamHandler ?? CreateUpstreamHandler(settings.Upstream), disposeHandler: true);
         Cache = CreateCache(settings, options.Time, _logger, embed: SendInternalAsync);
         var routingLog = loggers.CreateLogger("Switchyard.Routing");
         Leaves = new LeafPipeline(
             before: [new InputGuardrailStep(hookRunner, loggers.CreateLogger("Switchyard.Guardrails")), new CacheLookupStep(Cache), new PlanStep()],
-            attempt: [new SendStep(Upstream, settings, routingLog), new OutputGuardrailStep(hookRunner)],
+            attempt: [new SendStep(Upstream, settings.Upstream, routingLog), new OutputGuardrailStep(hookRunner)],
             after: [new CacheStoreStep()],
-            settings, options.Time, routingLog);
+            settings.Retry, options.Time, routingLog);
         Router = new Router(Providers, Leaves, routingLog);
-        Pipeline = new GatewayPipeline([new RequestValidationStep(settings), new ConfigResolutionStep(Resolver),
+        Pipeline = new GatewayPipeline([new RequestValidationStep(settings.Limits), new ConfigResolutionStep(Resolver),
             new DefaultGuardrailsStep(guardrailCompiler)], Router,
             loggers.CreateLogger("Switchyard.Pipeline"));
-        if (settings.LogStore == "local")
+        if (settings.Logs.Store == "local")
         {
-            RequestLog = new JsonLinesLogWriter(settings.LogDirectory, settings.LogQueueCapacity, loggers.CreateLogger("Switchyard.Logs"),
-                settings.LogFileLimitBytes, settings.LogTotalLimitBytes, options.Time);
+            var logs = settings.Logs;
+            RequestLog = new JsonLinesLogWriter(logs.Directory, logs.QueueCapacity, loggers.CreateLogger("Switchyard.Logs"),
+                logs.FileLimitBytes, logs.TotalLimitBytes, options.Time);
         }
         _finish = Finish;
     }
@@ -151,14 +153,14 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             case "none":
                 return null;
             case "redis":
-                _redis = new RedisClient(RedisOptions(settings));
+                _redis = new RedisClient(RedisOptions(settings, time));
                 store = new RedisCacheStore(_redis);
                 break;
             default:
                 store = new MemoryCacheStore(options.MemoryMaxBytes, time);
                 break;
         }
-        var safe = new FailSafeCacheStore(store, options.Timeout, logger: logger);
+        var safe = new FailSafeCacheStore(store, options.Timeout, time, logger);
         IEmbedder embedder = options.EmbeddingProvider is null
             ? new HashedNgramEmbedder()
             : new TargetEmbedder(options, embed);
@@ -181,7 +183,8 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     }
 
     /// <summary>Client options from <c>REDIS_*</c>: the URL first, then the separate variables, which win.</summary>
-    public static RedisClientOptions RedisOptions(GatewaySettings settings)
+    /// <param name="time">The engine's clock, for the lifetime of Memorystore IAM tokens.</param>
+    public static RedisClientOptions RedisOptions(GatewaySettings settings, TimeProvider time)
     {
         var o = settings.Cache;
         var client = o.RedisUrl is { } url ? RedisClientOptions.FromUrl(url) : new RedisClientOptions { Endpoints = o.RedisClusterEndpoints };
@@ -201,15 +204,15 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         if (o.GcpRedisWorkloadAuth)
         {
             // Memorystore IAM auth: the access token is the password; the token source refreshes it before it expires.
-            var tokens = new GoogleTokenSource();
-            var host = settings.GceMetadataHost;
+            var tokens = new GoogleTokenSource(time);
+            var host = settings.Gcp.MetadataHost;
             client = client with { PasswordProvider = async ct => await tokens.WorkloadTokenAsync(host, ct).ConfigureAwait(false) };
         }
         return client;
     }
 
     /// <summary>One pooled HTTP stack for every upstream: no redirects, cookies or decompression (bytes pass through as sent).</summary>
-    public static SocketsHttpHandler CreateUpstreamHandler(GatewaySettings settings)
+    public static SocketsHttpHandler CreateUpstreamHandler(UpstreamOptions settings)
     {
         var handler = new SocketsHttpHandler
         {
@@ -225,7 +228,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             // An abandoned response closes its connection at once; draining it would keep a provider generating (and billing) for nothing.
             MaxResponseDrainSize = 0,
         };
-        ExtraCaTrust.FromPemFile(settings.UpstreamCaFile)?.ApplyTo(handler);
+        ExtraCaTrust.FromPemFile(settings.CaFile)?.ApplyTo(handler);
         return handler;
     }
 

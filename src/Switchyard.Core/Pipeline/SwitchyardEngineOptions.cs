@@ -10,6 +10,7 @@ public sealed record SwitchyardEngineOptions
     public Func<string, string?> Environment { get; init; } = System.Environment.GetEnvironmentVariable;
 
     /// <summary>The one clock of the engine: retries, timeouts, cache expiry, timings (tests inject their own).</summary>
+    // The composition root's default: the one place an engine picks the system clock.
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     public ILoggerFactory Loggers { get; init; } = NullLoggerFactory.Instance;

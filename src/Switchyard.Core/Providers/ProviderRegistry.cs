@@ -32,13 +32,13 @@ public sealed class ProviderRegistry
             [
                 new OpenAiCompatibleAdapter(),
                 new Anthropic.AnthropicAdapter(),
-                new Azure.AzureOpenAiAdapter(context.Environment, context.Trust),
+                new Azure.AzureOpenAiAdapter(context.Environment, context.Trust, context.Time),
                 new Bedrock.BedrockAdapter(context.Environment, context.Time),
                 new Google.GoogleAdapter(),
-                new Google.VertexAdapter(context.Settings.GcpAuthMode, context.Settings.GceMetadataHost,
+                new Google.VertexAdapter(context.Gcp.AuthMode, context.Gcp.MetadataHost,
                     anthropicOnVertex: vertex => new Google.VertexAnthropicDialect(vertex), time: context.Time),
             ]);
-        return registry.WithBaseUrls(context.Settings.ProviderBaseUrls);
+        return registry.WithBaseUrls(context.Upstream.BaseUrls);
     }
 
     /// <summary>A copy of this registry with some providers' base URLs replaced (operator-set, so not SSRF-checked).</summary>

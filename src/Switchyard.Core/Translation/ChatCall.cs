@@ -19,8 +19,8 @@ public sealed class ChatCall
     /// <summary>The model the client (or override_params) asked for.</summary>
     public string? Model => Body["model"] is JsonValue v && v.TryGetValue<string>(out var m) ? m : null;
 
-    /// <summary>Unix seconds when the call started, for <c>created</c>.</summary>
-    public long Created { get; } = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+    /// <summary>Unix seconds when the call was planned, on the engine's clock, for <c>created</c>.</summary>
+    public required long Created { get; init; }
 
     /// <summary>Portkey's header for strict OpenAI compliance; only the value <c>false</c> turns it off.</summary>
     public const string StrictComplianceHeader = "x-portkey-strict-open-ai-compliance";

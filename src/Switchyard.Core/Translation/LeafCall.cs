@@ -24,7 +24,8 @@ public abstract class LeafCall
 
     /// <summary>Plans the call, or returns a gateway error (unsupported endpoint, untranslatable request).</summary>
     /// <param name="usage">Where the response's body wrapper reports usage (the request's context).</param>
-    public static LeafCall? Plan(GatewayRequest request, ResolvedTarget target, IProviderAdapter adapter, ReadOnlyMemory<byte> body, IUsageSink usage, out GatewayError? error)
+    /// <param name="time">The engine's clock, which stamps a translated answer's <c>created</c>.</param>
+    public static LeafCall? Plan(GatewayRequest request, ResolvedTarget target, IProviderAdapter adapter, ReadOnlyMemory<byte> body, IUsageSink usage, TimeProvider time, out GatewayError? error)
     {
         error = null;
         var endpoint = request.Endpoint;
@@ -44,7 +45,10 @@ public abstract class LeafCall
         try
         {
             var chat = ingress.ToChat(body);
-            return new TranslatedCall(ingress, adapter.Chat, new ChatCall { Request = request, Target = target, Body = chat }, usage);
+            return new TranslatedCall(ingress, adapter.Chat, new ChatCall
+            {
+                Request = request, Target = target, Body = chat, Created = time.GetUtcNow().ToUnixTimeSeconds(),
+            }, usage);
         }
         catch (TranslationException ex)
         {

@@ -26,7 +26,7 @@ internal sealed class GatewayEndpoint(SwitchyardEngine engine, IdleMemoryTrimmer
         try
         {
             var request = http.Request;
-            var limit = engine.Settings.MaxRequestBodyBytes;
+            var limit = engine.Settings.Limits.MaxBodyBytes;
             // A declared length over the limit is refused before reading; an undeclared (chunked) one while reading.
             var body = request.ContentLength > limit ? null : await ReadBodyAsync(request, limit, ct);
             var gatewayRequest = Adapt(request, body);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json;
 using Switchyard.Core.Pipeline;
@@ -11,7 +10,7 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine)
     public static readonly string Version =
         typeof(HealthEndpoint).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
-    private readonly long _started = Stopwatch.GetTimestamp();
+    private readonly long _started = engine.Time.GetTimestamp();
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -23,7 +22,7 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine)
         json.WriteString("status", "success");
         json.WriteString("message", "Server is healthy");
         json.WriteString("version", Version);
-        json.WriteNumber("uptime_seconds", Math.Round(Stopwatch.GetElapsedTime(_started).TotalSeconds, 3));
+        json.WriteNumber("uptime_seconds", Math.Round(engine.Time.GetElapsedTime(_started).TotalSeconds, 3));
         json.WriteStartObject("config_store");
         json.WriteString("state", store.State);
         json.WriteString("directory", engine.NamedConfigs.Directory);

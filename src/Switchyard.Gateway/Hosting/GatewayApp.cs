@@ -30,7 +30,7 @@ public static class GatewayApp
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
-            k.Limits.MaxRequestBodySize = options.Engine.MaxRequestBodyBytes;
+            k.Limits.MaxRequestBodySize = options.Engine.Limits.MaxBodyBytes;
             var address = options.BindAddress is "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.BindAddress);
             k.Listen(address, options.Port);
         });

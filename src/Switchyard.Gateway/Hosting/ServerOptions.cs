@@ -28,7 +28,8 @@ public sealed record ServerOptions
 
     public GatewaySettings Engine { get; init; } = new();
 
-    /// <summary>The clock for cache expiry (tests inject one to show TTLs without waiting).</summary>
+    /// <summary>The engine's clock, read everywhere the gateway needs the time (tests inject one to show TTLs and stamps without waiting).</summary>
+    // The composition root's default: the one place the server picks the system clock; it becomes the engine's.
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
     /// <summary>Where <c>${NAME}</c> references in named configs are looked up; the process environment by default.</summary>
@@ -39,12 +40,12 @@ public sealed record ServerOptions
         var o = new ServerOptions();
         return o with
         {
-            Port = GatewaySettings.Int(get, "PORT", o.Port, 0, 65535),
+            Port = EnvironmentValues.Int(get, "PORT", o.Port, 0, 65535),
             BindAddress = ParseBindAddress(get("BIND_ADDRESS")) ?? o.BindAddress,
-            ShutdownGrace = TimeSpan.FromSeconds(GatewaySettings.Int(get, "SHUTDOWN_GRACE_SECONDS", (int)o.ShutdownGrace.TotalSeconds, 0, 3600)),
+            ShutdownGrace = TimeSpan.FromSeconds(EnvironmentValues.Int(get, "SHUTDOWN_GRACE_SECONDS", (int)o.ShutdownGrace.TotalSeconds, 0, 3600)),
             LogLevel = ParseLevel(get("LOG_LEVEL")),
             InlineIo = ParseBool(get, "INLINE_IO", o.InlineIo),
-            IdleTrimAfter = TimeSpan.FromMilliseconds(GatewaySettings.Int(get, "IDLE_TRIM_AFTER_MS", (int)o.IdleTrimAfter.TotalMilliseconds, 0, 3_600_000)),
+            IdleTrimAfter = TimeSpan.FromMilliseconds(EnvironmentValues.Int(get, "IDLE_TRIM_AFTER_MS", (int)o.IdleTrimAfter.TotalMilliseconds, 0, 3_600_000)),
             Engine = GatewaySettings.FromEnvironment(get),
             Environment = get,
         };

@@ -59,14 +59,14 @@ public sealed class CacheSettingsTests
     public void Redis_client_options_come_from_the_url_and_the_separate_variables_win()
     {
         var settings = ServerOptions.FromEnvironment(Env(("REDIS_URL", "rediss://alice:secret@cache.internal:6380/2"), ("REDIS_PASSWORD", "rotated"))).Engine;
-        var client = SwitchyardEngine.RedisOptions(settings);
+        var client = SwitchyardEngine.RedisOptions(settings, TimeProvider.System);
         Assert.Equal([("cache.internal", 6380)], client.Endpoints);
         Assert.True(client.Tls);
         Assert.Equal(("alice", "rotated"), (client.Username, client.Password));
         Assert.Equal(2, client.Database);
         Assert.False(client.Cluster);
 
-        var cluster = SwitchyardEngine.RedisOptions(ServerOptions.FromEnvironment(Env(("REDIS_CLUSTER_ENDPOINTS", "10.0.0.1:7000,10.0.0.2:7001"))).Engine);
+        var cluster = SwitchyardEngine.RedisOptions(ServerOptions.FromEnvironment(Env(("REDIS_CLUSTER_ENDPOINTS", "10.0.0.1:7000,10.0.0.2:7001"))).Engine, TimeProvider.System);
         Assert.True(cluster.Cluster);
         Assert.Equal([("10.0.0.1", 7000), ("10.0.0.2", 7001)], cluster.Endpoints);
     }

@@ -188,7 +188,7 @@ public sealed class RedisCacheTests
         await using var sim = await OpenAiSimulator.StartAsync();
         await using var gw = await TestGateway.StartAsync(settings: s => s with
         {
-            GceMetadataHost = google.MetadataHost,
+            Gcp = s.Gcp with { MetadataHost = google.MetadataHost },
             Cache = TestGateway.CacheFromEnvironment(name => name switch
             {
                 "CACHE_STORE" => "memory-store", "REDIS_URL" => $"redis://127.0.0.1:{redis.Port}", "GCP_REDIS_AUTH_MODE" => "workload", _ => null,

@@ -102,7 +102,7 @@ public sealed class CrossProtocolSdkTests
     public async Task Openai_responses_client_talks_to_an_anthropic_target()
     {
         await using var sim = await AnthropicSimulator.StartAsync();
-        await using var gw = await TestGateway.StartAsync(settings: s => s with { ProviderBaseUrls = new Dictionary<string, string> { ["anthropic"] = sim.BaseUrl.ToString() } });
+        await using var gw = await TestGateway.StartAsync(settings: s => s with { Upstream = s.Upstream with { BaseUrls = new Dictionary<string, string> { ["anthropic"] = sim.BaseUrl.ToString() } } });
         var client = OpenAiResponsesSdkTests.Client(gw, "sk-ant-test", ("x-portkey-provider", "anthropic"));
 
         var options = new CreateResponseOptions { Model = "claude-sonnet-4-5", MaxOutputTokenCount = 300 };
@@ -132,7 +132,7 @@ public sealed class CrossProtocolSdkTests
     public async Task Claude_on_vertex_is_reached_by_raw_predict_with_a_bearer_token()
     {
         await using var sim = await AnthropicSimulator.StartAsync();
-        await using var gw = await TestGateway.StartAsync(settings: s => s with { ProviderBaseUrls = new Dictionary<string, string> { ["vertex-ai"] = sim.Root.ToString().TrimEnd('/') } });
+        await using var gw = await TestGateway.StartAsync(settings: s => s with { Upstream = s.Upstream with { BaseUrls = new Dictionary<string, string> { ["vertex-ai"] = sim.Root.ToString().TrimEnd('/') } } });
         (string, string)[] headers = [("x-portkey-provider", "vertex-ai"), ("Authorization", "Bearer ya29.vertex-token"),
             ("x-portkey-vertex-project-id", "proj-1"), ("x-portkey-vertex-region", "europe-west1")];
         var chat = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat("hello vertex claude", model: "claude-sonnet-4-5@20250929"), headers));

@@ -129,7 +129,7 @@ public sealed class NodeProtocolTests(ITestOutputHelper output)
     public async Task Openai_npm_responses_work_against_an_anthropic_target()
     {
         await using var sim = await Switchyard.Simulators.Anthropic.AnthropicSimulator.StartAsync();
-        await using var gw = await TestGateway.StartAsync(settings: s => s with { ProviderBaseUrls = new Dictionary<string, string> { ["anthropic"] = sim.BaseUrl.ToString() } });
+        await using var gw = await TestGateway.StartAsync(settings: s => s with { Upstream = s.Upstream with { BaseUrls = new Dictionary<string, string> { ["anthropic"] = sim.BaseUrl.ToString() } } });
         var cases = Cases("responses-anthropic", "openai-responses", "claude-sonnet-4-5", "sk-ant-node", new JsonObject { ["x-portkey-provider"] = "anthropic" });
         var results = await RunAsync(gw, cases, output);
         AssertConsistent(results, "responses-anthropic", "input_tokens", "output_tokens");

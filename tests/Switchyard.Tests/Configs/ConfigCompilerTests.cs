@@ -1,7 +1,7 @@
 using System.Text.Json;
-using Switchyard.Core;
 using Switchyard.Core.Configs;
 using Switchyard.Core.Providers;
+using Switchyard.Core.Routing;
 using Switchyard.Core.Security;
 using Xunit;
 
@@ -10,7 +10,7 @@ namespace Switchyard.Tests.Configs;
 /// <summary>Validation rules and inheritance of the config compiler, without a server.</summary>
 public sealed class ConfigCompilerTests
 {
-    private static readonly ConfigCompiler Compiler = new(new GatewaySettings { MaxRetryAttempts = 5 }, ProviderRegistry.Default, CustomHostValidator.FromEnvironment(null));
+    private static readonly ConfigCompiler Compiler = new(new RetryOptions { MaxAttempts = 5 }, ProviderRegistry.Default, CustomHostValidator.FromEnvironment(null));
 
     private static (RoutingConfig? Config, List<ConfigError> Errors) Compile(string json)
     {

@@ -36,7 +36,7 @@ public sealed class ExampleConfigsTests
         }
         return await TestGateway.StartAsync(files, s => s with
             {
-                ProviderBaseUrls = urls,
+                Upstream = s.Upstream with { BaseUrls = urls },
                 Cache = redisUrl is null ? s.Cache : TestGateway.CacheFromEnvironment(n => n == "REDIS_URL" ? redisUrl : null),
             },
             environment: new Dictionary<string, string>

@@ -1,9 +1,9 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Switchyard.Core;
 using Switchyard.Core.Configs;
 using Switchyard.Core.Providers;
+using Switchyard.Core.Routing;
 using Switchyard.Core.Security;
 using Xunit;
 
@@ -12,7 +12,7 @@ namespace Switchyard.Tests.Configs;
 /// <summary>Config text built to hurt (deep, self-multiplying, ambiguous) is refused with a reason instead of crashing the loader.</summary>
 public sealed class HostileConfigTextTests
 {
-    private static readonly ConfigCompiler Compiler = new(new GatewaySettings(), ProviderRegistry.Default, CustomHostValidator.FromEnvironment(null));
+    private static readonly ConfigCompiler Compiler = new(new RetryOptions(), ProviderRegistry.Default, CustomHostValidator.FromEnvironment(null));
 
     [Fact]
     public void Yaml_nested_thousands_deep_is_refused_before_the_recursive_loader_sees_it()

@@ -1,9 +1,9 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Switchyard.Core;
 using Switchyard.Core.Configs;
 using Switchyard.Core.Providers;
+using Switchyard.Core.Routing;
 using Switchyard.Core.Security;
 using Switchyard.Simulators;
 using Switchyard.Tests.Infrastructure;
@@ -14,7 +14,7 @@ namespace Switchyard.Tests.Configs;
 /// <summary>A config key nothing reads is refused with its path, a reason and, for a typo, the key that was meant.</summary>
 public sealed partial class UnreadConfigKeysTests
 {
-    private static readonly ConfigCompiler Compiler = new(new GatewaySettings { MaxRetryAttempts = 5 }, ProviderRegistry.Default, CustomHostValidator.FromEnvironment(null));
+    private static readonly ConfigCompiler Compiler = new(new RetryOptions { MaxAttempts = 5 }, ProviderRegistry.Default, CustomHostValidator.FromEnvironment(null));
 
     private static List<ConfigError> Errors(string json)
     {

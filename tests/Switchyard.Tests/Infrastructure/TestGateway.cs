@@ -37,12 +37,9 @@ public sealed class TestGateway : IAsyncDisposable
     /// <summary>Fast retry timings so tests do not sleep for seconds.</summary>
     public static GatewaySettings FastSettings(string configDir) => new()
     {
-        ConfigDirectory = configDir,
-        LogDirectory = Path.Combine(Path.GetTempPath(), "switchyard-logs-" + Guid.NewGuid().ToString("N")),
-        RetryInitialDelay = TimeSpan.FromMilliseconds(5),
-        RetryMaxDelay = TimeSpan.FromMilliseconds(20),
-        RetryBudget = TimeSpan.FromSeconds(5),
-        ConfigReloadDebounce = TimeSpan.FromMilliseconds(50),
+        Configs = new() { Directory = configDir, ReloadDebounce = TimeSpan.FromMilliseconds(50) },
+        Logs = new() { Directory = Path.Combine(Path.GetTempPath(), "switchyard-logs-" + Guid.NewGuid().ToString("N")) },
+        Retry = new() { InitialDelay = TimeSpan.FromMilliseconds(5), MaxDelay = TimeSpan.FromMilliseconds(20), Budget = TimeSpan.FromSeconds(5) },
         // The test machine runs many gateways at once; a cache lookup that has to JIT and connect may take a while.
         Cache = new Switchyard.Core.Caching.CacheOptions { Timeout = TimeSpan.FromSeconds(2) },
     };
@@ -110,7 +107,7 @@ public sealed class TestGateway : IAsyncDisposable
         finally
         {
             await _app.DisposeAsync();
-            foreach (var dir in new[] { ConfigDirectory, Options.Engine.LogDirectory })
+            foreach (var dir in new[] { ConfigDirectory, Options.Engine.Logs.Directory })
             {
                 try
                 {

@@ -40,7 +40,7 @@ public sealed class CustomHostTests
     public async Task Trusted_custom_hosts_open_a_private_address_and_loopback_is_trusted_by_default()
     {
         await using var sim = await OpenAiSimulator.StartAsync();
-        await using var gw = await TestGateway.StartAsync(settings: s => s with { TrustedCustomHosts = "10.1.2.3,127.0.0.1" });
+        await using var gw = await TestGateway.StartAsync(settings: s => s with { Upstream = s.Upstream with { TrustedCustomHosts = "10.1.2.3,127.0.0.1" } });
         var trusted = TestGateway.Post("/v1/chat/completions", Requests.Chat(), ("x-portkey-config", "{\"provider\":\"openai\",\"api_key\":\"k\",\"custom_host\":\"http://10.1.2.3:9/v1\",\"request_timeout\":1}"));
         // Validation passes; the (unreachable) call itself is what fails.
         var response = await gw.SendAsync(trusted);

@@ -114,7 +114,7 @@ public sealed class ErrorShapeTests
         await using var sim = await OpenAiSimulator.StartAsync();
         await using var gw = await TestGateway.StartAsync(settings: s => s with
         {
-            ProviderBaseUrls = new Dictionary<string, string> { ["cerebras"] = sim.BaseUrl.ToString().TrimEnd('/') },
+            Upstream = s.Upstream with { BaseUrls = new Dictionary<string, string> { ["cerebras"] = sim.BaseUrl.ToString().TrimEnd('/') } },
         });
         var config = $"{{\"strategy\":{{\"mode\":\"fallback\"}},\"targets\":[{{\"provider\":\"cerebras\",\"api_key\":\"k\"}},{Requests.Target(sim.BaseUrl)}]}}";
         var response = await gw.SendAsync(TestGateway.Post("/v1/images/generations", "{\"prompt\":\"a cat\"}", ("x-portkey-config", config)));
@@ -137,7 +137,7 @@ public sealed class ErrorShapeTests
     [Fact]
     public async Task Oversized_payload_is_413()
     {
-        await using var gw = await TestGateway.StartAsync(settings: s => s with { MaxRequestBodyBytes = 1024 });
+        await using var gw = await TestGateway.StartAsync(settings: s => s with { Limits = new() { MaxBodyBytes = 1024 } });
         var big = Requests.Chat(new string('x', 4096));
         var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", big, ("x-portkey-provider", "openai")));
         await AssertFailure(response, HttpStatusCode.RequestEntityTooLarge, "Payload size exceeds the limit");
@@ -146,7 +146,7 @@ public sealed class ErrorShapeTests
     [Fact]
     public async Task Oversized_chunked_payload_without_a_length_is_413_too()
     {
-        await using var gw = await TestGateway.StartAsync(settings: s => s with { MaxRequestBodyBytes = 1024 });
+        await using var gw = await TestGateway.StartAsync(settings: s => s with { Limits = new() { MaxBodyBytes = 1024 } });
         var content = new StreamContent(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(Requests.Chat(new string('x', 4096)))));
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
         var request = TestGateway.With(new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions") { Content = content }, ("x-portkey-provider", "openai"));

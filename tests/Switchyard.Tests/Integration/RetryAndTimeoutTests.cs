@@ -60,7 +60,7 @@ public sealed class RetryAndTimeoutTests
     public async Task Attempts_are_capped_by_RETRY_MAX_ATTEMPTS()
     {
         await using var sim = await OpenAiSimulator.StartAsync();
-        await using var gw = await TestGateway.StartAsync(settings: s => s with { MaxRetryAttempts = 2 });
+        await using var gw = await TestGateway.StartAsync(settings: s => s with { Retry = s.Retry with { MaxAttempts = 2 } });
         sim.FailNext(10, 503);
         var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), Requests.Config(Config(sim.BaseUrl, "{\"attempts\":9}"))));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
@@ -90,7 +90,7 @@ public sealed class RetryAndTimeoutTests
     public async Task Retry_after_is_ignored_when_the_config_says_so_and_a_wait_beyond_the_budget_stops_retrying()
     {
         await using var sim = await OpenAiSimulator.StartAsync();
-        await using var gw = await TestGateway.StartAsync(settings: s => s with { RetryBudget = TimeSpan.FromSeconds(2) });
+        await using var gw = await TestGateway.StartAsync(settings: s => s with { Retry = s.Retry with { Budget = TimeSpan.FromSeconds(2) } });
         sim.FailNext(1, 429, retryAfterSeconds: "30");
         var stopwatch = Stopwatch.StartNew();
         var ignored = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(),
@@ -112,8 +112,7 @@ public sealed class RetryAndTimeoutTests
         await using var sim = await OpenAiSimulator.StartAsync();
         await using var gw = await TestGateway.StartAsync(settings: s => s with
         {
-            RetryInitialDelay = TimeSpan.FromMilliseconds(100),
-            RetryMaxDelay = TimeSpan.FromMilliseconds(150),
+            Retry = s.Retry with { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromMilliseconds(150) },
         });
         sim.FailNext(4, 502);
         var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), Requests.Config(Config(sim.BaseUrl, "{\"attempts\":4}"))));

@@ -14,8 +14,8 @@ public sealed class RequestLogTests
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)
         {
-            var lines = Directory.Exists(gw.Options.Engine.LogDirectory)
-                ? Directory.EnumerateFiles(gw.Options.Engine.LogDirectory, "requests-*.jsonl")
+            var lines = Directory.Exists(gw.Options.Engine.Logs.Directory)
+                ? Directory.EnumerateFiles(gw.Options.Engine.Logs.Directory, "requests-*.jsonl")
                     .SelectMany(f => { using var r = new StreamReader(new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.ReadWrite)); return r.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries); })
                     .ToList()
                 : [];
@@ -112,10 +112,10 @@ public sealed class RequestLogTests
         Assert.Equal("gone", record.GetProperty("trace_id").GetString());
         Assert.True(record.GetProperty("client_aborted").GetBoolean());
 
-        await using var quiet = await TestGateway.StartAsync(settings: s => s with { LogStore = "none" });
+        await using var quiet = await TestGateway.StartAsync(settings: s => s with { Logs = s.Logs with { Store = "none" } });
         Assert.Null(quiet.Engine.RequestLog);
         await quiet.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), Requests.HeaderMode(sim.BaseUrl)));
-        Assert.False(Directory.Exists(quiet.Options.Engine.LogDirectory));
+        Assert.False(Directory.Exists(quiet.Options.Engine.Logs.Directory));
     }
 
     [Fact]
@@ -123,7 +123,7 @@ public sealed class RequestLogTests
     {
         await using var sim = await OpenAiSimulator.StartAsync();
         var gw = await TestGateway.StartAsync();
-        var dir = gw.Options.Engine.LogDirectory;
+        var dir = gw.Options.Engine.Logs.Directory;
         await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), Requests.HeaderMode(sim.BaseUrl)))));
         await gw.App.StopAsync();
         await gw.App.DisposeAsync();

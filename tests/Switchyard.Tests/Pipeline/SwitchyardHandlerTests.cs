@@ -17,7 +17,8 @@ public sealed class SwitchyardHandlerTests
     private static (SwitchyardEngine Engine, string LogDir) Engine(string configDir)
     {
         var logDir = Path.Combine(Path.GetTempPath(), "switchyard-handler-logs-" + Guid.NewGuid().ToString("N"));
-        var settings = TestGateway.FastSettings(configDir) with { LogDirectory = logDir };
+        var settings = TestGateway.FastSettings(configDir);
+        settings = settings with { Logs = settings.Logs with { Directory = logDir } };
         var engine = new SwitchyardEngine(settings, new SwitchyardEngineOptions { Environment = _ => null });
         engine.Start();
         return (engine, logDir);

@@ -119,7 +119,7 @@ public sealed class InvalidAnswerTests
         await using var sim = await AnthropicSimulator.StartAsync();
         await using var gw = await TestGateway.StartAsync(settings: s => s with
         {
-            ProviderBaseUrls = new Dictionary<string, string> { ["vertex-ai"] = sim.Root.ToString() },
+            Upstream = s.Upstream with { BaseUrls = new Dictionary<string, string> { ["vertex-ai"] = sim.Root.ToString() } },
         });
         sim.Enqueue(stream ? AnthropicReply.Raw("event: ping\ndata: " + Unexpected + "\n\n", "text/event-stream") : AnthropicReply.Raw(Unexpected));
         var request = TestGateway.Post("/v1/chat/completions", ChatBody("claude-sonnet-4-5", stream),

@@ -194,7 +194,7 @@ public sealed class StrictComplianceTests
         await using var sim = await AnthropicSimulator.StartAsync();
         await using var gw = await TestGateway.StartAsync(settings: s => s with
         {
-            ProviderBaseUrls = new Dictionary<string, string> { ["vertex-ai"] = sim.Root.ToString() },
+            Upstream = s.Upstream with { BaseUrls = new Dictionary<string, string> { ["vertex-ai"] = sim.Root.ToString() } },
         });
         (string, string)[] headers =
         [

@@ -43,6 +43,7 @@ public sealed class TranslatedStreamTests
             },
             Target = null!,
             Body = new JsonObject { ["model"] = "m", ["stream"] = true },
+            Created = 1_700_000_000,
         };
         using var content = new TranslatedStreamContent(upstream, new FailingDecoder(), new ChatIngress().CreateStreamEncoder(call), new RequestContext("t", TimeProvider.System));
         var reader = await content.ReadAsStreamAsync();

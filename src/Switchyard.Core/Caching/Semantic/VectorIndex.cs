@@ -27,6 +27,7 @@ public sealed class VectorIndex
         ArgumentOutOfRangeException.ThrowIfLessThan(maxEntries, 1);
         _maxEntries = maxEntries;
         _guard = guard ?? SemanticGuard.Agrees;
+        // The system clock only for indexes built outside the engine (tests); SemanticMatcher passes the engine's.
         _time = time ?? TimeProvider.System;
     }
 

@@ -8,7 +8,7 @@ public sealed class PlanStep : ILeafStep
 {
     public ValueTask RunAsync(LeafExchange leaf, CancellationToken ct)
     {
-        var call = LeafCall.Plan(leaf.Request, leaf.Target, leaf.Adapter, leaf.Body, leaf.Context, out var error);
+        var call = LeafCall.Plan(leaf.Request, leaf.Target, leaf.Adapter, leaf.Body, leaf.Context, leaf.Context.Time, out var error);
         if (call is null)
         {
             leaf.Finish(RouteOutcome.FromError(error!));

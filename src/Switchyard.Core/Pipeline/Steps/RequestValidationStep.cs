@@ -4,7 +4,7 @@ using Switchyard.Core.Requests;
 namespace Switchyard.Core.Pipeline.Steps;
 
 /// <summary>Refuses what no route can serve: an oversized body, a JSON endpoint without a JSON content type, a body that is not a JSON object.</summary>
-public sealed class RequestValidationStep(GatewaySettings settings) : IRequestStep
+public sealed class RequestValidationStep(RequestLimits limits) : IRequestStep
 {
     public ValueTask<GatewayError?> RunAsync(RequestContext context, CancellationToken ct) => ValueTask.FromResult(
         context.RejectedTraceId is not null
@@ -13,9 +13,9 @@ public sealed class RequestValidationStep(GatewaySettings settings) : IRequestSt
 
     private GatewayError? Validate(GatewayRequest request)
     {
-        if (request.Body.Length > settings.MaxRequestBodyBytes)
+        if (request.Body.Length > limits.MaxBodyBytes)
         {
-            return new GatewayError(ErrorCategory.PayloadTooLarge, $"Payload size exceeds the limit of {settings.MaxRequestBodyBytes / (1024 * 1024)}MB");
+            return new GatewayError(ErrorCategory.PayloadTooLarge, $"Payload size exceeds the limit of {limits.MaxBodyBytes / (1024 * 1024)}MB");
         }
         if (!request.Endpoint.HasJsonBody() || request.Method != "POST")
         {

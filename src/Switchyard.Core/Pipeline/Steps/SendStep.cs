@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Switchyard.Core.Errors;
+using Switchyard.Core.Providers;
 using Switchyard.Core.Routing;
 using Switchyard.Core.Translation;
 
@@ -11,7 +12,7 @@ namespace Switchyard.Core.Pipeline.Steps;
 /// One attempt at the provider: builds the upstream request, sends it with the per-attempt timeout (which covers the
 /// wait for response headers only, so a long stream is not cut), and adapts the answer to the client's protocol.
 /// </summary>
-public sealed class SendStep(HttpMessageInvoker upstream, GatewaySettings settings, ILogger logger) : ILeafStep
+public sealed class SendStep(HttpMessageInvoker upstream, UpstreamOptions options, ILogger logger) : ILeafStep
 {
     // One async method per attempt (not a send method awaited by a step method): each awaited layer is another
     // state machine and continuation on the hot path. The pooled builder reuses the state machine between requests.
@@ -19,7 +20,7 @@ public sealed class SendStep(HttpMessageInvoker upstream, GatewaySettings settin
     public async ValueTask RunAsync(LeafExchange leaf, CancellationToken clientAborted)
     {
         var timeoutMs = leaf.Plan.Headers.RequestTimeoutMs ?? leaf.Target.Settings.RequestTimeoutMs;
-        var timeout = timeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : settings.DefaultRequestTimeout;
+        var timeout = timeoutMs is { } ms ? TimeSpan.FromMilliseconds(ms) : options.RequestTimeout;
         var context = leaf.Context;
         var started = context.Elapsed;
         var call = leaf.Call!;

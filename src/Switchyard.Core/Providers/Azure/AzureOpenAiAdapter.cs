@@ -22,9 +22,10 @@ public sealed class AzureOpenAiAdapter : IProviderAdapter
     // when a target actually uses Entra auth.
     private readonly Func<string, string?> _environment;
     private readonly Security.ExtraCaTrust? _trust;
+    private readonly TimeProvider _time;
     private object? _tokens;
 
-    /// <summary>An adapter reading the process environment, trusting the system CAs only.</summary>
+    /// <summary>An adapter reading the process environment and the system clock, trusting the system CAs only.</summary>
     public AzureOpenAiAdapter()
         : this(null, null)
     {
@@ -32,10 +33,13 @@ public sealed class AzureOpenAiAdapter : IProviderAdapter
 
     /// <param name="environment">Where <c>AZURE_*</c> variables are read (the gateway's environment accessor).</param>
     /// <param name="trust">Extra CAs for the token endpoints (<c>UPSTREAM_CA_FILE</c>).</param>
-    public AzureOpenAiAdapter(Func<string, string?>? environment, Security.ExtraCaTrust? trust)
+    /// <param name="time">The engine's clock, for token expiry (ProviderRegistry.Create passes the context's).</param>
+    public AzureOpenAiAdapter(Func<string, string?>? environment, Security.ExtraCaTrust? trust, TimeProvider? time = null)
     {
         _environment = environment ?? Environment.GetEnvironmentVariable;
         _trust = trust;
+        // The system clock only for an adapter built outside the registry (tests, tools); the registry passes the engine's.
+        _time = time ?? TimeProvider.System;
         Chat = new OpenAiChatDialect(this);
     }
 
@@ -47,7 +51,7 @@ public sealed class AzureOpenAiAdapter : IProviderAdapter
     public AzureTokenSource Tokens => (AzureTokenSource)LazyInitializer.EnsureInitialized(ref _tokens, CreateTokens);
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private object CreateTokens() => new AzureTokenSource(_environment, _trust);
+    private object CreateTokens() => new AzureTokenSource(_environment, _trust, _time);
 
     /// <summary>Every OpenAI endpoint, the Responses API included; Anthropic's Messages is translated to chat.</summary>
     public bool IsNative(EndpointKind endpoint, ResolvedTarget target) => endpoint != EndpointKind.Messages;

@@ -24,14 +24,17 @@ public sealed class AzureTokenSource
 
     private readonly Func<string, string?> _environment;
     private readonly ExtraCaTrust? _trust;
+    private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, CachedCredential> _credentials = new(StringComparer.Ordinal);
     private HttpPipelineTransport? _transport;
     private int _issued;
 
-    public AzureTokenSource(Func<string, string?> environment, ExtraCaTrust? trust)
+    /// <param name="time">The engine's clock, which decides when a cached token is too close to expiry to reuse.</param>
+    public AzureTokenSource(Func<string, string?> environment, ExtraCaTrust? trust, TimeProvider time)
     {
         _environment = environment;
         _trust = trust;
+        _time = time;
     }
 
     /// <summary>Tokens obtained from Entra or a managed identity endpoint so far (cache hits not counted).</summary>
@@ -152,14 +155,14 @@ public sealed class AzureTokenSource
 
         public async ValueTask<string> GetAsync(AzureTokenSource owner, CancellationToken ct)
         {
-            if (_token is { } fresh && fresh.ExpiresOn - RefreshMargin > DateTimeOffset.UtcNow)
+            if (_token is { } fresh && fresh.ExpiresOn - RefreshMargin > owner._time.GetUtcNow())
             {
                 return fresh.Token;
             }
             await _gate.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                if (_token is { } again && again.ExpiresOn - RefreshMargin > DateTimeOffset.UtcNow)
+                if (_token is { } again && again.ExpiresOn - RefreshMargin > owner._time.GetUtcNow())
                 {
                     return again.Token;
                 }

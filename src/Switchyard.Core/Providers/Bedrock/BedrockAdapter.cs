@@ -20,7 +20,9 @@ public sealed class BedrockAdapter : IProviderAdapter
 
     private readonly Func<string, string?> _environment;
 
+    /// <summary>An adapter reading the process environment and the system clock, for use outside the engine (tests, tools).</summary>
     public BedrockAdapter()
+        // The system clock only here, outside the engine; the registry passes the engine's.
         : this(System.Environment.GetEnvironmentVariable, TimeProvider.System)
     {
     }

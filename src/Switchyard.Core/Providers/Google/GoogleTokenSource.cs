@@ -30,6 +30,7 @@ public sealed class GoogleTokenSource(TimeProvider? time = null)
         Timeout = TimeSpan.FromSeconds(15),
     };
 
+    // The system clock only for sources built outside the engine (tests); VertexAdapter and SwitchyardEngine.RedisOptions pass the engine's.
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
 

@@ -27,6 +27,7 @@ public sealed class VertexAdapter : IProviderAdapter, IChatDialect
         GcpAuthMode = gcpAuthMode;
         MetadataHost = string.IsNullOrWhiteSpace(metadataHost) ? "metadata.google.internal" : metadataHost.Trim();
         AnthropicOnVertex = anthropicOnVertex;
+        // The system clock only for adapters built outside the registry (tests); ProviderRegistry.Create passes the context's.
         _time = time ?? TimeProvider.System;
         _anthropic = new Lazy<IChatDialect?>(() => AnthropicOnVertex?.Invoke(this));
     }

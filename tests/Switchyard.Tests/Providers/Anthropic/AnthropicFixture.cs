@@ -20,14 +20,15 @@ internal sealed class AnthropicHarness : IAsyncDisposable
 
     public TestGateway Gateway { get; }
 
-    public static async Task<AnthropicHarness> StartAsync(IReadOnlyDictionary<string, string>? configs = null)
+    /// <param name="time">The gateway's clock; the system clock when null.</param>
+    public static async Task<AnthropicHarness> StartAsync(IReadOnlyDictionary<string, string>? configs = null, TimeProvider? time = null)
     {
         var sim = await AnthropicSimulator.StartAsync();
         sim.RequiredApiKey = Key;
         var gateway = await TestGateway.StartAsync(configs, settings => settings with
         {
-            ProviderBaseUrls = new Dictionary<string, string> { ["anthropic"] = sim.BaseUrl.ToString() },
-        });
+            Upstream = settings.Upstream with { BaseUrls = new Dictionary<string, string> { ["anthropic"] = sim.BaseUrl.ToString() } },
+        }, time: time);
         return new AnthropicHarness(sim, gateway);
     }
 

@@ -26,12 +26,15 @@ public sealed class AzureEntraAuthTests : IAsyncLifetime
         _ca.Dispose();
     }
 
-    internal static Task<TestGateway> Gateway(AzureOpenAiSimulator sim, TestCertificateAuthority ca, IReadOnlyDictionary<string, string>? env = null) =>
+    internal static Task<TestGateway> Gateway(AzureOpenAiSimulator sim, TestCertificateAuthority ca, IReadOnlyDictionary<string, string>? env = null, TimeProvider? time = null) =>
         TestGateway.StartAsync(null, s => s with
         {
-            ProviderBaseUrls = new Dictionary<string, string> { ["azure-openai"] = sim.BaseTemplate },
-            UpstreamCaFile = ca.CaPemFile,
-        }, env);
+            Upstream = s.Upstream with
+            {
+                BaseUrls = new Dictionary<string, string> { ["azure-openai"] = sim.BaseTemplate },
+                CaFile = ca.CaPemFile,
+            },
+        }, env, time: time);
 
     internal static string Config(string auth) =>
         $"{{\"provider\":\"azure-openai\",\"resource_name\":\"myres\",\"deployment_id\":\"gpt-4o\",\"api_version\":\"2024-10-21\",{auth}}}";
@@ -69,7 +72,7 @@ public sealed class AzureEntraAuthTests : IAsyncLifetime
     {
         _sim.AcceptedTokens["given-token"] = true;
         var config = Config("\"azure_ad_token\":\"given-token\"");
-        await using (var untrusting = await TestGateway.StartAsync(null, s => s with { ProviderBaseUrls = new Dictionary<string, string> { ["azure-openai"] = _sim.BaseTemplate } }))
+        await using (var untrusting = await TestGateway.StartAsync(null, s => s with { Upstream = s.Upstream with { BaseUrls = new Dictionary<string, string> { ["azure-openai"] = _sim.BaseTemplate } } }))
         {
             var refused = await untrusting.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), ("x-portkey-config", config)));
             Assert.False(refused.IsSuccessStatusCode);

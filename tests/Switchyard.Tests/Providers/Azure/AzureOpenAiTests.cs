@@ -11,7 +11,7 @@ namespace Switchyard.Tests.Providers.Azure;
 public sealed class AzureOpenAiTests
 {
     private static Task<TestGateway> Gateway(AzureOpenAiSimulator sim, IReadOnlyDictionary<string, string>? env = null, IReadOnlyDictionary<string, string>? configs = null) =>
-        TestGateway.StartAsync(configs, s => s with { ProviderBaseUrls = new Dictionary<string, string> { ["azure-openai"] = sim.BaseTemplate } }, env);
+        TestGateway.StartAsync(configs, s => s with { Upstream = s.Upstream with { BaseUrls = new Dictionary<string, string> { ["azure-openai"] = sim.BaseTemplate } } }, env);
 
     private static string Config(string deployment = "gpt-4o", string apiVersion = "2024-10-21", string extra = "\"api_key\":\"azure-key\"") =>
         $"{{\"provider\":\"azure-openai\",\"resource_name\":\"myres\",\"deployment_id\":\"{deployment}\",\"api_version\":\"{apiVersion}\",{extra}}}";

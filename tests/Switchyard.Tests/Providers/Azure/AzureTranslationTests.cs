@@ -24,7 +24,7 @@ public sealed class AzureTranslationTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _sim = await AzureOpenAiSimulator.StartAsync();
-        _gw = await TestGateway.StartAsync(null, s => s with { ProviderBaseUrls = new Dictionary<string, string> { ["azure-openai"] = _sim.BaseTemplate } });
+        _gw = await TestGateway.StartAsync(null, s => s with { Upstream = s.Upstream with { BaseUrls = new Dictionary<string, string> { ["azure-openai"] = _sim.BaseTemplate } } });
     }
 
     public async Task DisposeAsync()

@@ -30,7 +30,7 @@ internal sealed class BedrockHarness : IAsyncDisposable
         var sim = await BedrockSimulator.StartAsync();
         sim.AddKey(KeyId, Secret);
         var gw = await TestGateway.StartAsync(
-            settings: s => s with { ProviderBaseUrls = new Dictionary<string, string> { ["bedrock"] = sim.BaseUrlTemplate } },
+            settings: s => s with { Upstream = s.Upstream with { BaseUrls = new Dictionary<string, string> { ["bedrock"] = sim.BaseUrlTemplate } } },
             environment: environment?.Invoke(sim));
         return new BedrockHarness(sim, gw);
     }

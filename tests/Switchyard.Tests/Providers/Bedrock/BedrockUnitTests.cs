@@ -192,5 +192,6 @@ public sealed class BedrockUnitTests
             ProviderFields = new Dictionary<string, string>(),
         },
         Body = (JsonObject)JsonNode.Parse(body)!,
+        Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
     };
 }

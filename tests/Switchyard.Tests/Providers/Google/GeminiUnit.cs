@@ -31,6 +31,7 @@ internal static class GeminiUnit
                 ProviderFields = fields ?? new Dictionary<string, string>(),
             },
             Body = body,
+            Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
         };
     }
 }

@@ -34,11 +34,14 @@ public sealed class GoogleHarness : IAsyncDisposable
         {
             var s = settings with
             {
-                ProviderBaseUrls = new Dictionary<string, string>
+                Upstream = settings.Upstream with
                 {
-                    ["google"] = sim.BaseUrl,
-                    // The Vertex adapter fills in {region}; the simulator sees it in the path prefix.
-                    ["vertex-ai"] = sim.BaseUrl + "/vx/{region}",
+                    BaseUrls = new Dictionary<string, string>
+                    {
+                        ["google"] = sim.BaseUrl,
+                        // The Vertex adapter fills in {region}; the simulator sees it in the path prefix.
+                        ["vertex-ai"] = sim.BaseUrl + "/vx/{region}",
+                    },
                 },
             };
             return more is null ? s : more(s, sim);

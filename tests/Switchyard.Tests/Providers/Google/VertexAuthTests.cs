@@ -91,7 +91,7 @@ public sealed class VertexAuthTests
     [Fact]
     public async Task Workload_auth_type_takes_the_token_from_the_metadata_server()
     {
-        await using var h = await GoogleHarness.StartAsync((s, sim) => s with { GceMetadataHost = sim.MetadataHost });
+        await using var h = await GoogleHarness.StartAsync((s, sim) => s with { Gcp = s.Gcp with { MetadataHost = sim.MetadataHost } });
         var config = VertexConfig(new JsonObject { ["vertex_project_id"] = "wl-proj", ["vertex_region"] = "global", ["vertex_auth_type"] = "workload" });
         for (var i = 0; i < 2; i++)
         {
@@ -114,9 +114,8 @@ public sealed class VertexAuthTests
         await using var sim = await GoogleSimulator.StartAsync();
         await using var gw = await TestGateway.StartAsync(settings: s => s with
         {
-            ProviderBaseUrls = new Dictionary<string, string> { ["vertex-ai"] = sim.BaseUrl },
-            GcpAuthMode = "workload",
-            GceMetadataHost = sim.MetadataHost,
+            Upstream = s.Upstream with { BaseUrls = new Dictionary<string, string> { ["vertex-ai"] = sim.BaseUrl } },
+            Gcp = new() { AuthMode = "workload", MetadataHost = sim.MetadataHost },
         });
         var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", GoogleHarness.Chat("hi").ToJsonString(),
             ("x-portkey-provider", "vertex-ai"), ("x-portkey-vertex-project-id", "env-proj"), ("Authorization", "Bearer client-key-not-a-google-token")));
@@ -131,11 +130,11 @@ public sealed class VertexAuthTests
     {
         var env = new Dictionary<string, string> { ["GCP_AUTH_MODE"] = "Workload", ["GCE_METADATA_HOST"] = "169.254.169.254" };
         var settings = Switchyard.Core.GatewaySettings.FromEnvironment(n => env.GetValueOrDefault(n));
-        Assert.Equal("workload", settings.GcpAuthMode);
-        Assert.Equal("169.254.169.254", settings.GceMetadataHost);
+        Assert.Equal("workload", settings.Gcp.AuthMode);
+        Assert.Equal("169.254.169.254", settings.Gcp.MetadataHost);
         var defaults = Switchyard.Core.GatewaySettings.FromEnvironment(_ => null);
-        Assert.Null(defaults.GcpAuthMode);
-        Assert.Equal("metadata.google.internal", defaults.GceMetadataHost);
+        Assert.Null(defaults.Gcp.AuthMode);
+        Assert.Equal("metadata.google.internal", defaults.Gcp.MetadataHost);
     }
 
     [Fact]

@@ -199,7 +199,7 @@ internal sealed class RelayPath : IAsyncDisposable
 
         Gateway = await TestGateway.StartAsync(settings: s => s with
         {
-            ProviderBaseUrls = baseUrls,
+            Upstream = s.Upstream with { BaseUrls = baseUrls },
             Cache = cache ?? s.Cache,
         });
     }

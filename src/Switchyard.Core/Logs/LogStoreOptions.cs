@@ -1,0 +1,46 @@
+using static Switchyard.Core.EnvironmentValues;
+
+namespace Switchyard.Core.Logs;
+
+/// <summary>Where request-log records go and how much disk they may take, bound from the variables in docs/configuration.md.</summary>
+public sealed record LogStoreOptions
+{
+    /// <summary>Where request logs go (<c>LOG_STORE</c>): <c>local</c> (JSON lines in <see cref="Directory"/>, the default) or <c>none</c>.</summary>
+    public string Store { get; init; } = "local";
+
+    /// <summary>Directory of the local log store (<c>LOG_STORE_LOCAL_PATH</c>, default <c>./data/logs</c>).</summary>
+    public string Directory { get; init; } = "./data/logs";
+
+    /// <summary>Size at which the local log rolls to a new file (<c>LOG_STORE_LOCAL_FILE_MB</c>, default 64).</summary>
+    public long FileLimitBytes { get; init; } = 64L << 20;
+
+    /// <summary>Total size of the local log directory; the oldest files are deleted beyond it (<c>LOG_STORE_LOCAL_MAX_MB</c>, default 1024).</summary>
+    public long TotalLimitBytes { get; init; } = 1L << 30;
+
+    /// <summary>Records that may wait for the log writer before new ones are dropped and counted (<c>LOG_QUEUE_CAPACITY</c>, default 10000).</summary>
+    public int QueueCapacity { get; init; } = 10_000;
+
+    public static LogStoreOptions FromEnvironment(Func<string, string?> get)
+    {
+        var d = new LogStoreOptions();
+        return d with
+        {
+            Store = ParseStore(get("LOG_STORE")) ?? d.Store,
+            Directory = NonEmpty(get("LOG_STORE_LOCAL_PATH")) ?? d.Directory,
+            QueueCapacity = Int(get, "LOG_QUEUE_CAPACITY", d.QueueCapacity, 1, 10_000_000),
+            FileLimitBytes = Int(get, "LOG_STORE_LOCAL_FILE_MB", 64, 1, 1 << 20) * (1L << 20),
+            TotalLimitBytes = Int(get, "LOG_STORE_LOCAL_MAX_MB", 1024, 1, 1 << 30) * (1L << 20),
+        };
+    }
+
+    private static string? ParseStore(string? raw)
+    {
+        var value = NonEmpty(raw)?.ToLowerInvariant();
+        return value switch
+        {
+            null => null,
+            "local" or "none" => value,
+            _ => throw new FormatException($"LOG_STORE={raw} is not available in this version of Switchyard: use local or none."),
+        };
+    }
+}
