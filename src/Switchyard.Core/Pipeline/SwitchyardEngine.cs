@@ -58,7 +58,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         var routingLog = loggers.CreateLogger("Switchyard.Routing");
         Leaves = new LeafPipeline(
             before: [new InputGuardrailStep(hookRunner, loggers.CreateLogger("Switchyard.Guardrails")), new CacheLookupStep(Cache), new PlanStep()],
-            attempt: [new SendStep(Upstream, settings.Upstream, routingLog), new OutputGuardrailStep(hookRunner)],
+            attempt: [new SendStep(Upstream, settings.Upstream, Time, routingLog), new OutputGuardrailStep(hookRunner)],
             after: [new CacheStoreStep()],
             settings.Retry, options.Time, routingLog);
         Router = new Router(Providers, Leaves, routingLog);

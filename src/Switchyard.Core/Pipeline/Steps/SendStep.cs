@@ -12,8 +12,52 @@ namespace Switchyard.Core.Pipeline.Steps;
 /// One attempt at the provider: builds the upstream request, sends it with the per-attempt timeout (which covers the
 /// wait for response headers only, so a long stream is not cut), and adapts the answer to the client's protocol.
 /// </summary>
-public sealed class SendStep(HttpMessageInvoker upstream, UpstreamOptions options, ILogger logger) : ILeafStep
+public sealed class SendStep(HttpMessageInvoker upstream, UpstreamOptions options, TimeProvider time, ILogger logger) : ILeafStep
 {
+    /// <summary>The attempt's cancellation: the client's hang-up, or the timeout on the engine's clock.</summary>
+    private CancellationTokenSource StartScope(CancellationToken clientAborted, TimeSpan timeout)
+    {
+        if (ReferenceEquals(time, TimeProvider.System))
+        {
+            // The common case: one linked source, its timer on the system clock.
+            var scope = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
+            scope.CancelAfter(timeout);
+            return scope;
+        }
+        return new ClockedScope(clientAborted, timeout, time);
+    }
+
+    /// <summary>A timeout on an injected clock (tests advance it), cancelled too when the client hangs up.</summary>
+    private sealed class ClockedScope : CancellationTokenSource
+    {
+        private readonly CancellationTokenRegistration _link;
+
+        public ClockedScope(CancellationToken clientAborted, TimeSpan timeout, TimeProvider time)
+            : base(timeout, time)
+        {
+            _link = clientAborted.UnsafeRegister(static s =>
+            {
+                try
+                {
+                    ((CancellationTokenSource)s!).Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The attempt ended first.
+                }
+            }, this);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _link.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+
     // One async method per attempt (not a send method awaited by a step method): each awaited layer is another
     // state machine and continuation on the hot path. The pooled builder reuses the state machine between requests.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
@@ -25,8 +69,7 @@ public sealed class SendStep(HttpMessageInvoker upstream, UpstreamOptions option
         var started = context.Elapsed;
         var call = leaf.Call!;
         var target = leaf.Target;
-        var scope = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
-        scope.CancelAfter(timeout);
+        var scope = StartScope(clientAborted, timeout);
         HttpRequestMessage? message = null;
         RouteOutcome outcome;
         try
