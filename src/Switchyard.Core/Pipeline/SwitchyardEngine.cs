@@ -119,7 +119,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     public RequestContext CreateContext(string? traceId = null)
     {
         var valid = traceId is { Length: > 0 and <= 128 } && traceId.AsSpan().IndexOfAnyExceptInRange('\u0021', '\u007e') < 0;
-        return new RequestContext(valid ? traceId! : Guid.CreateVersion7().ToString(), Time, wantsUsage: RequestLog is not null, finish: _finish)
+        return new RequestContext(valid ? traceId! : TraceIds.NewId(Time), Time, wantsUsage: RequestLog is not null, finish: _finish)
         {
             RejectedTraceId = string.IsNullOrEmpty(traceId) || valid ? null : traceId,
         };
@@ -133,7 +133,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     /// <summary>The gateway calling itself (the semantic cache's embedding target): a request that is not logged.</summary>
     private async Task<HttpResponseMessage> SendInternalAsync(GatewayRequest request, Routing.RoutePlan plan, CancellationToken ct)
     {
-        var context = new RequestContext(Guid.CreateVersion7().ToString(), Time) { Request = request, Plan = plan };
+        var context = new RequestContext(TraceIds.NewId(Time), Time) { Request = request, Plan = plan };
         var outcome = await Router.RouteAsync(request, plan, context, ct).ConfigureAwait(false);
         if (outcome.Error is { } error)
         {
