@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Switchyard.Simulators;
@@ -14,32 +13,19 @@ public sealed class NodeProtocolTests(ITestOutputHelper output)
     /// <summary>Runs the given cases and returns each case's result line by name.</summary>
     internal static async Task<Dictionary<string, JsonElement>> RunAsync(TestGateway gw, JsonArray cases, ITestOutputHelper output)
     {
-        var clients = Path.Combine(RepoPaths.Root, "tests", "node-clients");
-        Assert.True(Directory.Exists(Path.Combine(clients, "node_modules", "@anthropic-ai", "sdk")),
-            "node_modules missing: the test command runs `npm ci` in tests/node-clients first (see ./test.sh)");
-        var start = new ProcessStartInfo("node", "protocol-check.mjs")
+        var (stdout, exitCode) = await NodeClients.RunAsync("protocol-check.mjs", new Dictionary<string, string>
         {
-            WorkingDirectory = clients,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment["GATEWAY_URL"] = gw.BaseUrl.ToString();
-        start.Environment["CASES"] = cases.ToJsonString();
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        await process.WaitForExitAsync(timeout.Token);
-        output.WriteLine(await stdout);
-        output.WriteLine(await stderr);
-        var results = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            ["GATEWAY_URL"] = gw.BaseUrl.ToString(),
+            ["CASES"] = cases.ToJsonString(),
+        }, TimeSpan.FromSeconds(120), output, requiredModule: Path.Combine("@anthropic-ai", "sdk"));
+        var results = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => JsonDocument.Parse(l).RootElement.Clone())
             .Where(l => l.TryGetProperty("name", out _))
             .ToDictionary(l => l.GetProperty("name").GetString()!);
         var failed = results.Values.Where(r => !r.GetProperty("ok").GetBoolean()).Select(r => r.GetRawText()).ToList();
         Assert.True(failed.Count == 0, "failed cases:\n" + string.Join('\n', failed));
         Assert.Equal(cases.Count, results.Count);
-        Assert.Equal(0, process.ExitCode);
+        Assert.Equal(0, exitCode);
         return results;
     }
 

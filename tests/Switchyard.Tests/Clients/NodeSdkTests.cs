@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Switchyard.Simulators;
 using Switchyard.Tests.Infrastructure;
@@ -14,40 +13,26 @@ public sealed class NodeSdkTests(ITestOutputHelper output)
     [Fact]
     public async Task Openai_and_portkey_npm_sdks_chat_stream_and_embed_in_every_mode()
     {
-        var clients = Path.Combine(RepoPaths.Root, "tests", "node-clients");
-        Assert.True(Directory.Exists(Path.Combine(clients, "node_modules")),
-            "node_modules missing: the test command runs `npm ci` in tests/node-clients first (see ./test.sh)");
-
         await using var sim = await OpenAiSimulator.StartAsync(new SimulatorOptions { RequiredApiKey = "sk-node" });
         await using var gw = await TestGateway.StartAsync(new Dictionary<string, string>
         {
             ["node-named.json"] = Requests.Target(sim.BaseUrl, "sk-node"),
         });
 
-        var start = new ProcessStartInfo("node", "sdk-check.mjs")
+        var (stdout, exitCode) = await NodeClients.RunAsync("sdk-check.mjs", new Dictionary<string, string>
         {
-            WorkingDirectory = clients,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        start.Environment["GATEWAY_URL"] = gw.V1.ToString();
-        start.Environment["UPSTREAM_URL"] = sim.BaseUrl.ToString();
-        start.Environment["PROVIDER_API_KEY"] = "sk-node";
-        start.Environment["CONFIG_NAME"] = "node-named";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        await process.WaitForExitAsync(timeout.Token);
-        output.WriteLine(await stdout);
-        output.WriteLine(await stderr);
+            ["GATEWAY_URL"] = gw.V1.ToString(),
+            ["UPSTREAM_URL"] = sim.BaseUrl.ToString(),
+            ["PROVIDER_API_KEY"] = "sk-node",
+            ["CONFIG_NAME"] = "node-named",
+        }, TimeSpan.FromSeconds(120), output);
 
-        var lines = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         var cases = lines.Where(l => l.TryGetProperty("sdk", out _)).ToList();
         var failed = cases.Where(c => !c.GetProperty("ok").GetBoolean()).Select(c => c.GetRawText()).ToList();
         Assert.True(failed.Count == 0, "failed cases:\n" + string.Join('\n', failed));
         Assert.Equal(18, cases.Count);
-        Assert.Equal(0, process.ExitCode);
+        Assert.Equal(0, exitCode);
         // Both SDKs really went through the gateway to the simulator.
         Assert.True(sim.Requests.Count >= 18);
     }
