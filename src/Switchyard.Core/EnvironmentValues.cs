@@ -26,4 +26,21 @@ internal static class EnvironmentValues
     /// <summary>A duration given in milliseconds (0 or more); <paramref name="fallback"/> when unset.</summary>
     public static TimeSpan Ms(Func<string, string?> get, string name, TimeSpan fallback)
         => TimeSpan.FromMilliseconds(Int(get, name, (int)fallback.TotalMilliseconds, 0, int.MaxValue));
+
+    /// <summary>A switch: true/false, on/off, yes/no or 1/0 (any case); <paramref name="fallback"/> when unset.</summary>
+    public static bool Flag(Func<string, string?> get, string name, bool fallback)
+    {
+        var raw = NonEmpty(get(name));
+        return raw?.ToLowerInvariant() switch
+        {
+            null => fallback,
+            "true" or "on" or "yes" or "1" => true,
+            "false" or "off" or "no" or "0" => false,
+            _ => throw new FormatException($"{name}={raw} is not valid: expected true or false."),
+        };
+    }
+
+    /// <summary>A comma-separated list, entries trimmed, blanks dropped; empty when unset.</summary>
+    public static IReadOnlyList<string> CommaList(Func<string, string?> get, string name) =>
+        NonEmpty(get(name))?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
 }

@@ -104,7 +104,50 @@ public sealed class ConfigCompiler
             return null;
         }
         var node = CompileNode(root, "", "config", TargetSettings.Empty, isRoot: true, errors);
-        return errors.Count > before || node is null ? null : new RoutingConfig { Root = node, Source = source };
+        LogSettings? logging = null;
+        foreach (var p in root.EnumerateObject())
+        {
+            if (SnakeKey(p.Name) == "logging")
+            {
+                logging = CompileLogging(p.Value, p.Name, errors);
+            }
+        }
+        return errors.Count > before || node is null ? null : new RoutingConfig { Root = node, Source = source, Logging = logging };
+    }
+
+    /// <summary>The root's <c>logging</c> block: <c>{"bodies": bool, "max_body_bytes": n}</c>, both optional.</summary>
+    private static LogSettings? CompileLogging(JsonElement el, string path, List<ConfigError> errors)
+    {
+        if (el.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add(new ConfigError(path, "logging must be an object: {\"bodies\": true|false, \"max_body_bytes\": n}"));
+            return null;
+        }
+        bool? bodies = null;
+        int? max = null;
+        foreach (var p in el.EnumerateObject())
+        {
+            var at = Join(path, p.Name);
+            switch (SnakeKey(p.Name))
+            {
+                case "bodies" when p.Value.ValueKind is JsonValueKind.True or JsonValueKind.False:
+                    bodies = p.Value.GetBoolean();
+                    break;
+                case "bodies":
+                    errors.Add(new ConfigError(at, "bodies must be true or false"));
+                    break;
+                case "max_body_bytes" when p.Value.ValueKind == JsonValueKind.Number && p.Value.TryGetInt32(out var n) && n >= 0:
+                    max = n;
+                    break;
+                case "max_body_bytes":
+                    errors.Add(new ConfigError(at, "max_body_bytes must be a whole number of bytes, 0 or more"));
+                    break;
+                default:
+                    errors.Add(new ConfigError(at, $"unknown key '{p.Name}' in logging: it takes bodies and max_body_bytes"));
+                    break;
+            }
+        }
+        return new LogSettings(bodies, max);
     }
 
     /// <summary>Refuses a key given twice in one object (one of its values would be silently dropped) and strings that are not valid Unicode.</summary>
@@ -201,6 +244,12 @@ public sealed class ConfigCompiler
             var key = SnakeKey(p.Name);
             fields[key] = p.Value;
             spelling[key] = p.Name;
+        }
+        // Read by Compile for the whole config; a target has no logging of its own.
+        var logging = fields.Remove("logging");
+        if (logging && !isRoot)
+        {
+            errors.Add(new ConfigError(Join(path, spelling["logging"]), "logging applies to the whole config: set it at the root"));
         }
         var before = errors.Count;
 
@@ -312,7 +361,7 @@ public sealed class ConfigCompiler
             {
                 errors.Add(new ConfigError(path, "a target needs a provider, or a strategy with targets"));
             }
-            if (isRoot && provider is null && !hasTargets && !HasAnyRootSetting(fields))
+            if (isRoot && provider is null && !hasTargets && !HasAnyRootSetting(fields) && !logging)
             {
                 errors.Add(new ConfigError("", "the config is empty: give a provider, or a strategy with targets (or retry, cache, request_timeout or hooks together with the x-portkey-provider header)"));
             }

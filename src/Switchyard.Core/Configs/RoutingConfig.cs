@@ -10,4 +10,7 @@ public sealed class RoutingConfig
 
     /// <summary>Where it came from: a file name for named configs, <c>inline</c> or <c>headers</c>.</summary>
     public string Source { get; init; } = "inline";
+
+    /// <summary>The config's <c>logging</c> block (body logging for its requests); null when absent.</summary>
+    public LogSettings? Logging { get; init; }
 }

@@ -70,6 +70,7 @@ public sealed class JsonLinesLogWriter : IRequestLogSink, IAsyncDisposable
         FileStream? file = null;
         string? currentDay = null;
         var reportedDrops = 0L;
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(16 * 1024);
         try
         {
             while (await reader.WaitToReadAsync().ConfigureAwait(false))
@@ -100,9 +101,22 @@ public sealed class JsonLinesLogWriter : IRequestLogSink, IAsyncDisposable
                         currentDay = day;
                         EnforceTotalLimit(file.Name);
                     }
+                    buffer.ResetWrittenCount();
                     try
                     {
-                        RequestLogJson.Write(file, record);
+                        RequestLogDocument.WriteTo(buffer, record);
+                    }
+                    catch (Exception ex)
+                    {
+                        // A record that cannot be serialised is lost alone; the writer carries on with the next.
+                        Interlocked.Increment(ref _dropped);
+                        _logger.LogError(ex, "Cannot serialise the request-log record of {TraceId}", record.TraceId);
+                        continue;
+                    }
+                    try
+                    {
+                        file.Write(buffer.WrittenSpan);
+                        file.WriteByte((byte)'\n');
                         Interlocked.Increment(ref _written);
                     }
                     catch (IOException ex)

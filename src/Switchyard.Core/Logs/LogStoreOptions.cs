@@ -20,6 +20,18 @@ public sealed record LogStoreOptions
     /// <summary>Records that may wait for the log writer before new ones are dropped and counted (<c>LOG_QUEUE_CAPACITY</c>, default 10000).</summary>
     public int QueueCapacity { get; init; } = 10_000;
 
+    /// <summary>Whether request and response bodies go into log records (<c>LOG_BODIES</c>, default true); a config's <c>logging.bodies</c> or <c>x-portkey-debug: false</c> can still turn them off per request.</summary>
+    public bool LogBodies { get; init; } = true;
+
+    /// <summary>The most bytes of each body a record holds (<c>LOG_BODY_MAX_BYTES</c>, default 262144); longer bodies are cut and marked <c>body_truncated</c>.</summary>
+    public int MaxBodyBytes { get; init; } = 256 * 1024;
+
+    /// <summary>Request headers copied into each record's metadata (<c>HEADERS_TO_METADATA</c>, comma-separated).</summary>
+    public IReadOnlyList<string> HeadersToMetadata { get; init; } = [];
+
+    /// <summary>Serve <c>GET /v1/logs/{id}</c> (<c>LOG_LOOKUP_ENABLED</c>, default false): anyone who can reach the gateway could read records until gateway keys exist.</summary>
+    public bool LookupEnabled { get; init; }
+
     public static LogStoreOptions FromEnvironment(Func<string, string?> get)
     {
         var d = new LogStoreOptions();
@@ -30,6 +42,10 @@ public sealed record LogStoreOptions
             QueueCapacity = Int(get, "LOG_QUEUE_CAPACITY", d.QueueCapacity, 1, 10_000_000),
             FileLimitBytes = Int(get, "LOG_STORE_LOCAL_FILE_MB", 64, 1, 1 << 20) * (1L << 20),
             TotalLimitBytes = Int(get, "LOG_STORE_LOCAL_MAX_MB", 1024, 1, 1 << 30) * (1L << 20),
+            LogBodies = Flag(get, "LOG_BODIES", d.LogBodies),
+            MaxBodyBytes = Int(get, "LOG_BODY_MAX_BYTES", d.MaxBodyBytes, 0, 64 << 20),
+            HeadersToMetadata = CommaList(get, "HEADERS_TO_METADATA"),
+            LookupEnabled = Flag(get, "LOG_LOOKUP_ENABLED", false),
         };
     }
 

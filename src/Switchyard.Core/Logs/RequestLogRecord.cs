@@ -2,10 +2,13 @@ using Switchyard.Core.Usage;
 
 namespace Switchyard.Core.Logs;
 
-/// <summary>What the gateway records about one request: routing decisions, outcome, timing and usage (no bodies).</summary>
+/// <summary>What the gateway records about one request: routing decisions, outcome, timing, usage and cost, and (unless switched off) the bodies.</summary>
 public sealed record RequestLogRecord
 {
     public required string TraceId { get; init; }
+
+    /// <summary>The record's own id (<c>_id</c>, the object name in a bucket): the trace id when the gateway made it, else a new UUIDv7.</summary>
+    public string? LogId { get; init; }
 
     public required DateTimeOffset StartedAt { get; init; }
 
@@ -62,4 +65,37 @@ public sealed record RequestLogRecord
 
     /// <summary>Guardrail results (Portkey's <c>hook_results</c>), when any hook ran.</summary>
     public System.Text.Json.Nodes.JsonObject? HookResults { get; init; }
+
+    /// <summary>Where the usage came from: <c>provider</c> (the provider's own fields) or <c>estimated</c> (the tokenizer); null without usage.</summary>
+    public string? UsageSource { get; init; }
+
+    /// <summary>The price of the usage in USD; null when the model is not in the price table (never 0 for "unknown").</summary>
+    public decimal? Cost { get; init; }
+
+    /// <summary>The request path with its query string, as the client sent it.</summary>
+    public string? Url { get; init; }
+
+    /// <summary>The client's request headers, secrets already redacted (see <see cref="SecretNames"/>).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> RequestHeaders { get; init; } = [];
+
+    /// <summary>The client's <c>x-portkey-metadata</c> object (JSON text), when valid.</summary>
+    public string? Metadata { get; init; }
+
+    /// <summary>Headers copied into the metadata by <c>HEADERS_TO_METADATA</c>.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> HeaderMetadata { get; init; } = [];
+
+    /// <summary>Whether bodies are written (the setting, the config's <c>logging</c> and <c>x-portkey-debug</c> agree).</summary>
+    public bool LogBodies { get; init; }
+
+    /// <summary>The most bytes of each body written; longer bodies are cut and marked.</summary>
+    public int MaxBodyBytes { get; init; }
+
+    public ReadOnlyMemory<byte> RequestBody { get; init; }
+
+    public string? RequestContentType { get; init; }
+
+    /// <summary>The answer as relayed (first bytes up to the capture limit); null when nothing was captured.</summary>
+    public Bodies.BodyCapture? ResponseBody { get; init; }
+
+    public string? ResponseContentType { get; init; }
 }

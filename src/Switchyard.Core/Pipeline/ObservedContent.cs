@@ -20,8 +20,15 @@ internal sealed class ObservedContent : PassThroughContent
         _owned = owned;
     }
 
-    protected override Stream Watch(Stream source) =>
-        new Observer(source, _context, Inner.Headers.ContentLength, IsEventStream(Inner.Headers));
+    protected override Stream Watch(Stream source)
+    {
+        if (_context.CaptureLimit > 0)
+        {
+            _context.ResponseCapture = new Logs.Bodies.BodyCapture(_context.CaptureLimit);
+            _context.ResponseContentType = Inner.Headers.ContentType?.ToString();
+        }
+        return new Observer(source, _context, Inner.Headers.ContentLength, IsEventStream(Inner.Headers));
+    }
 
     protected override void Dispose(bool disposing)
     {
@@ -80,6 +87,7 @@ internal sealed class ObservedContent : PassThroughContent
                     context.MarkFirstByte();
                 }
                 context.ResponseBytes += n;
+                context.ResponseCapture?.Append(buffer.Span[..n]);
                 if (isEventStream && !_sawTerminalEvent)
                 {
                     var span = buffer.Span[..n];

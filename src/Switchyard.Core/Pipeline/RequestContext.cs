@@ -43,6 +43,24 @@ public sealed class RequestContext : IUsageSink
 
     public string TraceId { get; }
 
+    /// <summary>The log record's id: the trace id when the gateway made it; a new id when the client named the trace (several requests may share one).</summary>
+    public string? LogId { get; init; }
+
+    /// <summary>How many bytes of the answer to keep for the log record (0: none).</summary>
+    internal int CaptureLimit { get; init; }
+
+    /// <summary>The answer's first bytes as relayed, for the log record; made when the answer starts.</summary>
+    public Logs.Bodies.BodyCapture? ResponseCapture { get; internal set; }
+
+    /// <summary>The answer's content type as relayed.</summary>
+    public string? ResponseContentType { get; internal set; }
+
+    /// <summary>The price of <see cref="Usage"/> in USD; null when the model has no price (or there is no usage).</summary>
+    public decimal? Cost { get; set; }
+
+    /// <summary><c>provider</c> when <see cref="Usage"/> came from the provider's own fields, <c>estimated</c> when the tokenizer counted it.</summary>
+    public string? UsageSource { get; set; }
+
     /// <summary>The client's <c>x-portkey-trace-id</c> when it could not be used (it is answered with a 400).</summary>
     public string? RejectedTraceId { get; init; }
 
@@ -159,8 +177,16 @@ public sealed class RequestContext : IUsageSink
         if (usage is not null)
         {
             Usage = usage;
+            UsageSource = "provider";
         }
         ResponseModel = model ?? ResponseModel;
+    }
+
+    /// <summary>Usage the gateway counted itself (the provider sent none, or the stream was cut before it did).</summary>
+    public void SetEstimatedUsage(TokenUsage usage)
+    {
+        Usage = usage;
+        UsageSource = "estimated";
     }
 
     public void AddAttempt(AttemptRecord attempt) => (_attempts ??= []).Add(attempt);
@@ -242,12 +268,27 @@ public sealed class RequestContext : IUsageSink
     private double Ms(long timestamp) => timestamp == 0 ? 0 : Time.GetElapsedTime(_started, timestamp).TotalMilliseconds;
 
     /// <summary>The request-log record of this request as it stands.</summary>
-    public RequestLogRecord ToLogRecord()
+    /// <param name="logs">Body logging and header-metadata settings; without them no bodies or headers are recorded.</param>
+    public RequestLogRecord ToLogRecord(LogStoreOptions? logs = null)
     {
         var request = Request;
         var facts = request is not null && request.Endpoint.HasJsonBody() ? request.BodyFacts : default;
+        var bodies = logs is not null && request is not null && LogBodyPolicy.Bodies(logs, Plan?.Config.Logging, request.Headers);
         return new RequestLogRecord
         {
+            LogId = LogId ?? TraceId,
+            Url = request is null ? null : request.Path + request.QueryString,
+            RequestHeaders = logs is null || request is null ? [] : LogBodyPolicy.RedactedHeaders(request.Headers),
+            Metadata = request is null ? null : LogBodyPolicy.Metadata(request.Headers),
+            HeaderMetadata = logs is null || request is null ? [] : LogBodyPolicy.HeaderMetadata(logs, request.Headers),
+            LogBodies = bodies,
+            MaxBodyBytes = logs is null ? 0 : LogBodyPolicy.MaxBodyBytes(logs, Plan?.Config.Logging),
+            RequestBody = bodies ? request!.Body : default,
+            RequestContentType = request?.ContentType,
+            ResponseBody = ResponseCapture,
+            ResponseContentType = ResponseContentType,
+            UsageSource = Usage is null ? null : UsageSource,
+            Cost = Cost,
             TraceId = TraceId,
             StartedAt = StartedAt,
             Method = request?.Method ?? "",

@@ -23,6 +23,7 @@ namespace Switchyard.Core.Pipeline;
 public sealed class SwitchyardEngine : IAsyncDisposable
 {
     private readonly ILogger _logger;
+    private readonly ILogger _logsLogger;
     private readonly Action<RequestContext> _finish;
     private RedisClient? _redis;
 
@@ -33,6 +34,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         Time = options.Time;
         var loggers = options.Loggers;
         _logger = loggers.CreateLogger("Switchyard.Cache");
+        _logsLogger = loggers.CreateLogger("Switchyard.Logs");
         var trust = ExtraCaTrust.FromPemFile(settings.Upstream.CaFile);
         Providers = ProviderRegistry.Create(new ProviderContext
         {
@@ -70,6 +72,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             var logs = settings.Logs;
             RequestLog = new JsonLinesLogWriter(logs.Directory, logs.QueueCapacity, loggers.CreateLogger("Switchyard.Logs"),
                 logs.FileLimitBytes, logs.TotalLimitBytes, options.Time);
+            LogLookup = new LocalLogLookup(logs.Directory);
         }
         _finish = Finish;
     }
@@ -80,6 +83,9 @@ public sealed class SwitchyardEngine : IAsyncDisposable
 
     /// <summary>Where request records go; null when <c>LOG_STORE=none</c>.</summary>
     public JsonLinesLogWriter? RequestLog { get; }
+
+    /// <summary>Reads records back from the configured store; null when <c>LOG_STORE=none</c>.</summary>
+    public IRequestLogLookup? LogLookup { get; }
 
     /// <summary>The response cache; null when <c>CACHE_STORE=none</c>.</summary>
     public ResponseCache? Cache { get; }
@@ -119,16 +125,41 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     public RequestContext CreateContext(string? traceId = null)
     {
         var valid = traceId is { Length: > 0 and <= 128 } && traceId.AsSpan().IndexOfAnyExceptInRange('\u0021', '\u007e') < 0;
-        return new RequestContext(valid ? traceId! : TraceIds.NewId(Time), Time, wantsUsage: RequestLog is not null, finish: _finish)
+        var logging = RequestLog is not null;
+        return new RequestContext(valid ? traceId! : TraceIds.NewId(Time), Time, wantsUsage: logging, finish: _finish)
         {
             RejectedTraceId = string.IsNullOrEmpty(traceId) || valid ? null : traceId,
+            // A client's trace id may name several requests; each record still needs its own id.
+            LogId = valid && logging ? TraceIds.NewId(Time) : null,
+            CaptureLimit = logging ? Math.Max(Settings.Logs.MaxBodyBytes, MinimumCapture) : 0,
         };
     }
 
     /// <summary>Serves one request (see <see cref="GatewayPipeline.SendAsync"/>).</summary>
     public Task<HttpResponseMessage> SendAsync(GatewayRequest request, RequestContext context, CancellationToken ct) => Pipeline.SendAsync(request, context, ct);
 
-    private void Finish(RequestContext context) => RequestLog?.TryWrite(context.ToLogRecord());
+    /// <summary>Answer bytes kept for a usage estimate even when bodies are not logged (a stream cut before its usage event).</summary>
+    private const int MinimumCapture = 256 * 1024;
+
+    private void Finish(RequestContext context)
+    {
+        if (RequestLog is null || context.Request is { } request && LogBodyPolicy.Ignored(request.Headers))
+        {
+            return;
+        }
+        RequestLogRecord record;
+        try
+        {
+            record = context.ToLogRecord(Settings.Logs);
+        }
+        catch (Exception ex)
+        {
+            // A defect in building the record must cost the record, never the answer already on its way.
+            _logsLogger.LogError(ex, "Could not build the request-log record of {TraceId}", context.TraceId);
+            return;
+        }
+        RequestLog.TryWrite(record);
+    }
 
     /// <summary>The gateway calling itself (the semantic cache's embedding target): a request that is not logged.</summary>
     private async Task<HttpResponseMessage> SendInternalAsync(GatewayRequest request, Routing.RoutePlan plan, CancellationToken ct)

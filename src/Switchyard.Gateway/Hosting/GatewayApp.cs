@@ -46,6 +46,7 @@ public static class GatewayApp
         builder.Services.AddHostedService<EngineService>();
         builder.Services.AddSingleton<GatewayEndpoint>();
         builder.Services.AddSingleton<HealthEndpoint>();
+        builder.Services.AddSingleton<LogLookupEndpoint>();
         builder.Services.AddSingleton<IdleMemoryTrimmer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<IdleMemoryTrimmer>());
 
@@ -84,6 +85,8 @@ public static class GatewayApp
         var gateway = app.Services.GetRequiredService<GatewayEndpoint>();
         app.MapGet("/v1/health", health.HandleAsync);
         app.MapGet("/health", health.HandleAsync);
+        var logLookup = app.Services.GetRequiredService<LogLookupEndpoint>();
+        app.MapGet("/v1/logs/{id}", context => logLookup.HandleAsync(context, (string)context.Request.RouteValues["id"]!));
         app.MapGet("/", context => context.Response.WriteAsync("Switchyard AI gateway. OpenAI-compatible API under /v1; health at /v1/health.\n"));
         app.Map("/v1/{**rest}", gateway.HandleAsync);
         app.MapFallback(context => WriteErrorAsync(context, new GatewayError(ErrorCategory.NotFound, "Not Found")));

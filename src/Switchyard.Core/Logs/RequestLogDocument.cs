@@ -2,18 +2,36 @@ using System.Text.Json;
 
 namespace Switchyard.Core.Logs;
 
-/// <summary>The JSON-lines form of a <see cref="RequestLogRecord"/> (snake_case, one object per line).</summary>
-public static class RequestLogJson
+/// <summary>
+/// The JSON document of a <see cref="RequestLogRecord"/>: one object per request, a line of the local log or one object in
+/// a bucket. It carries Portkey's log-document parts (<c>_id</c>, <c>request</c>, <c>response</c>,
+/// <c>organisation_id</c>, <c>created_at</c>) next to our flat snake_case fields. Written on the log writer, never on
+/// the request path.
+/// </summary>
+public static class RequestLogDocument
 {
-    [ThreadStatic]
-    private static Utf8JsonWriter? _writer;
-
-    public static void Write(Stream stream, RequestLogRecord r)
+    /// <summary>Appends the document (no newline) to <paramref name="buffer"/>; on an exception nothing usable was written.</summary>
+    public static void WriteTo(System.Buffers.IBufferWriter<byte> buffer, RequestLogRecord r, string? organisationId = null)
     {
-        var json = _writer ??= new Utf8JsonWriter(Stream.Null);
-        json.Reset(stream);
+        using var json = new Utf8JsonWriter(buffer);
+        WriteDocument(json, r, organisationId);
+    }
+
+    /// <summary>The document as UTF-8 bytes (no newline), for an object store.</summary>
+    public static byte[] Serialize(RequestLogRecord r, string? organisationId = null)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(4096);
+        WriteTo(buffer, r, organisationId);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void WriteDocument(Utf8JsonWriter json, RequestLogRecord r, string? organisationId)
+    {
         json.WriteStartObject();
+        json.WriteString("_id", r.LogId ?? r.TraceId);
         json.WriteString("trace_id", r.TraceId);
+        WriteOptional(json, "organisation_id", organisationId);
+        json.WriteString("created_at", r.StartedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
         json.WriteString("started_at", r.StartedAt);
         json.WriteString("method", r.Method);
         json.WriteString("path", r.Path);
@@ -55,8 +73,19 @@ public static class RequestLogJson
             {
                 json.WriteNumber("reasoning_tokens", u.ReasoningTokens);
             }
+            WriteOptional(json, "source", r.UsageSource);
             json.WriteEndObject();
         }
+        // Always present: null says "not priced" (unknown model, or no usage), which a sum must not read as free.
+        if (r.Cost is { } cost)
+        {
+            json.WriteNumber("cost", cost);
+        }
+        else
+        {
+            json.WriteNull("cost");
+        }
+        json.WriteString("cost_currency", "USD");
         if (r.Attempts.Count > 0)
         {
             json.WriteStartArray("attempts");
@@ -79,9 +108,36 @@ public static class RequestLogJson
             json.WritePropertyName("hook_results");
             hooks.WriteTo(json);
         }
+        WriteMetadata(json, r);
+        Bodies.LogBodyWriter.WriteRequest(json, r);
+        Bodies.LogBodyWriter.WriteResponse(json, r);
         json.WriteEndObject();
-        json.Flush();
-        stream.WriteByte((byte)'\n');
+    }
+
+    private static void WriteMetadata(Utf8JsonWriter json, RequestLogRecord r)
+    {
+        if (r.Metadata is null && r.HeaderMetadata.Count == 0)
+        {
+            return;
+        }
+        json.WriteStartObject("metadata");
+        if (r.Metadata is not null)
+        {
+            using var doc = JsonDocument.Parse(r.Metadata);
+            foreach (var p in doc.RootElement.EnumerateObject())
+            {
+                // A header named in HEADERS_TO_METADATA wins over the same key in x-portkey-metadata (one value per key).
+                if (!r.HeaderMetadata.Any(h => h.Key.Equals(p.Name, StringComparison.OrdinalIgnoreCase)))
+                {
+                    p.WriteTo(json);
+                }
+            }
+        }
+        foreach (var (name, value) in r.HeaderMetadata)
+        {
+            json.WriteString(name, value);
+        }
+        json.WriteEndObject();
     }
 
     private static void WriteOptional(Utf8JsonWriter json, string name, string? value)
