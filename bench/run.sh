@@ -39,6 +39,7 @@ GW_PORT=${GW_PORT:-18787}
 PEER_PORT=${PEER_PORT:-18788}
 JSON_PORT=${JSON_PORT:-18180}
 SSE_PORT=${SSE_PORT:-18181}
+OTLP_PORT=${OTLP_PORT:-18182}  # nginx answers OTLP/HTTP exports here (the production variant's trace receiver)
 PACED_PORT=${PACED_PORT:-18182}
 BASE_GW_ENV=${BASE_GW_ENV:-LOG_STORE=none}  # the bare gateway: request log off (the request-log variant turns it on)
 GW_ENV=${GW_ENV:-}                  # extra gateway environment, "NAME=value NAME2=value2" (after BASE_GW_ENV, so it wins)
@@ -138,7 +139,7 @@ install_tools() {
 port_free() { [[ -z $(ss -ltnH "sport = :$1" 2>/dev/null) ]]; }
 check_ports() {
   local p
-  for p in "$GW_PORT" "$JSON_PORT" "$SSE_PORT" "$PACED_PORT" ${PEER:+"$PEER_PORT"}; do
+  for p in "$GW_PORT" "$JSON_PORT" "$SSE_PORT" "$OTLP_PORT" "$PACED_PORT" ${PEER:+"$PEER_PORT"}; do
     port_free "$p" || die "port $p on this machine is in use (by: $(ss -ltnpH "sport = :$p" | grep -o 'users:.*' | head -1)); pick others with GW_PORT/JSON_PORT/SSE_PORT/PACED_PORT/PEER_PORT"
   done
 }
@@ -222,6 +223,18 @@ http {
     }
     location / { return 404; }
   }
+
+  # An OTLP/HTTP receiver for the production variant: every export is accepted (an empty body is an empty
+  # Export*ServiceResponse) and discarded.
+  server {
+    listen 127.0.0.1:$OTLP_PORT backlog=4096;
+    location = /health { return 200 'ok'; }
+    location ~ ^/v1/(traces|metrics|logs)\$ {
+      default_type application/x-protobuf;
+      return 200 '';
+    }
+    location / { return 404; }
+  }
 }
 EOF
 }
@@ -268,7 +281,7 @@ start_upstreams() {
 
 # ---- variants ------------------------------------------------------------------------------------
 VARIANT_NAMES=()
-declare -A V_DESC=() V_AVAIL=() V_REASON=() V_ENV=() V_CONFIG=()
+declare -A V_DESC=() V_AVAIL=() V_REASON=() V_ENV=() V_CONFIG=() V_SCRAPE=()
 load_variants() {
   : >"$OUT/variants.jsonl"
   [[ $VARIANTS == none ]] && return 0
@@ -277,11 +290,13 @@ load_variants() {
     name=$(basename "$dir")
     [[ -f $dir/variant.conf ]] || continue
     [[ $VARIANTS == all || " $VARIANTS " == *" $name "* ]] || continue
-    local DESCRIPTION="" AVAILABLE=no REASON="" GATEWAY_ENV=""
+    local DESCRIPTION="" AVAILABLE=no REASON="" GATEWAY_ENV="" SCRAPE_METRICS=no
     # shellcheck disable=SC1091
     source "$dir/variant.conf"
     VARIANT_NAMES+=("$name")
     GATEWAY_ENV=${GATEWAY_ENV//@WORK@/$WORK}
+    GATEWAY_ENV=${GATEWAY_ENV//@OTLP_PORT@/$OTLP_PORT}
+    V_SCRAPE[$name]=$SCRAPE_METRICS
     V_DESC[$name]=$DESCRIPTION; V_AVAIL[$name]=$AVAILABLE; V_REASON[$name]=$REASON; V_ENV[$name]=$GATEWAY_ENV; V_CONFIG[$name]=""
     if [[ -f $dir/config.json ]]; then
       V_CONFIG[$name]="bench-$name"
@@ -549,8 +564,16 @@ measure_variants() { # run
     local code; code=$(fetch_once "variant:$name" json small "$LOGS/variant-$name.out")
     [[ $code == 200 ]] || die "variant $name: HTTP $code: $(head -c 400 "$LOGS/variant-$name.out")"
     start_sampler "$pid" "$LOGS/rss-run$run-variant-$name.txt"
+    local scraper=""
+    if [[ ${V_SCRAPE[$name]} == yes ]]; then
+      # Prometheus' side of production: one scrape a second, from the load CPU, for the whole measurement.
+      ( while :; do curl -fsS -m 5 -o /dev/null "http://127.0.0.1:$GW_PORT/metrics" || echo "scrape failed" >>"$LOGS/scrape-$name.log"; sleep 1; done ) &
+      scraper=$!; STARTED[$scraper]=metrics-scraper
+      taskset -pc "$LOAD_CPU" "$scraper" >/dev/null 2>&1 || true
+    fi
     point "$run" "variant:$name" json small c1 1 0 "$pid"
     point "$run" "variant:$name" json small peak "$PEAK_CONNS" 0 "$pid"
+    if [[ -n $scraper ]]; then stop_pid "$scraper"; fi
     stop_sampler
   done
 }
