@@ -1,20 +1,26 @@
 // Reference token encodings for the tokenizer tests (tests/Switchyard.Tests/Usage/TokenCounterTests.cs).
 //
-// stdin:  {"texts": ["..."], "chats": [{"model": "gpt-4o", "messages": [{"role": "user", "content": "...", "name": "..."}]}]}
+// input:  {"texts": ["..."], "chats": [{"model": "gpt-4o", "encoding": "o200k_base", "messages": [{"role": "user", "content": "...", "name": "..."}]}]}
+//         from the file named by TOKEN_REFERENCE_INPUT, else from stdin
 // stdout: {"encodings": {"o200k_base": [{"ids": [...], "count": n}], "cl100k_base": [...]},
 //          "chats": [{"encoding": "o200k_base", "encodeChat": n | null, "cookbook": n}]}
 //
 // Texts are encoded as ordinary text: a special-token string such as "<|endoftext|>" inside user text is split like any
 // other characters, which is how a provider's API treats message content (gpt-tokenizer would throw on it by default).
+import { readFileSync } from 'node:fs'
 import * as o200k from 'gpt-tokenizer/encoding/o200k_base'
 import * as cl100k from 'gpt-tokenizer/encoding/cl100k_base'
 
 const encodings = { o200k_base: o200k, cl100k_base: cl100k }
 const ordinary = { disallowedSpecial: new Set() }
 
-const chunks = []
-for await (const chunk of process.stdin) chunks.push(chunk)
-const input = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+async function readInput() {
+  if (process.env.TOKEN_REFERENCE_INPUT) return readFileSync(process.env.TOKEN_REFERENCE_INPUT, 'utf8')
+  const chunks = []
+  for await (const chunk of process.stdin) chunks.push(chunk)
+  return Buffer.concat(chunks).toString('utf8')
+}
+const input = JSON.parse(await readInput())
 
 const output = { encodings: {}, chats: [] }
 for (const [name, encoding] of Object.entries(encodings)) {

@@ -10,7 +10,7 @@ namespace Switchyard.Core.Usage.Tokens;
 /// The tokenizers are built without special tokens on purpose. <c>TiktokenTokenizer.CreateForEncoding</c> turns text such as
 /// <c>&lt;|endoftext|&gt;</c> into its one special id, but a provider encodes message content as ordinary text (several tokens), and
 /// that is what a prompt costs. So the vocabulary is read from the data package and paired with a pre-tokenizer that knows no
-/// special tokens. A <see cref="TiktokenTokenizer"/> is safe to share between threads (its merge cache locks), so one instance per
+/// special tokens (and splits by code point: see <see cref="CodePointPreTokenizer"/>). A <see cref="TiktokenTokenizer"/> is safe to share between threads (its merge cache locks), so one instance per
 /// encoding serves every request.
 /// </remarks>
 internal static partial class TiktokenEncodings
@@ -37,7 +37,7 @@ internal static partial class TiktokenEncodings
         using var compressed = assembly.GetManifestResourceStream(resource)
             ?? throw new InvalidOperationException($"{assemblyName} has no resource '{resource}'; was the tokenizer data package upgraded?");
         using var vocabulary = new DeflateStream(compressed, CompressionMode.Decompress);
-        return TiktokenTokenizer.Create(vocabulary, new RegexPreTokenizer(pattern, specialTokens: null), normalizer: null, specialTokens: null);
+        return TiktokenTokenizer.Create(vocabulary, new CodePointPreTokenizer(pattern), normalizer: null, specialTokens: null);
     }
 
     // The split patterns OpenAI publishes with tiktoken for each encoding. .NET has no possessive quantifiers, so cl100k's
