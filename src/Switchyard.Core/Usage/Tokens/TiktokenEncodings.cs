@@ -10,8 +10,8 @@ namespace Switchyard.Core.Usage.Tokens;
 /// The tokenizers are built without special tokens on purpose. <c>TiktokenTokenizer.CreateForEncoding</c> turns text such as
 /// <c>&lt;|endoftext|&gt;</c> into its one special id, but a provider encodes message content as ordinary text (several tokens), and
 /// that is what a prompt costs. So the vocabulary is read from the data package and paired with a pre-tokenizer that knows no
-/// special tokens (and splits by code point: see <see cref="CodePointPreTokenizer"/>). A <see cref="TiktokenTokenizer"/> is safe to share between threads (its merge cache locks), so one instance per
-/// encoding serves every request.
+/// special tokens (and splits by code point: see <see cref="CodePointPreTokenizer"/>). A <see cref="TiktokenTokenizer"/> is safe
+/// to share between threads (its merge cache locks), so one instance per encoding serves every request.
 /// </remarks>
 internal static partial class TiktokenEncodings
 {
