@@ -6,6 +6,7 @@ using Switchyard.Core.Pipeline;
 using Switchyard.Core.Providers;
 using Switchyard.Core.Requests;
 using Switchyard.Core.Routing.Conditions;
+using Switchyard.Core.Usage.Pricing;
 
 namespace Switchyard.Core.Routing;
 
@@ -16,23 +17,26 @@ public sealed class Router
     private readonly LeafPipeline _leaves;
     private readonly Func<double> _random;
     private readonly ILogger _logger;
+    private readonly PriceTable _prices;
 
-    public Router(ProviderRegistry providers, LeafPipeline leaves, ILogger logger, Func<double>? random = null)
+    /// <param name="prices">Prices for the <c>request.estimated_cost</c> condition key; <see cref="PriceTable.Default"/> when null.</param>
+    public Router(ProviderRegistry providers, LeafPipeline leaves, ILogger logger, Func<double>? random = null, PriceTable? prices = null)
     {
         _providers = providers;
         _leaves = leaves;
         _logger = logger;
         _random = random ?? Random.Shared.NextDouble;
+        _prices = prices ?? PriceTable.Default;
     }
 
     /// <summary>Routes the request. Throws <see cref="OperationCanceledException"/> only when <paramref name="clientAborted"/> fires.</summary>
     public Task<RouteOutcome> RouteAsync(GatewayRequest request, RoutePlan plan, RequestContext context, CancellationToken clientAborted)
     {
-        var state = new RouteState(request, plan, context);
+        var state = new RouteState(request, plan, context, _prices);
         return ExecuteAsync(plan.Config.Root, state, clientAborted);
     }
 
-    private sealed class RouteState(GatewayRequest request, RoutePlan plan, RequestContext context)
+    private sealed class RouteState(GatewayRequest request, RoutePlan plan, RequestContext context, PriceTable prices)
     {
         public GatewayRequest Request { get; } = request;
         public RoutePlan Plan { get; } = plan;
@@ -63,7 +67,8 @@ public sealed class Router
                 }
                 if (_metadataError is null)
                 {
-                    _conditions = new ConditionContext(metadata, () => Request.ParsedBody, Request.Path, Request.Body.Length);
+                    _conditions = new ConditionContext(metadata, () => Request.ParsedBody, Request.Path, Request.Body.Length,
+                        Request.Endpoint, prices, Context.StartedAt);
                 }
             }
             error = _metadataError;

@@ -92,8 +92,20 @@ public sealed class ExampleConfigsTests
             return r.Header("x-portkey-last-used-option-index");
         }
         Assert.Equal("config.targets[0]", await Chosen(Requests.Chat("short question")));
-        Assert.Equal("config.targets[1]", await Chosen(Requests.Chat(string.Join(' ', Enumerable.Repeat("context", 3000)))));
+        // " context" is one token: 4,500 of them are over the 4,000-token line, 3,900 are not (though their 31 KB were "7,800 tokens" at bytes / 4).
+        Assert.Equal("config.targets[1]", await Chosen(Requests.Chat(string.Join(' ', Enumerable.Repeat("context", 4500)))));
+        Assert.Equal("config.targets[0]", await Chosen(Requests.Chat(string.Join(' ', Enumerable.Repeat("context", 3900)))));
+        // An inline image is bytes, not prompt tokens.
+        var image = "data:image/png;base64," + Convert.ToBase64String(new byte[30_000]);
+        Assert.Equal("config.targets[0]", await Chosen(JsonSerializer.Serialize(new
+        {
+            model = "gpt-4o",
+            messages = new[] { new { role = "user", content = new object[] { new { type = "text", text = "what is this?" }, new { type = "image_url", image_url = new { url = image } } } } },
+        })));
         Assert.Equal("config.targets[1]", await Chosen("{\"model\":\"m\",\"max_tokens\":4000,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"));
+        // A long answer allowed of gpt-4o: 60,000 tokens at its output price is over $0.50, so the budget plan takes it.
+        Assert.Equal("config.targets[0]", await Chosen("{\"model\":\"gpt-4o\",\"max_tokens\":60000,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"));
+        Assert.Equal("config.targets[1]", await Chosen("{\"model\":\"gpt-4o\",\"max_tokens\":30000,\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}"));
     }
 
     [Fact]

@@ -1,5 +1,10 @@
 using System.Diagnostics;
+using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using Switchyard.Core.Requests;
+using Switchyard.Core.Usage.Pricing;
+using Switchyard.Core.Usage.Tokens;
 using Switchyard.Core.Configs;
 using Switchyard.Core.Routing.Conditions;
 using Xunit;
@@ -129,17 +134,19 @@ public sealed class ConditionQueryTests
     [InlineData("""{"url.pathname": {"$in": ["/v1/embeddings", "/v1/chat/completions"]}}""", true)]
     [InlineData("""{"url.pathname": {"$ne": "/v1/chat/completions"}}""", false)]
     [InlineData("""{"url.pathname": {"$gt": 0}}""", false)]
-    // request.* (body of 1001 bytes: 251 estimated tokens)
+    // request.* (a body of 1001 bytes whose prompt is 15 tokens for gpt-4o: 3 + (3 + "system" 1 + "be brief" 2) + (3 + "user" 1 + "Hello there" 2))
     [InlineData("""{"request.body_bytes": 1001}""", true)]
     [InlineData("""{"request.body_bytes": 1001.0}""", true)]
     [InlineData("""{"request.body_bytes": "1001"}""", false)]
     [InlineData("""{"request.body_bytes": {"$gt": 1000}}""", true)]
     [InlineData("""{"request.body_bytes": {"$lte": 1000}}""", false)]
     [InlineData("""{"request.body_bytes": {"$in": [1001]}}""", true)]
-    [InlineData("""{"request.estimated_tokens": 251}""", true)]
-    [InlineData("""{"request.estimated_tokens": {"$gte": 251, "$lt": 252}}""", true)]
-    [InlineData("""{"request.estimated_tokens": {"$lt": 251}}""", false)]
-    [InlineData("""{"request.estimated_tokens": {"$regex": "251"}}""", false)]
+    [InlineData("""{"request.estimated_tokens": 15}""", true)]
+    [InlineData("""{"request.estimated_tokens": {"$gte": 15, "$lt": 16}}""", true)]
+    [InlineData("""{"request.estimated_tokens": {"$lt": 15}}""", false)]
+    [InlineData("""{"request.estimated_tokens": {"$regex": "15"}}""", false)]
+    [InlineData("""{"request.estimated_cost": {"$exists": true}}""", true)]
+    [InlineData("""{"request.estimated_cost": {"$gt": 0, "$lt": 1}}""", true)]
     [InlineData("""{"request.estimated_tokens": {"$exists": true}}""", true)]
     // several keys are AND-ed
     [InlineData("""{"metadata.user": "alice", "params.model": "gpt-4o"}""", true)]
@@ -186,17 +193,80 @@ public sealed class ConditionQueryTests
     }
 
     [Theory]
-    [InlineData(0, 0)]
-    [InlineData(1, 1)]
-    [InlineData(4, 1)]
-    [InlineData(5, 2)]
-    [InlineData(4000, 1000)]
-    [InlineData(4001, 1001)]
-    public void EstimatedTokensRoundsUp(long bodyBytes, long tokens)
+    [InlineData(1001)]
+    [InlineData(5)]
+    [InlineData(10_000_000)]
+    public void EstimatedTokensCountThePromptWhateverTheBodySize(long bodyBytes)
     {
-        var context = Context("{}", "{}", "/", bodyBytes);
-        Assert.Equal(tokens, context.EstimatedTokens);
-        Assert.True(Compile($$"""{"request.estimated_tokens": {{tokens}}}""").Matches(context));
+        var context = Context("{}", Body, "/v1/chat/completions", bodyBytes);
+        Assert.Equal(TokenCounter.CountPrompt("gpt-4o", Encoding.UTF8.GetBytes(Body)), context.EstimatedTokens);
+        Assert.Equal(15, context.EstimatedTokens);
+        Assert.True(Compile("""{"request.estimated_tokens": 15}""").Matches(context));
+    }
+
+    [Fact]
+    public void EstimatedTokensFollowTheModelsTokenizerAndTheBodysFormat()
+    {
+        const string chat = """{"model": "MODEL", "messages": [{"role": "user", "content": "東京は日本の首都です。今日はいい天気ですね"}]}""";
+        var gpt4o = Context("{}", chat.Replace("MODEL", "gpt-4o"), "/v1/chat/completions", 100).EstimatedTokens;
+        var gpt4 = Context("{}", chat.Replace("MODEL", "gpt-4"), "/v1/chat/completions", 100).EstimatedTokens;
+        Assert.True(gpt4 > gpt4o, $"cl100k {gpt4} vs o200k {gpt4o}");
+        // Anthropic Messages: the system prompt beside the messages counts like a system message.
+        const string messages = """{"model": "claude-sonnet-4-5", "max_tokens": 100, "system": "be brief", "messages": [{"role": "user", "content": "Hello there"}]}""";
+        Assert.Equal(15, Context("{}", messages, "/v1/messages", 100).EstimatedTokens);
+        // No prompt (a non-JSON upload, an empty object): 0.
+        Assert.Equal(0, new ConditionContext(default, () => default, "/v1/audio/transcriptions", 50_000).EstimatedTokens);
+        Assert.Equal(0, Context("{}", "{}", "/v1/chat/completions", 2).EstimatedTokens);
+    }
+
+    private static readonly PriceTable Prices = PriceTable.Parse("""
+        {"format_version": 1, "models": [{"provider": "openai", "model": "gpt-4o", "prices": [
+          {"effective_date": "2025-01-01", "input": 1, "output": 2, "source": "test"}]}]}
+        """);
+
+    private static readonly DateTimeOffset PricedAt = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    [Theory]
+    // 15 prompt tokens at $1/M, plus the completion the request allows at $2/M.
+    [InlineData("""{"max_tokens": 256}""", (15 + 256 * 2) / 1e6)]
+    [InlineData("""{"max_completion_tokens": 1000, "max_tokens": 10}""", (15 + 1000 * 2) / 1e6)]
+    [InlineData("""{"max_output_tokens": 40}""", (15 + 40 * 2) / 1e6)]
+    [InlineData("""{"max_tokens": 100, "n": 3}""", (15 + 300 * 2) / 1e6)]
+    [InlineData("""{}""", (15 + ConditionContext.DefaultExpectedOutputTokens * 2) / 1e6)]
+    [InlineData("""{"max_tokens": "lots"}""", (15 + ConditionContext.DefaultExpectedOutputTokens * 2) / 1e6)]
+    public void EstimatedCostIsThePromptPlusTheAllowedCompletion(string limits, double expected)
+    {
+        var body = JsonNode.Parse("""{"model": "gpt-4o", "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "Hello there"}]}""")!.AsObject();
+        foreach (var (key, value) in JsonNode.Parse(limits)!.AsObject()) body[key] = value?.DeepClone();
+        var context = PricedContext(body.ToJsonString(), PricedAt);
+        Assert.Equal(expected, context.EstimatedCost!.Value, 12);
+        Assert.True(Compile($$$"""{"request.estimated_cost": {"$gte": {{{expected - 1e-9}}}, "$lte": {{{expected + 1e-9}}}}}""").Matches(context));
+    }
+
+    [Fact]
+    public void EstimatedCostIsUndefinedWithoutAPrice()
+    {
+        var unknown = PricedContext("""{"model": "my-own-model", "messages": [{"role": "user", "content": "hi"}]}""", PricedAt);
+        Assert.Null(unknown.EstimatedCost);
+        Assert.True(Compile("""{"request.estimated_cost": {"$exists": false}}""").Matches(unknown));
+        Assert.False(Compile("""{"request.estimated_cost": {"$lt": 1000}}""").Matches(unknown));
+        // Before the model's first price, and without a model at all.
+        Assert.Null(PricedContext(Body, new DateTimeOffset(2024, 12, 31, 0, 0, 0, TimeSpan.Zero)).EstimatedCost);
+        Assert.Null(PricedContext("""{"messages": []}""", PricedAt).EstimatedCost);
+    }
+
+    [Fact]
+    public void RouterContextsPriceWithTheShippedTableByDefault()
+    {
+        var context = Context(Metadata, Body, "/v1/chat/completions", 1001);
+        var price = PriceTable.Default.Find(null, "gpt-4o", DateTimeOffset.UtcNow)!;
+        Assert.Equal((double)price.Estimate(15, 256), context.EstimatedCost!.Value, 12);
+    }
+
+    private static ConditionContext PricedContext(string body, DateTimeOffset at)
+    {
+        var parsed = Parse(body);
+        return new ConditionContext(default, () => parsed, "/v1/chat/completions", body.Length, EndpointKind.ChatComplete, Prices, at);
     }
 
     [Theory]
@@ -206,6 +276,8 @@ public sealed class ConditionQueryTests
     [InlineData("""{"params.model": "gpt-4o", "metadata.user": "bob"}""")]   // ...whatever the key order
     [InlineData("""{"$or": [{"params.model": "gpt-4o"}, {"metadata.user": "alice"}]}""")]
     [InlineData("""{"$and": [{"params.model": "gpt-4o"}], "metadata.env": "dev"}""")]
+    [InlineData("""{"request.estimated_tokens": {"$gt": 0}, "metadata.user": "bob"}""")]   // the prompt is not tokenized either
+    [InlineData("""{"$or": [{"request.estimated_cost": {"$gt": 0}}, {"request.body_bytes": {"$gt": 0}}]}""")]
     public void BodyIsNotParsedUnlessAParamsKeyIsEvaluated(string query)
     {
         var calls = 0;
@@ -221,6 +293,7 @@ public sealed class ConditionQueryTests
         var context = new ConditionContext(Parse(Metadata), () => { calls++; return Parse(Body); }, "/v1/chat/completions", 1001);
         Assert.True(Compile("""{"params.model": "gpt-4o", "params.n": 1}""").Matches(context));
         Assert.True(Compile("""{"params.messages.0.role": "system"}""").Matches(context));
+        Assert.True(Compile("""{"request.estimated_tokens": 15, "request.estimated_cost": {"$gt": 0}}""").Matches(context));
         Assert.Equal(1, calls);
     }
 

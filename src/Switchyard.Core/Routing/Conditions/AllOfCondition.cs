@@ -7,11 +7,11 @@ internal sealed class AllOfCondition : ConditionNode
 
     public AllOfCondition(ConditionNode[] children)
     {
-        _children = BodyLast(children);
-        foreach (var child in _children) ReadsBody |= child.ReadsBody;
+        _children = CheapestFirst(children);
+        foreach (var child in _children) Cost = child.Cost > Cost ? child.Cost : Cost;
     }
 
-    public override bool ReadsBody { get; }
+    public override EvaluationCost Cost { get; }
 
     public override bool Matches(ConditionContext context)
     {
@@ -22,19 +22,19 @@ internal sealed class AllOfCondition : ConditionNode
         return true;
     }
 
-    /// <summary>Orders children so those that need the parsed body run last: evaluation is side-effect free, so
-    /// the order cannot change the result, but a cheap metadata/path test may settle it before the body is parsed.</summary>
-    internal static ConditionNode[] BodyLast(ConditionNode[] children)
+    /// <summary>Orders children by what they cost to evaluate, keeping their order otherwise: evaluation is side-effect free, so
+    /// the order cannot change the result, but a cheap metadata/path test may settle it before the body is parsed, and a
+    /// <c>params.*</c> test before the prompt is tokenized.</summary>
+    internal static ConditionNode[] CheapestFirst(ConditionNode[] children)
     {
         var ordered = new ConditionNode[children.Length];
         var next = 0;
-        foreach (var child in children)
+        foreach (var cost in Enum.GetValues<EvaluationCost>())
         {
-            if (!child.ReadsBody) ordered[next++] = child;
-        }
-        foreach (var child in children)
-        {
-            if (child.ReadsBody) ordered[next++] = child;
+            foreach (var child in children)
+            {
+                if (child.Cost == cost) ordered[next++] = child;
+            }
         }
         return ordered;
     }

@@ -7,11 +7,11 @@ internal sealed class AnyOfCondition : ConditionNode
 
     public AnyOfCondition(ConditionNode[] children)
     {
-        _children = AllOfCondition.BodyLast(children);
-        foreach (var child in _children) ReadsBody |= child.ReadsBody;
+        _children = AllOfCondition.CheapestFirst(children);
+        foreach (var child in _children) Cost = child.Cost > Cost ? child.Cost : Cost;
     }
 
-    public override bool ReadsBody { get; }
+    public override EvaluationCost Cost { get; }
 
     public override bool Matches(ConditionContext context)
     {

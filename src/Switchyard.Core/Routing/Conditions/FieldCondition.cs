@@ -3,7 +3,7 @@ namespace Switchyard.Core.Routing.Conditions;
 /// <summary>One query key: resolve its path once, then every predicate on it must hold.</summary>
 internal sealed class FieldCondition(FieldPath path, FieldPredicate[] predicates) : ConditionNode
 {
-    public override bool ReadsBody => path.ReadsBody;
+    public override EvaluationCost Cost => path.Cost;
 
     public override bool Matches(ConditionContext context)
     {

@@ -18,7 +18,13 @@ internal sealed class FieldPath
 
     public FieldRoot Root { get; }
 
-    public bool ReadsBody => Root == FieldRoot.Params;
+    /// <summary>What resolving the path costs: <c>params.*</c> parses the body, the token-based keys tokenize the prompt as well.</summary>
+    public EvaluationCost Cost => Root switch
+    {
+        FieldRoot.Params => EvaluationCost.ParsesBody,
+        FieldRoot.RequestEstimatedTokens or FieldRoot.RequestEstimatedCost => EvaluationCost.CountsTokens,
+        _ => EvaluationCost.Cheap,
+    };
 
     public static FieldPath? Parse(string key, out string? error)
     {
@@ -50,7 +56,8 @@ internal sealed class FieldPath
             case "request":
                 if (parts is [_, "body_bytes"]) return new FieldPath(FieldRoot.RequestBodyBytes, []);
                 if (parts is [_, "estimated_tokens"]) return new FieldPath(FieldRoot.RequestEstimatedTokens, []);
-                error = $"Key '{key}' is not supported; the request fields are 'request.body_bytes' and 'request.estimated_tokens'.";
+                if (parts is [_, "estimated_cost"]) return new FieldPath(FieldRoot.RequestEstimatedCost, []);
+                error = $"Key '{key}' is not supported; the request fields are 'request.body_bytes', 'request.estimated_tokens' and 'request.estimated_cost'.";
                 return null;
             default:
                 error = $"Key '{key}' has an unknown root; keys start with 'metadata.', 'params.', 'url.pathname' or 'request.'.";
@@ -64,7 +71,8 @@ internal sealed class FieldPath
         FieldRoot.Params => Walk(context.Body),
         FieldRoot.UrlPathname => FieldValue.FromText(context.Pathname),
         FieldRoot.RequestBodyBytes => FieldValue.FromNumber(context.BodyLength),
-        _ => FieldValue.FromNumber(context.EstimatedTokens),
+        FieldRoot.RequestEstimatedTokens => FieldValue.FromNumber(context.EstimatedTokens),
+        _ => context.EstimatedCost is { } cost ? FieldValue.FromNumber(cost) : FieldValue.Undefined,
     };
 
     private FieldValue Walk(JsonElement current)

@@ -8,4 +8,5 @@ internal enum FieldRoot
     UrlPathname,
     RequestBodyBytes,
     RequestEstimatedTokens,
+    RequestEstimatedCost,
 }

@@ -161,7 +161,7 @@ public sealed class AzureOpenAiTests
         await using var gw = await Gateway(sim, new Dictionary<string, string> { ["AZURE_OPENAI_API_KEY"] = "k2", ["AZURE_OPENAI_RESOURCE_NAME"] = "contoso" },
             new Dictionary<string, string> { ["cost-optimized.yaml"] = text });
         Assert.Equal(HttpStatusCode.OK, (await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat("short"), ("x-portkey-config", "cost-optimized")))).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(string.Join(' ', Enumerable.Repeat("context", 3000))), ("x-portkey-config", "cost-optimized")))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(string.Join(' ', Enumerable.Repeat("context", 4500))), ("x-portkey-config", "cost-optimized")))).StatusCode);
         Assert.Equal(["/contoso/openai/deployments/gpt-4o-mini/chat/completions", "/contoso/openai/deployments/gpt-4o/chat/completions"], sim.Requests.Select(r => r.Path).ToArray());
     }
 
