@@ -32,6 +32,9 @@ public sealed record GatewaySettings
     /// <summary>The request log (<c>LOG_STORE</c>, <c>LOG_STORE_LOCAL_*</c>, <c>LOG_QUEUE_CAPACITY</c>).</summary>
     public LogStoreOptions Logs { get; init; } = new();
 
+    /// <summary>The price table for cost accounting and price-based routing (<c>PRICE_TABLE_PATH</c>).</summary>
+    public Usage.Pricing.PricingOptions Pricing { get; init; } = new();
+
     /// <summary>Response cache store and semantic cache (<c>CACHE_STORE</c>, <c>REDIS_*</c>, <c>SEMANTIC_CACHE_*</c>).</summary>
     public CacheOptions Cache { get; init; } = new();
 
@@ -45,5 +48,6 @@ public sealed record GatewaySettings
         Limits = RequestLimits.FromEnvironment(get),
         Logs = LogStoreOptions.FromEnvironment(get),
         Cache = CacheOptions.FromEnvironment(get),
+        Pricing = Usage.Pricing.PricingOptions.FromEnvironment(get),
     };
 }

@@ -10,6 +10,8 @@ using Switchyard.Core.Providers.Google;
 using Switchyard.Core.Requests;
 using Switchyard.Core.Routing;
 using Switchyard.Core.Security;
+using Switchyard.Core.Usage;
+using Switchyard.Core.Usage.Pricing;
 using Switchyard.Redis;
 
 namespace Switchyard.Core.Pipeline;
@@ -63,7 +65,9 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             attempt: [new SendStep(Upstream, settings.Upstream, Time, routingLog), new OutputGuardrailStep(hookRunner)],
             after: [new CacheStoreStep()],
             settings.Retry, options.Time, routingLog);
-        Router = new Router(Providers, Leaves, routingLog);
+        var prices = PriceTable.Load(settings.Pricing);
+        Accounting = new UsageAccounting(prices);
+        Router = new Router(Providers, Leaves, routingLog, prices: prices);
         Pipeline = new GatewayPipeline([new RequestValidationStep(settings.Limits), new ConfigResolutionStep(Resolver),
             new DefaultGuardrailsStep(guardrailCompiler)], Router,
             loggers.CreateLogger("Switchyard.Pipeline"));
@@ -100,6 +104,9 @@ public sealed class SwitchyardEngine : IAsyncDisposable
 
     public Router Router { get; }
 
+    /// <summary>Settles each finished request's usage (estimating what the provider did not report) and cost.</summary>
+    internal UsageAccounting Accounting { get; }
+
     public GatewayPipeline Pipeline { get; }
 
     public HttpMessageInvoker Upstream { get; }
@@ -113,6 +120,8 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     public void Start()
     {
         NamedConfigs.Start();
+        // Loading a tiktoken vocabulary takes about half a second: not on the first request that needs a count.
+        _ = Task.Run(Usage.Tokens.TokenCounter.Preload);
         RequestLog?.Start();
         if (_redis is { } client)
         {
@@ -150,6 +159,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         RequestLogRecord record;
         try
         {
+            Accounting.Settle(context);
             record = context.ToLogRecord(Settings.Logs);
         }
         catch (Exception ex)
