@@ -173,10 +173,11 @@ public sealed class LogShipper : IRequestLogSink, ILogDeliveryStatus, IAsyncDisp
 
     private async Task ShutdownAsync()
     {
+        // The deadline counts from the call, before anything here can yield.
+        using var deadline = _time.CreateTimer(_ => _deadline.Cancel(), null, _options.DrainTimeout, Timeout.InfiniteTimeSpan);
         _queue.Writer.TryComplete();
         _overflow.Writer.TryComplete();
         await _drainerStop.CancelAsync().ConfigureAwait(false);
-        using var deadline = _time.CreateTimer(_ => _deadline.Cancel(), null, _options.DrainTimeout, Timeout.InfiniteTimeSpan);
         // Never started (an engine used without Start): the queued records are still delivered.
         Start();
         await _writers!.ConfigureAwait(false);
