@@ -166,8 +166,8 @@ public sealed class LogShipper : IRequestLogSink, ILogDeliveryStatus, IAsyncDisp
         _progress.WaitUntilAsync(() => QueueDepth == 0 && SpilledRecords == 0, ct);
 
     /// <summary>
-    /// Stops taking records into the queue, uploads what it holds until the drain deadline, and spills the rest;
-    /// a record written after this still goes to the spill directory.
+    /// Stops taking records into the queue, uploads what it holds until the drain deadline and spills the rest, then
+    /// uploads spilled records while time is left; a record written after this still goes to the spill directory.
     /// </summary>
     public ValueTask DisposeAsync() => new(_shutdown.Value);
 
@@ -182,6 +182,11 @@ public sealed class LogShipper : IRequestLogSink, ILogDeliveryStatus, IAsyncDisp
         Start();
         await _writers!.ConfigureAwait(false);
         await _drainerRun!.ConfigureAwait(false);
+        // The queue is empty: time left before the deadline goes to the spill.
+        if (!_deadline.IsCancellationRequested)
+        {
+            await _drainer.FinalPassAsync(_deadline.Token).ConfigureAwait(false);
+        }
         _logger.LogInformation("Request log delivery stopped: {Delivered} delivered, {Waiting} waiting in {Spill} for the next start, {Dropped} dropped",
             Delivered, SpilledRecords, _spill.FullPath, Dropped);
         _uploader.Dispose();

@@ -77,6 +77,25 @@ internal sealed class SpillDrainer
         }
     }
 
+    /// <summary>
+    /// One pass over the spill with whatever drain time shutdown has left, so a spill from an outage that has ended does
+    /// not depend on the next start finding the same disk (an <c>emptyDir</c> does not outlive its pod).
+    /// </summary>
+    public async Task FinalPassAsync(CancellationToken stop)
+    {
+        try
+        {
+            if (_spill.Count > 0 && _circuit.UntilCallAllowed() == TimeSpan.Zero)
+            {
+                await DrainPassAsync(stop).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Out of time: the rest stays on disk.
+        }
+    }
+
     private enum PassOutcome
     {
         /// <summary>Every listed file was uploaded or set aside.</summary>

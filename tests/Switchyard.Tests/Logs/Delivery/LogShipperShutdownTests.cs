@@ -115,6 +115,31 @@ public sealed class LogShipperShutdownTests
     }
 
     [Fact]
+    public async Task Shutdown_uploads_the_spill_in_the_drain_time_left_once_the_queue_is_empty()
+    {
+        await using var bed = new DeliveryTestBed();
+        var options = bed.Options with { FailureThreshold = 1, RetryAttempts = 0 };
+        var first = bed.Create(options);
+        bed.Store.Down = true;
+        for (var i = 0; i < 20; i++)
+        {
+            first.TryWrite(DeliveryTestBed.Record(i));
+        }
+        await bed.Shutdown(first, TimeSpan.FromSeconds(1));
+        Assert.Equal(20, bed.SpillFiles().Length);
+
+        // Never started, so its drainer never ran: only shutdown's last pass can have uploaded the spill.
+        bed.Store.Down = false;
+        var second = bed.Create(options, clock: new FakeTimeProvider(bed.Clock.GetUtcNow()), start: false);
+        second.TryWrite(DeliveryTestBed.Record(20));
+        await bed.Shutdown(second);
+
+        Assert.Equal(21, bed.Store.Objects.Count);
+        Assert.Empty(bed.SpillFiles());
+        Assert.Equal(20, second.UploadedFromSpill);
+    }
+
+    [Fact]
     public async Task A_shipper_never_started_still_delivers_its_queue_on_shutdown()
     {
         await using var bed = new DeliveryTestBed();
