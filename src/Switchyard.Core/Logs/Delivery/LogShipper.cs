@@ -158,7 +158,7 @@ public sealed class LogShipper : IRequestLogSink, ILogDeliveryStatus, IAsyncDisp
         Interlocked.Decrement(ref _inMemory);
         // Overloaded (or shutting down): writing here is the only way left that neither grows memory nor loses the record.
         DeliveryCounters.Add(ref _counters.Overflowed);
-        return Serialize(record) is { } obj && Spill(obj);
+        return SpillRecord(record);
     }
 
     /// <summary>Completes when nothing waits in memory or in the spill directory (files set aside as corrupt do not count).</summary>
@@ -223,10 +223,7 @@ public sealed class LogShipper : IRequestLogSink, ILogDeliveryStatus, IAsyncDisp
             {
                 try
                 {
-                    if (Serialize(record) is { } obj)
-                    {
-                        Spill(obj);
-                    }
+                    SpillRecord(record);
                 }
                 finally
                 {
@@ -303,6 +300,20 @@ public sealed class LogShipper : IRequestLogSink, ILogDeliveryStatus, IAsyncDisp
             {
                 return false;
             }
+        }
+    }
+
+    /// <summary>Serialises and spills a record that skips the store; never throws (it is also called on the request path).</summary>
+    private bool SpillRecord(RequestLogRecord record)
+    {
+        try
+        {
+            return Serialize(record) is { } obj && Spill(obj);
+        }
+        catch (Exception ex)
+        {
+            Drop("unexpected error while spilling", ex);
+            return false;
         }
     }
 

@@ -115,9 +115,13 @@ internal sealed class SpillDirectory
         return entries;
     }
 
-    /// <summary>Reads a file back; a damaged one is moved to <c>corrupt/</c> and logged, a vanished one is forgotten.</summary>
-    public LogObject? TryRead(SpillEntry entry)
+    /// <summary>
+    /// Reads a file back. A damaged one is moved to <c>corrupt/</c> and logged, a vanished one is forgotten; both give
+    /// null. <paramref name="stuck"/> says the file is still in place but unreadable (or could not be moved aside).
+    /// </summary>
+    public LogObject? TryRead(SpillEntry entry, out bool stuck)
     {
+        stuck = false;
         byte[] bytes;
         try
         {
@@ -132,12 +136,20 @@ internal sealed class SpillDirectory
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             _logger.LogWarning(ex, "Cannot read spilled log file {File}; it stays for a later attempt", entry.Path);
+            stuck = true;
             return null;
         }
         var obj = SpillFileFormat.TryDecode(bytes, out var problem);
-        if (obj is null && Quarantine(entry.Path, problem!))
+        if (obj is null)
         {
-            Release(entry.Length);
+            if (Quarantine(entry.Path, problem!))
+            {
+                Release(entry.Length);
+            }
+            else
+            {
+                stuck = true;
+            }
         }
         return obj;
     }

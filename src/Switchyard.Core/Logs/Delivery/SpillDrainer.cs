@@ -42,6 +42,8 @@ internal sealed class SpillDrainer
 
     public async Task RunAsync(CancellationToken stop)
     {
+        // Say when a spill from an outage or an earlier run is gone, not after every overflow the store absorbed.
+        var announce = _spill.Count > 0;
         try
         {
             while (!stop.IsCancellationRequested)
@@ -54,11 +56,19 @@ internal sealed class SpillDrainer
                 var wait = _circuit.UntilCallAllowed();
                 if (wait != TimeSpan.Zero)
                 {
+                    announce = true;
                     // Open: sleep until the probe is due (or the circuit changes); half-open: until the probe's answer.
                     await WaitForKickAsync(wait, stop).ConfigureAwait(false);
                     continue;
                 }
-                switch (await DrainPassAsync(stop).ConfigureAwait(false))
+                var outcome = await DrainPassAsync(stop).ConfigureAwait(false);
+                if (announce && _spill.Count == 0)
+                {
+                    announce = false;
+                    _logger.LogInformation("Spill directory empty again: {Uploaded} spilled records uploaded since start",
+                        DeliveryCounters.Read(ref _counters.UploadedFromSpill));
+                }
+                switch (outcome)
                 {
                     case PassOutcome.NothingListed:
                         // Counted files not yet renamed into place: their writer kicks when they are.
@@ -119,6 +129,7 @@ internal sealed class SpillDrainer
             return PassOutcome.NothingListed;
         }
         var next = 0;
+        var stuck = 0;
         // A half-open circuit allows exactly one call: make it alone before fanning out.
         while (next < files.Count && _circuit.IsOpen)
         {
@@ -128,13 +139,12 @@ internal sealed class SpillDrainer
                     return PassOutcome.Interrupted;
                 case FileOutcome.Failed:
                     return PassOutcome.Failures;
+                case FileOutcome.Stuck:
+                    stuck++;
+                    break;
             }
         }
-        if (next == files.Count)
-        {
-            return PassOutcome.Clean;
-        }
-        var failures = 0;
+        var failures = stuck;
         var denied = 0;
         using var pass = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var options = new ParallelOptions { MaxDegreeOfParallelism = _parallelism, CancellationToken = pass.Token };
@@ -145,7 +155,7 @@ internal sealed class SpillDrainer
                 // The whole shutdown token, not the pass's: a refusal elsewhere must not cut uploads already under way.
                 switch (await UploadAsync(entry, stop).ConfigureAwait(false))
                 {
-                    case FileOutcome.Failed:
+                    case FileOutcome.Failed or FileOutcome.Stuck:
                         Interlocked.Increment(ref failures);
                         break;
                     case FileOutcome.Denied:
@@ -167,6 +177,7 @@ internal sealed class SpillDrainer
     {
         Uploaded,
         Skipped,
+        Stuck,
         Failed,
         Denied,
     }
@@ -178,13 +189,14 @@ internal sealed class SpillDrainer
         {
             return FileOutcome.Denied;
         }
-        var obj = _spill.TryRead(entry);
+        var obj = _spill.TryRead(entry, out var stuck);
         if (obj is null)
         {
             // Damaged (now set aside) or gone: give the permit back unused; a probe may then be made with the next file.
             _circuit.Abandoned(permit);
             _progress.Pulse();
-            return FileOutcome.Skipped;
+            // A file that stays unreadable where it is must pace the passes like a failed upload, or they would spin.
+            return stuck ? FileOutcome.Stuck : FileOutcome.Skipped;
         }
         if (!await _uploader.PutAsync(obj, permit, 1, "spill", stop).ConfigureAwait(false))
         {

@@ -75,14 +75,14 @@ internal sealed class DeliveryTestBed : IAsyncDisposable
         Directory.Exists(Path.Combine(SpillPath, "corrupt")) ? Directory.GetFiles(Path.Combine(SpillPath, "corrupt")) : [];
 
     /// <summary>Waits for a condition, moving the test clock by <paramref name="advance"/> between looks when given.</summary>
-    public async Task Eventually(Func<bool> condition, string what, TimeSpan? advance = null)
+    public async Task Eventually(Func<bool> condition, string what, TimeSpan? advance = null, Func<string>? state = null)
     {
         var waited = Stopwatch.StartNew();
         while (!condition())
         {
             if (waited.Elapsed > Patience)
             {
-                Assert.Fail($"Still waiting for: {what}");
+                Assert.Fail($"Still waiting for: {what} {state?.Invoke()}");
             }
             if (advance is { } step)
             {
@@ -96,7 +96,7 @@ internal sealed class DeliveryTestBed : IAsyncDisposable
     public async Task Drained(LogShipper shipper, TimeSpan? advance = null)
     {
         var drained = shipper.WhenDrainedAsync();
-        await Eventually(() => drained.IsCompleted, $"drained (queue {shipper.QueueDepth}, spill {shipper.SpilledRecords})", advance);
+        await Eventually(() => drained.IsCompleted, "drained", advance, () => $"(queue {shipper.QueueDepth}, spill {shipper.SpilledRecords})");
         await drained;
     }
 

@@ -48,9 +48,10 @@ public sealed class LogShipperDeliveryTests
         await DeliveryTestBed.Settle();
         // The retry waits for the clock, not for wall time.
         Assert.Equal(1, bed.Store.Calls);
-        bed.Clock.Advance(TimeSpan.FromSeconds(1));
-        await bed.Eventually(() => bed.Store.Calls == 2, "second attempt");
-        bed.Clock.Advance(TimeSpan.FromSeconds(1));
+        // Retry waits are 0.5-1 s: quarter-second steps until each call shows up cannot skip one.
+        var step = TimeSpan.FromMilliseconds(250);
+        await bed.Eventually(() => bed.Store.Calls == 2, "second attempt", step);
+        await bed.Eventually(() => bed.Store.Calls == 3, "third attempt", step);
         await bed.Drained(shipper);
 
         Assert.Equal(3, bed.Store.Calls);

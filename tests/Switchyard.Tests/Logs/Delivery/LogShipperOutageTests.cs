@@ -35,13 +35,15 @@ public sealed class LogShipperOutageTests
         Assert.Equal(n, shipper.UploadedFromSpill);
         Assert.Equal(n, shipper.Delivered);
         Assert.Equal(0, shipper.Dropped);
+        await bed.Eventually(() => bed.Logger.Count(LogLevel.Information, "Spill directory empty again") == 1, "the all-clear in the log");
     }
 
     [Fact]
     public async Task The_circuit_opens_after_the_threshold_probes_after_the_backoff_and_closes_on_success()
     {
         await using var bed = new DeliveryTestBed();
-        // One writer and many retries: each second of test clock makes exactly one more call, so the count is exact.
+        // One writer and many retries, each 0.5-1 s apart: moving the clock by quarter seconds until the next call
+        // shows up can never skip one, so the call count is exact.
         var shipper = bed.Create(bed.Options with
         {
             Writers = 1,
@@ -49,33 +51,33 @@ public sealed class LogShipperOutageTests
             RetryAttempts = 10,
             CircuitBackoff = TimeSpan.FromSeconds(60),
         });
+        var step = TimeSpan.FromMilliseconds(250);
         bed.Store.Down = true;
 
         shipper.TryWrite(DeliveryTestBed.Record(0));
         await bed.Eventually(() => bed.Store.Calls == 1, "call 1");
-        bed.Clock.Advance(TimeSpan.FromSeconds(1));
-        await bed.Eventually(() => bed.Store.Calls == 2, "call 2");
+        await bed.Eventually(() => bed.Store.Calls == 2, "call 2", step);
         Assert.False(shipper.CircuitOpen);
-        bed.Clock.Advance(TimeSpan.FromSeconds(1));
-        await bed.Eventually(() => shipper.CircuitOpen, "the circuit opening at the third failure");
+        await bed.Eventually(() => shipper.CircuitOpen, "the circuit opening at the third failure", step);
+        // It opened at most one step before now.
+        var openedBy = bed.Clock.GetUtcNow();
         Assert.Equal(3, bed.Store.Calls);
 
         // The record's next retry finds the circuit open: to disk, no call.
-        bed.Clock.Advance(TimeSpan.FromSeconds(1));
-        await bed.Eventually(() => shipper.SpilledRecords == 1, "record 0 spilled");
+        await bed.Eventually(() => shipper.SpilledRecords == 1, "record 0 spilled", step);
         shipper.TryWrite(DeliveryTestBed.Record(1));
         shipper.TryWrite(DeliveryTestBed.Record(2));
         await bed.Eventually(() => shipper.SpilledRecords == 3 && shipper.QueueDepth == 0, "records 1 and 2 spilled");
         Assert.Equal(3, bed.Store.Calls);
 
-        // Opened at t+2 s; 59 s later the probe is not yet due.
-        bed.Clock.Advance(TimeSpan.FromSeconds(58));
+        // Short of the backoff, no probe.
+        bed.Clock.Advance(openedBy + TimeSpan.FromSeconds(59.5) - bed.Clock.GetUtcNow());
         await DeliveryTestBed.Settle();
         Assert.Equal(3, bed.Store.Calls);
         Assert.True(shipper.CircuitOpen);
 
         bed.Store.Down = false;
-        bed.Clock.Advance(TimeSpan.FromSeconds(1));
+        bed.Clock.Advance(TimeSpan.FromSeconds(0.5));
         await bed.Drained(shipper);
 
         Assert.False(shipper.CircuitOpen);

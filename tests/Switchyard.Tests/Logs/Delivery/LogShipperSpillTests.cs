@@ -16,13 +16,17 @@ public sealed class LogShipperSpillTests
         bed.Store.Hold();
         const int n = 4 + 1 + LogShipper.OverflowCapacity + 300;
 
+        // The writer takes the first record into a call that hangs; the queue then holds four more.
+        Assert.True(shipper.TryWrite(DeliveryTestBed.Record(0)));
+        await bed.Eventually(() => bed.Store.Calls == 1, "the writer's call");
         // The store answers nothing, yet every write returns (the bound is generous; a blocked writer would hang here).
-        var accepted = await Task.Run(() => Enumerable.Range(0, n).Count(i => shipper.TryWrite(DeliveryTestBed.Record(i))))
+        var accepted = await Task.Run(() => Enumerable.Range(1, n - 1).Count(i => shipper.TryWrite(DeliveryTestBed.Record(i))))
             .WaitAsync(TimeSpan.FromSeconds(60));
-        Assert.Equal(n, accepted);
+        Assert.Equal(n - 1, accepted);
 
         // One record in the writer's hung call, four in the queue, every other one on disk.
-        await bed.Eventually(() => shipper.QueueDepth == 5 && shipper.SpilledRecords == n - 5, "the overflow on disk");
+        await bed.Eventually(() => shipper.QueueDepth == 5 && shipper.SpilledRecords == n - 5,
+            "the overflow on disk", state: () => $"(queue {shipper.QueueDepth}, spilled {shipper.SpilledRecords}, dropped {shipper.Dropped}, calls {bed.Store.Calls})");
         Assert.Equal(n - 5, shipper.QueueFull);
         Assert.Equal(0, shipper.Dropped);
         Assert.Equal(1, bed.Store.Calls);

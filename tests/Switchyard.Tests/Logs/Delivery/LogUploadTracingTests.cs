@@ -28,14 +28,16 @@ public sealed class LogUploadTracingTests
 
         await using var bed = new DeliveryTestBed();
         var options = bed.Options with { Writers = 1, RetryAttempts = 1 };
-        var key = DeliveryTestBed.KeyOf(42);
+        // A trace id no other test uses: the listener hears every shipper in the test process.
+        var record = DeliveryTestBed.Record(42) with { TraceId = "tracing-" + Guid.NewGuid().ToString("N") };
+        var key = DeliveryTestBed.Serialize(record).Key;
         // Started and written from inside a request's span: the uploads must still not become its children.
         using (var request = requestSource.StartActivity("request"))
         {
             Assert.NotNull(request);
             var shipper = bed.Create(options);
             bed.Store.FailNext(1);
-            shipper.TryWrite(DeliveryTestBed.Record(42));
+            shipper.TryWrite(record);
             await bed.Drained(shipper, TimeSpan.FromSeconds(1));
         }
 
