@@ -155,10 +155,18 @@ public sealed class LogShipper : IRequestLogSink, ILogDeliveryStatus, IAsyncDisp
             DeliveryCounters.Add(ref _counters.Overflowed);
             return true;
         }
-        Interlocked.Decrement(ref _inMemory);
         // Overloaded (or shutting down): writing here is the only way left that neither grows memory nor loses the record.
         DeliveryCounters.Add(ref _counters.Overflowed);
-        return SpillRecord(record);
+        try
+        {
+            return SpillRecord(record);
+        }
+        finally
+        {
+            // Only now: until the file is counted, the record must still count somewhere, or "drained" could be seen early.
+            Interlocked.Decrement(ref _inMemory);
+            _progress.Pulse();
+        }
     }
 
     /// <summary>Completes when nothing waits in memory or in the spill directory (files set aside as corrupt do not count).</summary>
