@@ -62,12 +62,8 @@ internal sealed class DeliveryTestBed : IAsyncDisposable
     };
 
     /// <summary>The real JSON form of the record, under a key made from its trace id.</summary>
-    public static LogObject Serialize(RequestLogRecord record)
-    {
-        using var buffer = new MemoryStream();
-        RequestLogJson.Write(buffer, record);
-        return new LogObject($"30/test-org/{record.TraceId}.json", buffer.ToArray());
-    }
+    public static LogObject Serialize(RequestLogRecord record) =>
+        new($"30/test-org/{record.TraceId}.json", RequestLogDocument.Serialize(record));
 
     public string[] SpillFiles() => Directory.GetFiles(SpillPath, "*" + SpillDirectory.Extension);
 
