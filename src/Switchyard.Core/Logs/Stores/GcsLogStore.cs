@@ -101,9 +101,10 @@ public sealed class GcsLogStore : ILogObjectStore
         {
             return GoogleCredential.GetApplicationDefault().CreateScoped(Scope);
         }
-        catch (InvalidOperationException ex)
+        catch (Exception ex) when (ex is InvalidOperationException or AggregateException)
         {
-            throw new FormatException("LOG_STORE=gcs_assume found no Google credentials: set GCP_AUTH_MODE=workload on GKE/GCE, or GOOGLE_APPLICATION_CREDENTIALS to a key file. " + ex.Message, ex);
+            var reason = (ex as AggregateException)?.InnerException?.Message ?? ex.Message;
+            throw new FormatException("LOG_STORE=gcs_assume found no usable Google credentials: set GCP_AUTH_MODE=workload on GKE/GCE, or GOOGLE_APPLICATION_CREDENTIALS to a key file. " + reason, ex);
         }
     }
 
