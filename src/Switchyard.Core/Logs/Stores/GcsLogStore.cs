@@ -54,8 +54,8 @@ public sealed class GcsLogStore : ILogObjectStore
     public async Task PutAsync(string key, ReadOnlyMemory<byte> content, CancellationToken ct)
     {
         using var stream = Stream(content);
-        // The library checks the hashes GCS reports against what it sent and deletes a corrupted object (the default
-        // validation mode), so a record is either stored intact or the call fails and the queue tries again.
+        // The library sends the body's CRC32C and MD5 with the upload and GCS refuses a mismatch (the default validation
+        // mode), so a record is either stored intact or the call fails and the queue tries again.
         await _client.UploadObjectAsync(_bucket, key, "application/json", stream, options: null, ct).ConfigureAwait(false);
     }
 

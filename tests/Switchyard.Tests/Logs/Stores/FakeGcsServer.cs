@@ -40,6 +40,11 @@ public sealed class FakeGcsServer : IAsyncDisposable
     /// <summary>Every request answered: method, raw target, Authorization header, status.</summary>
     public IReadOnlyList<(string Method, string Target, string? Authorization, int Status)> Requests => _requests.ToArray();
 
+    /// <summary>Hashes sent with uploads (<c>x-goog-hash</c>) and checked against the body.</summary>
+    public int HashesChecked => Volatile.Read(ref _hashesChecked);
+
+    private int _hashesChecked;
+
     /// <summary>The stored bytes of an object, or null.</summary>
     public byte[]? Object(string bucket, string name) => _objects.TryGetValue((bucket, name), out var o) ? o.Content : null;
 
@@ -85,6 +90,18 @@ public sealed class FakeGcsServer : IAsyncDisposable
             if (!_sessions.TryRemove(uploadId, out var session))
             {
                 return await ErrorAsync(context, 404, "No such upload session.", "notFound");
+            }
+            // The client sends the body's hashes with the upload (x-goog-hash: crc32c=…,md5=…); GCS refuses a body
+            // that does not match them, so a record corrupted on the way is never stored.
+            foreach (var hash in request.Headers["x-goog-hash"].SelectMany(v => (v ?? "").Split(',', StringSplitOptions.TrimEntries)))
+            {
+                Interlocked.Increment(ref _hashesChecked);
+                var expected = hash.StartsWith("crc32c=", StringComparison.Ordinal) ? Crc32CBase64(body.ToArray())
+                    : hash.StartsWith("md5=", StringComparison.Ordinal) ? Md5Base64(body.ToArray()) : null;
+                if (expected is not null && hash[(hash.IndexOf('=') + 1)..] != expected)
+                {
+                    return await ErrorAsync(context, 400, "Provided CRC32C or MD5 does not match the object's data.", "invalid");
+                }
             }
             return await StoreAsync(context, session.Bucket, session.Name, session.ContentType, body.ToArray());
         }

@@ -51,6 +51,7 @@ public sealed class GcsLogStoreTests : IAsyncLifetime
         Assert.Equal(Document(id), await store.GetAsync(key, Ct));
         Assert.True(_metadata.Issued >= 1);
         Assert.Equal(0, _metadata.Refused);
+        Assert.True(_gcs.HashesChecked >= 1, "the client sent no x-goog-hash with the upload");
         // Every call that needs a token carried one the metadata server issued (the fake refuses anything else with 401).
         Assert.All(_gcs.Requests, r => Assert.Equal(200, r.Status));
         Assert.Contains(_gcs.Requests, r => r.Method == "POST" && r.Target.StartsWith("/upload/storage/v1/b/" + Bucket + "/o", StringComparison.Ordinal));
