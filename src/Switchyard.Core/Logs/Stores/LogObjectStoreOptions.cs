@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -22,10 +23,8 @@ public enum LogObjectPathFormat
 public sealed record LogObjectStoreOptions
 {
     /// <summary>The <c>LOG_STORE</c> values that name an object store.</summary>
-    public static readonly IReadOnlySet<string> Kinds = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "s3", "s3_assume", "s3_custom", "wasabi", "netapp", "gcs", "gcs_assume", "azure",
-    };
+    public static readonly FrozenSet<string> Kinds =
+        new[] { "s3", "s3_assume", "s3_custom", "wasabi", "netapp", "gcs", "gcs_assume", "azure" }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>The organisation segment of every key when <c>LOG_STORE_ORGANISATION_ID</c> is unset (the nil UUID).</summary>
     public const string DefaultOrganisationId = "00000000-0000-0000-0000-000000000000";
@@ -201,6 +200,10 @@ public sealed record LogObjectStoreOptions
                     throw new FormatException($"LOG_STORE_BASEPATH={full} names no bucket: LOG_STORE={raw} wants the endpoint including the bucket, e.g. {uri.GetLeftPart(UriPartial.Authority)}/logs.");
                 }
                 RequireKeys(o, raw!);
+                if (endpoint is not null)
+                {
+                    throw new FormatException($"LOG_STORE_ENDPOINT does not apply to LOG_STORE={raw}: its endpoint is LOG_STORE_BASEPATH (including the bucket), e.g. {uri.GetLeftPart(UriPartial.Authority)}/logs.");
+                }
                 o = o with
                 {
                     Endpoint = new Uri(uri.GetLeftPart(UriPartial.Authority)),

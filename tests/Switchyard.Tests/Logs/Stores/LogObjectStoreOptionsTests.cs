@@ -66,6 +66,8 @@ public sealed class LogObjectStoreOptionsTests
         Assert.Contains("names no bucket", Refused(("LOG_STORE", "s3_custom"), ("LOG_STORE_BASEPATH", "http://minio:9000"), ("LOG_STORE_ACCESS_KEY", "a"), ("LOG_STORE_SECRET_KEY", "b")));
         Assert.Contains("http(s)://host", Refused(("LOG_STORE", "netapp"), ("LOG_STORE_BASEPATH", "minio:9000/logs"), ("LOG_STORE_ACCESS_KEY", "a"), ("LOG_STORE_SECRET_KEY", "b")));
         Assert.Contains("LOG_STORE_ACCESS_KEY", Refused(("LOG_STORE", "s3_custom"), ("LOG_STORE_BASEPATH", "http://minio:9000/logs")));
+        Assert.Contains("LOG_STORE_ENDPOINT does not apply", Refused(("LOG_STORE", "s3_custom"), ("LOG_STORE_BASEPATH", "http://minio:9000/logs"),
+            ("LOG_STORE_ACCESS_KEY", "a"), ("LOG_STORE_SECRET_KEY", "b"), ("LOG_STORE_ENDPOINT", "http://other:9000")));
     }
 
     [Fact]
