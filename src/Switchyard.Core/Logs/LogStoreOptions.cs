@@ -5,7 +5,7 @@ namespace Switchyard.Core.Logs;
 /// <summary>Where request-log records go and how much disk they may take, bound from the variables in docs/configuration.md.</summary>
 public sealed record LogStoreOptions
 {
-    /// <summary>Where request logs go (<c>LOG_STORE</c>): <c>local</c> (JSON lines in <see cref="Directory"/>, the default) or <c>none</c>.</summary>
+    /// <summary>Where request logs go (<c>LOG_STORE</c>): <c>local</c> (JSON lines in <see cref="Directory"/>, the default), <c>none</c>, or an object store (<c>s3</c>, <c>s3_assume</c>, <c>s3_custom</c>, <c>wasabi</c>, <c>netapp</c>, <c>gcs</c>, <c>gcs_assume</c>, <c>azure</c>).</summary>
     public string Store { get; init; } = "local";
 
     /// <summary>Directory of the local log store (<c>LOG_STORE_LOCAL_PATH</c>, default <c>./data/logs</c>).</summary>
@@ -32,6 +32,15 @@ public sealed record LogStoreOptions
     /// <summary>Serve <c>GET /v1/logs/{id}</c> (<c>LOG_LOOKUP_ENABLED</c>, default false): anyone who can reach the gateway could read records until gateway keys exist.</summary>
     public bool LookupEnabled { get; init; }
 
+    /// <summary>The bucket or container when <see cref="Store"/> is an object-store kind (<c>LOG_STORE_*</c>, <c>AWS_*</c>, <c>AZURE_*</c>; docs/log-stores.md).</summary>
+    public Stores.LogObjectStoreOptions Objects { get; init; } = new();
+
+    /// <summary>How records reach an object store: writers, retries, circuit breaker, spill directory (docs/log-delivery.md).</summary>
+    public Delivery.LogDeliveryOptions Delivery { get; init; } = new();
+
+    /// <summary>True when records go to a bucket or container rather than the local files.</summary>
+    public bool IsObjectStore => Stores.LogObjectStoreOptions.Kinds.Contains(Store);
+
     public static LogStoreOptions FromEnvironment(Func<string, string?> get)
     {
         var d = new LogStoreOptions();
@@ -46,6 +55,8 @@ public sealed record LogStoreOptions
             MaxBodyBytes = Int(get, "LOG_BODY_MAX_BYTES", d.MaxBodyBytes, 0, 64 << 20),
             HeadersToMetadata = CommaList(get, "HEADERS_TO_METADATA"),
             LookupEnabled = Flag(get, "LOG_LOOKUP_ENABLED", false),
+            Objects = Stores.LogObjectStoreOptions.FromEnvironment(get),
+            Delivery = Switchyard.Core.Logs.Delivery.LogDeliveryOptions.FromEnvironment(get),
         };
     }
 
@@ -56,7 +67,8 @@ public sealed record LogStoreOptions
         {
             null => null,
             "local" or "none" => value,
-            _ => throw new FormatException($"LOG_STORE={raw} is not available in this version of Switchyard: use local or none."),
+            _ when Stores.LogObjectStoreOptions.Kinds.Contains(value) => value,
+            _ => throw new FormatException($"LOG_STORE={raw} is not valid: use local, none, or an object store ({string.Join(", ", Stores.LogObjectStoreOptions.Kinds.Order(StringComparer.Ordinal))})."),
         };
     }
 }

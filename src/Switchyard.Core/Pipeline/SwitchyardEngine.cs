@@ -4,6 +4,8 @@ using Switchyard.Core.Caching.Semantic;
 using Switchyard.Core.Configs;
 using Switchyard.Core.Guardrails;
 using Switchyard.Core.Logs;
+using Switchyard.Core.Logs.Delivery;
+using Switchyard.Core.Logs.Stores;
 using Switchyard.Core.Pipeline.Steps;
 using Switchyard.Core.Providers;
 using Switchyard.Core.Providers.Google;
@@ -71,12 +73,26 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         Pipeline = new GatewayPipeline([new RequestValidationStep(settings.Limits), new ConfigResolutionStep(Resolver),
             new DefaultGuardrailsStep(guardrailCompiler)], Router,
             loggers.CreateLogger("Switchyard.Pipeline"));
-        if (settings.Logs.Store == "local")
+        var logs = settings.Logs;
+        var logLogger = loggers.CreateLogger("Switchyard.Logs");
+        if (logs.Store == "local")
         {
-            var logs = settings.Logs;
-            RequestLog = new JsonLinesLogWriter(logs.Directory, logs.QueueCapacity, loggers.CreateLogger("Switchyard.Logs"),
-                logs.FileLimitBytes, logs.TotalLimitBytes, options.Time);
+            var local = new JsonLinesLogWriter(logs.Directory, logs.QueueCapacity, logLogger, logs.FileLimitBytes, logs.TotalLimitBytes, options.Time);
+            RequestLog = local;
+            LogDelivery = null; // TODO(merge): the local writer reports its status once telemetry lands
             LogLookup = new LocalLogLookup(logs.Directory);
+        }
+        else if (logs.IsObjectStore)
+        {
+            // Records go to a bucket through the shipper (queue, writers, breaker, spill); lookups read the bucket by key.
+            var objects = logs.Objects;
+            _logStore = LogObjectStores.Create(objects, logs.Store, options.Time, logLogger);
+            var shipper = new LogShipper(_logStore,
+                r => new LogObject(LogObjectPath.For(objects, r.LogId ?? r.TraceId, r.StartedAt), RequestLogDocument.Serialize(r, objects.OrganisationId)),
+                logs.Delivery, logs.QueueCapacity, options.Time, logLogger);
+            RequestLog = shipper;
+            LogDelivery = shipper;
+            LogLookup = new ObjectStoreLogLookup(_logStore, objects);
         }
         _finish = Finish;
     }
@@ -85,8 +101,13 @@ public sealed class SwitchyardEngine : IAsyncDisposable
 
     public TimeProvider Time { get; }
 
-    /// <summary>Where request records go; null when <c>LOG_STORE=none</c>.</summary>
-    public JsonLinesLogWriter? RequestLog { get; }
+    /// <summary>Where request records go (the local writer or the object-store shipper); null when <c>LOG_STORE=none</c>.</summary>
+    public IRequestLogSink? RequestLog { get; }
+
+    /// <summary>How record delivery is doing (queue, spill, drops), for <c>/metrics</c> and <c>/v1/health</c>; null when <c>LOG_STORE=none</c>.</summary>
+    public ILogDeliveryStatus? LogDelivery { get; }
+
+    private readonly ILogObjectStore? _logStore;
 
     /// <summary>Reads records back from the configured store; null when <c>LOG_STORE=none</c>.</summary>
     public IRequestLogLookup? LogLookup { get; }
@@ -122,7 +143,15 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         NamedConfigs.Start();
         // Loading a tiktoken vocabulary takes about half a second: not on the first request that needs a count.
         _ = Task.Run(Usage.Tokens.TokenCounter.Preload);
-        RequestLog?.Start();
+        switch (RequestLog)
+        {
+            case JsonLinesLogWriter local:
+                local.Start();
+                break;
+            case LogShipper shipper:
+                shipper.Start();
+                break;
+        }
         if (_redis is { } client)
         {
             _ = WarmUpAsync(client, Settings.Cache, _logger);
@@ -290,10 +319,14 @@ public sealed class SwitchyardEngine : IAsyncDisposable
                 _logger.LogWarning("The cache store's connections did not close within 3 s; exiting without waiting for them");
             }
         }
-        if (RequestLog is not null)
+        if (RequestLog is IAsyncDisposable log)
         {
-            // Every queued record reaches the disk before the process exits.
-            await RequestLog.DisposeAsync().ConfigureAwait(false);
+            // Every queued record reaches the disk or the store (or, for a store that is down, the spill directory) before the process exits.
+            await log.DisposeAsync().ConfigureAwait(false);
+        }
+        if (_logStore is not null)
+        {
+            await _logStore.DisposeAsync().ConfigureAwait(false);
         }
     }
 }
