@@ -294,8 +294,19 @@ public sealed record LogObjectStoreOptions
         {
             o = Encryption(o, get);
         }
+        else if (EncryptionVariables.FirstOrDefault(v => NonEmpty(get(v)) is not null) is { } set)
+        {
+            // Refused rather than ignored: an operator who asks for KMS encryption must not get objects without it.
+            throw new FormatException($"{set} applies to the S3 log stores (s3, s3_assume, s3_custom, wasabi, netapp); LOG_STORE={raw} encrypts with the storage service's own keys. Remove it, or set the bucket's default encryption.");
+        }
         return o;
     }
+
+    private static readonly string[] EncryptionVariables =
+    [
+        "SSE_ENCRYPTION_TYPE", "KMS_KEY_ID", "KMS_BUCKET_KEY_ENABLED", "KMS_ENCRYPTION_CONTEXT", "KMS_ENCRYPTION_ALGORITHM",
+        "KMS_ENCRYPTION_CUSTOMER_KEY", "KMS_ENCRYPTION_CUSTOMER_KEY_MD5", "KMS_ROLE_ARN",
+    ];
 
     private static void RequireKeys(LogObjectStoreOptions o, string raw)
     {

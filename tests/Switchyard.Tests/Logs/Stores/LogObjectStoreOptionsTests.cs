@@ -207,4 +207,22 @@ public sealed class LogObjectStoreOptionsTests
         Assert.IsType<WorkloadIdentityCredential>(AzureBlobLogStore.CreateTokenCredential(Options(With(baseline, ("AZURE_AUTH_MODE", "workload"),
             ("AZURE_CLIENT_ID", "c"), ("AZURE_TENANT_ID", "t"), ("AZURE_FEDERATED_TOKEN_FILE", "/tmp/token")))));
     }
+
+    [Theory]
+    [InlineData("azure")]
+    [InlineData("gcs_assume")]
+    [InlineData("gcs")]
+    public void Encryption_settings_are_refused_where_they_cannot_apply(string kind)
+    {
+        (string, string)[] required = kind switch
+        {
+            "azure" => [("AZURE_STORAGE_ACCOUNT", "acct"), ("AZURE_STORAGE_KEY", Convert.ToBase64String(new byte[32])), ("AZURE_STORAGE_CONTAINER", "logs")],
+            "gcs" => [("LOG_STORE_GENERATIONS_BUCKET", "b"), ("LOG_STORE_ACCESS_KEY", "GOOG1X"), ("LOG_STORE_SECRET_KEY", "s")],
+            _ => [("LOG_STORE_GENERATIONS_BUCKET", "b"), ("GCP_AUTH_MODE", "workload")],
+        };
+        Options([("LOG_STORE", kind), .. required]); // valid without it
+        var message = Refused([("LOG_STORE", kind), .. required, ("KMS_KEY_ID", "alias/logs")]);
+        Assert.Contains("KMS_KEY_ID", message);
+        Assert.Contains("S3 log stores", message);
+    }
 }
