@@ -26,4 +26,13 @@ internal static class EnvironmentValues
     /// <summary>A duration given in milliseconds (0 or more); <paramref name="fallback"/> when unset.</summary>
     public static TimeSpan Ms(Func<string, string?> get, string name, TimeSpan fallback)
         => TimeSpan.FromMilliseconds(Int(get, name, (int)fallback.TotalMilliseconds, 0, int.MaxValue));
+
+    /// <summary>true/false (also 1/0, yes/no, on/off); <paramref name="fallback"/> when unset.</summary>
+    public static bool Bool(Func<string, string?> get, string name, bool fallback) => NonEmpty(get(name))?.ToLowerInvariant() switch
+    {
+        null => fallback,
+        "true" or "1" or "yes" or "on" => true,
+        "false" or "0" or "no" or "off" => false,
+        var other => throw new FormatException($"{name}={other} is not valid: use true or false."),
+    };
 }

@@ -20,8 +20,15 @@ internal sealed class ObservedContent : PassThroughContent
         _owned = owned;
     }
 
-    protected override Stream Watch(Stream source) =>
-        new Observer(source, _context, Inner.Headers.ContentLength, IsEventStream(Inner.Headers));
+    protected override Stream Watch(Stream source)
+    {
+        var isEventStream = IsEventStream(Inner.Headers);
+        if (isEventStream)
+        {
+            _context.StreamStarted();
+        }
+        return new Observer(source, _context, Inner.Headers.ContentLength, isEventStream);
+    }
 
     protected override void Dispose(bool disposing)
     {

@@ -10,6 +10,7 @@ using Switchyard.Core.Providers.Google;
 using Switchyard.Core.Requests;
 using Switchyard.Core.Routing;
 using Switchyard.Core.Security;
+using Switchyard.Core.Telemetry;
 using Switchyard.Redis;
 
 namespace Switchyard.Core.Pipeline;
@@ -18,7 +19,7 @@ namespace Switchyard.Core.Pipeline;
 /// The engine's parts wired together once: providers, config compiler and named-config store, the cache, the request
 /// and leaf steps, the router and the request log. The server and <see cref="SwitchyardHandler"/> both serve requests
 /// through <see cref="SendAsync"/>. Background work (config watching, the log writer, the cache's first connection)
-/// starts with <see cref="Start"/>.
+/// starts with <see cref="Start"/>. Each request is recorded in the engine's metrics and spans when it completes.
 /// </summary>
 public sealed class SwitchyardEngine : IAsyncDisposable
 {
@@ -33,6 +34,8 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         Time = options.Time;
         var loggers = options.Loggers;
         _logger = loggers.CreateLogger("Switchyard.Cache");
+        Metrics = new SwitchyardMetrics(settings.Telemetry);
+        Tracing = new SwitchyardTracing(settings.Telemetry.LatestGenAiConventions);
         var trust = ExtraCaTrust.FromPemFile(settings.Upstream.CaFile);
         Providers = ProviderRegistry.Create(new ProviderContext
         {
@@ -48,7 +51,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         GuardrailHttp = new HttpMessageInvoker(CreateUpstreamHandler(settings.Upstream), disposeHandler: true);
         Guardrails = new GuardrailServices(GuardrailHttp, hosts, options.Time, loggers.CreateLogger("Switchyard.Guardrails"));
         var guardrailCompiler = new GuardrailCompiler(Guardrails);
-        var hookRunner = new HookRunner(Guardrails);
+        var hookRunner = new HookRunner(Guardrails) { Metrics = Metrics };
         var compiler = new ConfigCompiler(settings.Retry, Providers, hosts, guardrailCompiler);
         NamedConfigs = new NamedConfigStore(settings.Configs, compiler, options.Environment,
             loggers.CreateLogger("Switchyard.Configs"), options.Time);
@@ -58,7 +61,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         var routingLog = loggers.CreateLogger("Switchyard.Routing");
         Leaves = new LeafPipeline(
             before: [new InputGuardrailStep(hookRunner, loggers.CreateLogger("Switchyard.Guardrails")), new CacheLookupStep(Cache), new PlanStep()],
-            attempt: [new SendStep(Upstream, settings.Upstream, Time, routingLog), new OutputGuardrailStep(hookRunner)],
+            attempt: [new SendStep(Upstream, settings.Upstream, Time, routingLog, Tracing), new OutputGuardrailStep(hookRunner)],
             after: [new CacheStoreStep()],
             settings.Retry, options.Time, routingLog);
         Router = new Router(Providers, Leaves, routingLog);
@@ -70,6 +73,11 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             var logs = settings.Logs;
             RequestLog = new JsonLinesLogWriter(logs.Directory, logs.QueueCapacity, loggers.CreateLogger("Switchyard.Logs"),
                 logs.FileLimitBytes, logs.TotalLimitBytes, options.Time);
+            LogDelivery = RequestLog;
+        }
+        if (LogDelivery is not null)
+        {
+            Metrics.Observe(LogDelivery);
         }
         _finish = Finish;
     }
@@ -80,6 +88,15 @@ public sealed class SwitchyardEngine : IAsyncDisposable
 
     /// <summary>Where request records go; null when <c>LOG_STORE=none</c>.</summary>
     public JsonLinesLogWriter? RequestLog { get; }
+
+    /// <summary>How request-log delivery is doing (queue, spill, drops), for <c>/metrics</c> and <c>/v1/health</c>; null when <c>LOG_STORE=none</c>.</summary>
+    public ILogDeliveryStatus? LogDelivery { get; }
+
+    /// <summary>The engine's instruments (meter <c>Switchyard</c>); they cost next to nothing until a meter provider listens.</summary>
+    public SwitchyardMetrics Metrics { get; }
+
+    /// <summary>The engine's spans (activity source <c>Switchyard</c>); none are made until a tracer listens.</summary>
+    public SwitchyardTracing Tracing { get; }
 
     /// <summary>The response cache; null when <c>CACHE_STORE=none</c>.</summary>
     public ResponseCache? Cache { get; }
@@ -122,13 +139,24 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         return new RequestContext(valid ? traceId! : TraceIds.NewId(Time), Time, wantsUsage: RequestLog is not null, finish: _finish)
         {
             RejectedTraceId = string.IsNullOrEmpty(traceId) || valid ? null : traceId,
+            Streams = Metrics.Streams,
         };
     }
 
-    /// <summary>Serves one request (see <see cref="GatewayPipeline.SendAsync"/>).</summary>
-    public Task<HttpResponseMessage> SendAsync(GatewayRequest request, RequestContext context, CancellationToken ct) => Pipeline.SendAsync(request, context, ct);
+    /// <summary>Serves one request (see <see cref="GatewayPipeline.SendAsync"/>); its span starts here when tracing is on.</summary>
+    public Task<HttpResponseMessage> SendAsync(GatewayRequest request, RequestContext context, CancellationToken ct)
+    {
+        Tracing.StartRequest(context, request);
+        return Pipeline.SendAsync(request, context, ct);
+    }
 
-    private void Finish(RequestContext context) => RequestLog?.TryWrite(context.ToLogRecord());
+    /// <summary>Runs once per request, after it completed (and after its async hooks, bounded): metrics, spans, the log record.</summary>
+    private void Finish(RequestContext context)
+    {
+        Metrics.Record(context);
+        Tracing.Complete(context);
+        RequestLog?.TryWrite(context.ToLogRecord());
+    }
 
     /// <summary>The gateway calling itself (the semantic cache's embedding target): a request that is not logged.</summary>
     private async Task<HttpResponseMessage> SendInternalAsync(GatewayRequest request, Routing.RoutePlan plan, CancellationToken ct)
@@ -161,6 +189,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
                 break;
         }
         var safe = new FailSafeCacheStore(store, options.Timeout, time, logger);
+        Metrics.Observe(safe, options.StoreName);
         IEmbedder embedder = options.EmbeddingProvider is null
             ? new HashedNgramEmbedder()
             : new TargetEmbedder(options, embed);
@@ -234,6 +263,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Metrics.Dispose();
         NamedConfigs.Dispose();
         Upstream.Dispose();
         GuardrailHttp.Dispose();
