@@ -66,7 +66,8 @@ public sealed class SwitchyardMetrics : IDisposable
 
     public SwitchyardMetrics(TelemetryOptions options)
     {
-        _meter = new Meter(new MeterOptions(TelemetrySource.Name) { Version = TelemetrySource.Version });
+        // The scope names the owner, so a meter provider can tell this engine's meter from another engine's of the same name.
+        _meter = new Meter(new MeterOptions(TelemetrySource.Name) { Version = TelemetrySource.Version, Scope = this });
         _latest = options.LatestGenAiConventions;
         if (options.IncludeModelLabel)
         {
@@ -126,14 +127,14 @@ public sealed class SwitchyardMetrics : IDisposable
         _meter.CreateObservableGauge("switchyard.logs.spill.size", () => new Measurement<long>(logs.SpilledBytes, store), "By", "Bytes the spill directory holds");
         _meter.CreateObservableCounter("switchyard.logs.delivered", () => new Measurement<long>(logs.Delivered, store), "{record}", "Request-log records the store accepted");
         _meter.CreateObservableCounter("switchyard.logs.dropped", () => new Measurement<long>(logs.Dropped, store), "{record}", "Request-log records lost");
-        _meter.CreateObservableGauge("switchyard.logs.circuit.open", () => new Measurement<int>(logs.CircuitOpen ? 1 : 0, store), "1", "1 while the log store's circuit breaker holds writes back");
+        _meter.CreateObservableGauge("switchyard.logs.circuit.open", () => new Measurement<int>(logs.CircuitOpen ? 1 : 0, store), unit: null, description: "1 while the log store's circuit breaker holds writes back");
     }
 
     /// <summary>Reports whether the response-cache store is answering as <c>switchyard.cache.store.up</c> (1 or 0).</summary>
     public void Observe(ICacheStore store, string name)
     {
         var label = new KeyValuePair<string, object?>(CacheStoreLabel, name);
-        _meter.CreateObservableGauge("switchyard.cache.store.up", () => new Measurement<int>(store.Problem is null ? 1 : 0, label), "1",
+        _meter.CreateObservableGauge("switchyard.cache.store.up", () => new Measurement<int>(store.Problem is null ? 1 : 0, label), unit: null, description:
             "1 while the response-cache store answers, 0 while it is failing (requests then bypass the cache)");
     }
 
