@@ -15,8 +15,6 @@ public sealed class MetricsTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
 
-    private static string Config(string json) => json;
-
     private static async Task<(HttpResponseMessage Response, string Body)> ChatAsync(TestGateway gw, string config, string text, string model,
         bool stream = false, params (string, string)[] extra)
     {
@@ -186,6 +184,163 @@ public sealed class MetricsTests(ITestOutputHelper output)
         Assert.Contains(scrape.Names, n => n.StartsWith("dotnet_", StringComparison.Ordinal));
         // No cost series without a known price.
         Assert.False(scrape.Has("switchyard_usage_cost_USD_total"));
+    }
+
+    [Fact]
+    public async Task A_metrics_port_serves_metrics_alone_and_the_main_port_no_longer_does()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var gw = await TestGateway.StartAsync(environment: new Dictionary<string, string> { ["METRICS_PORT"] = "0" });
+        Assert.NotEqual(gw.BaseUrl.Port, gw.MetricsUrl.Port);
+        var (answer, _) = await ChatAsync(gw, Requests.Target(sim.BaseUrl), "hello", "m-port");
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+
+        var scrape = await ScrapeUntilAsync(gw, s => s.Has("switchyard_requests_total"), new Uri(gw.MetricsUrl, "/metrics"));
+        Assert.Equal(1, scrape.Sum("switchyard_requests_total", ("gen_ai_request_model", "m-port")));
+
+        // The API stays on the main port, and /metrics leaves it (an ingress in front of it must not expose it).
+        using var mainMetrics = await gw.Client.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.NotFound, mainMetrics.StatusCode);
+        using var metricsHealth = await gw.Client.GetAsync(new Uri(gw.MetricsUrl, "/v1/health"));
+        Assert.Equal(HttpStatusCode.NotFound, metricsHealth.StatusCode);
+        using var mainHealth = await gw.Client.GetAsync("/v1/health");
+        Assert.Equal(HttpStatusCode.OK, mainHealth.StatusCode);
+    }
+
+    [Fact]
+    public async Task Enable_prometheus_false_answers_metrics_with_404_and_still_serves_requests()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var gw = await TestGateway.StartAsync(environment: new Dictionary<string, string> { ["ENABLE_PROMETHEUS"] = "false" });
+        var (answer, _) = await ChatAsync(gw, Requests.Target(sim.BaseUrl), "hello", "m-off");
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        using var metrics = await gw.Client.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.NotFound, metrics.StatusCode);
+        Assert.Equal("application/json", metrics.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task The_opt_in_switches_to_the_newer_genai_names_with_usage_counters_by_modality()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var gw = await TestGateway.StartAsync(environment: new Dictionary<string, string>
+        {
+            ["OTEL_SEMCONV_STABILITY_OPT_IN"] = "http,gen_ai_latest_experimental",
+        });
+        long input = 0, output_ = 0;
+        for (var i = 0; i < 2; i++)
+        {
+            var (answer, body) = await ChatAsync(gw, Requests.Target(sim.BaseUrl), $"newer names {i}", "m-latest", stream: i == 1);
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+            var (a, b) = Usage(body);
+            input += a;
+            output_ += b;
+        }
+        var scrape = await ScrapeUntilAsync(gw, s => s.Has("switchyard_requests_total") && s.Sum("switchyard_requests_total") == 2);
+        output.WriteLine(scrape.Text);
+
+        Assert.Equal(2, scrape.Sum("gen_ai_client_inference_duration_seconds", ("gen_ai_request_model", "m-latest")));
+        Assert.Equal(1, scrape.Sum("gen_ai_client_inference_time_to_first_chunk_seconds", ("gen_ai_request_model", "m-latest")));
+        Assert.Equal(input, scrape.Sum("gen_ai_client_inference_usage_input_tokens_total", ("gen_ai_token_modality", "text")));
+        Assert.Equal(output_, scrape.Sum("gen_ai_client_inference_usage_output_tokens_total", ("gen_ai_token_modality", "text")));
+        Assert.Equal("COUNTER", scrape.Type("gen_ai_client_inference_usage_input_tokens_total"));
+        Assert.False(scrape.Has("gen_ai_client_operation_duration_seconds"));
+        Assert.False(scrape.Has("gen_ai_client_token_usage"));
+        // Names toward clients and the gateway's own series do not change with the opt-in.
+        Assert.Equal(2, scrape.Sum("gen_ai_server_request_duration_seconds"));
+        Assert.Equal(input, scrape.Sum("switchyard_usage_tokens_total", ("switchyard_token_type", "input")));
+    }
+
+    [Fact]
+    public async Task Open_ended_labels_are_bounded_and_only_allow_listed_metadata_becomes_labels()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var gw = await TestGateway.StartAsync(environment: new Dictionary<string, string>
+        {
+            ["METRICS_LABEL_VALUE_LIMIT"] = "2",
+            ["PROMETHEUS_INCLUDE_METADATA_LABELS"] = "true",
+            ["PROMETHEUS_LABELS_METADATA_ALLOWED_KEYS"] = "team",
+        });
+        var target = Requests.Target(sim.BaseUrl);
+        foreach (var (model, team) in new[] { ("m-a", "red"), ("m-b", "blue"), ("m-c", "green"), ("m-d", "red"), ("m-a", "red") })
+        {
+            var (answer, _) = await ChatAsync(gw, target, "bounded", model, extra: ("x-portkey-metadata", $"{{\"team\":\"{team}\",\"user\":\"u-{model}\"}}"));
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        }
+        var scrape = await ScrapeUntilAsync(gw, s => s.Has("switchyard_requests_total") && s.Sum("switchyard_requests_total") == 5);
+
+        // The first two models keep their names; every later one is _other.
+        var models = scrape.Samples("switchyard_requests_total").GroupBy(s => s.Label("gen_ai_request_model")).ToDictionary(g => g.Key!, g => g.Sum(s => s.Value));
+        Assert.Equal(new Dictionary<string, double> { ["m-a"] = 2, ["m-b"] = 1, ["_other"] = 2 }, models);
+        Assert.Equal(2, scrape.Sum("gen_ai_server_request_duration_seconds", ("gen_ai_request_model", "_other")));
+        // metadata_team is bounded the same way; the key that is not allow-listed never becomes a label.
+        var teams = scrape.Samples("switchyard_requests_total").GroupBy(s => s.Label("metadata_team")).ToDictionary(g => g.Key!, g => g.Sum(s => s.Value));
+        Assert.Equal(new Dictionary<string, double> { ["red"] = 3, ["blue"] = 1, ["_other"] = 1 }, teams);
+        Assert.DoesNotContain(scrape.Samples("switchyard_requests_total"), s => s.Labels.Keys.Any(k => k.Contains("user", StringComparison.Ordinal)));
+        Assert.DoesNotContain("u-m-a", scrape.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_open_stream_counts_as_active_until_it_ends()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var gw = await TestGateway.StartAsync();
+        sim.StepMode = true;
+        var request = TestGateway.Post("/v1/chat/completions", Requests.Chat("one two three four five six", "m-live", stream: true),
+            ("x-portkey-config", Requests.Target(sim.BaseUrl)));
+        using var response = await gw.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        var body = await response.Content.ReadAsStreamAsync();
+        Assert.True(await body.ReadAsync(new byte[64]) > 0);
+
+        var during = await ScrapeUntilAsync(gw, s => s.Sum("switchyard_streams_active") == 1);
+        Assert.Equal(1, during.Sum("switchyard_streams_active"));
+        Assert.Equal("GAUGE", during.Type("switchyard_streams_active"));
+
+        var rest = Task.Run(async () => await new StreamReader(body).ReadToEndAsync());
+        while (!rest.IsCompleted)
+        {
+            sim.ReleaseNextEvent();
+            await Task.WhenAny(rest, Task.Delay(20));
+        }
+        Assert.EndsWith("data: [DONE]\n\n", await rest);
+        var after = await ScrapeUntilAsync(gw, s => s.Sum("switchyard_streams_active") == 0);
+        Assert.Equal(0, after.Sum("switchyard_streams_active"));
+        Assert.Equal(1, after.Sum("switchyard_requests_total", ("gen_ai_request_model", "m-live"), ("gen_ai_request_stream", "true")));
+    }
+
+    [Fact]
+    public async Task Health_reports_log_delivery_and_the_cache_store()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var gw = await TestGateway.StartAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            var (answer, _) = await ChatAsync(gw, Requests.Target(sim.BaseUrl), "health", "m-health");
+            Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        }
+        // Records reach the disk in the background: wait (bounded) for the writer.
+        var deadline = DateTime.UtcNow + Patience;
+        var logs = (await (await gw.Client.GetAsync("/v1/health")).JsonAsync()).GetProperty("logs");
+        while (logs.GetProperty("delivered").GetInt64() < 3 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+            logs = (await (await gw.Client.GetAsync("/v1/health")).JsonAsync()).GetProperty("logs");
+        }
+        Assert.Equal("local", logs.GetProperty("store").GetString());
+        Assert.Equal("ok", logs.GetProperty("state").GetString());
+        Assert.Equal(3, logs.GetProperty("delivered").GetInt64());
+        Assert.Equal(0, logs.GetProperty("queue_depth").GetInt64());
+        Assert.Equal(0, logs.GetProperty("dropped").GetInt64());
+        Assert.Equal(0, logs.GetProperty("spilled_records").GetInt64());
+        Assert.Equal(0, logs.GetProperty("spilled_bytes").GetInt64());
+        Assert.False(logs.GetProperty("circuit_open").GetBoolean());
+        var health = await (await gw.Client.GetAsync("/v1/health")).JsonAsync();
+        Assert.Equal("ok", health.GetProperty("cache").GetProperty("state").GetString());
+
+        await using var quiet = await TestGateway.StartAsync(settings: s => s with { Logs = s.Logs with { Store = "none" } });
+        var none = (await (await quiet.Client.GetAsync("/v1/health")).JsonAsync()).GetProperty("logs");
+        Assert.Equal("none", none.GetProperty("store").GetString());
+        Assert.Equal("disabled", none.GetProperty("state").GetString());
     }
 
     private async Task<PrometheusScrape> ScrapeUntilAsync(TestGateway gw, Func<PrometheusScrape, bool> done, Uri? url = null)
