@@ -256,6 +256,10 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             EnableMultipleHttp2Connections = true,
             // An abandoned response closes its connection at once; draining it would keep a provider generating (and billing) for nothing.
             MaxResponseDrainSize = 0,
+            // No automatic trace headers: the runtime would send a traceparent whenever any activity is current (ASP.NET
+            // Core makes one per request), with tracing off too, naming a span nobody exports. The attempt span sets its
+            // own traceparent when tracing is on (SwitchyardTracing.Propagate). Also spares an activity per upstream call.
+            ActivityHeadersPropagator = null,
         };
         ExtraCaTrust.FromPemFile(settings.CaFile)?.ApplyTo(handler);
         return handler;

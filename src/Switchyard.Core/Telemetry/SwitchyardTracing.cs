@@ -30,7 +30,8 @@ public sealed class SwitchyardTracing(bool latestConventions)
 
     /// <summary>
     /// Starts the request span, from the moment the request arrived, as a child of the client's <c>traceparent</c> when
-    /// it sent a valid one, and puts it on <see cref="RequestContext.Activity"/>. It ends when the context completes.
+    /// it sent a valid one and as the root of a new trace otherwise, and puts it on <see cref="RequestContext.Activity"/>.
+    /// It ends when the context completes.
     /// </summary>
     public void StartRequest(RequestContext context, GatewayRequest request)
     {
@@ -43,6 +44,12 @@ public sealed class SwitchyardTracing(bool latestConventions)
             && ActivityContext.TryParse(traceparent, request.Headers.Get("tracestate"), isRemote: true, out var incoming))
         {
             parent = incoming;
+        }
+        else if (Activity.Current is not null)
+        {
+            // Without a parent the source would adopt the ambient activity: in the server that is ASP.NET Core's own
+            // request activity, never exported and never sampled, which would orphan or drop the whole trace.
+            Activity.Current = null;
         }
         var facts = request.Endpoint.HasJsonBody() ? request.BodyFacts : default;
         var operation = Operation(request.Endpoint);
