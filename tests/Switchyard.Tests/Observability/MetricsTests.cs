@@ -343,6 +343,39 @@ public sealed class MetricsTests(ITestOutputHelper output)
         Assert.Equal("disabled", none.GetProperty("state").GetString());
     }
 
+    [Fact]
+    public async Task Cost_is_served_in_dollars_for_requests_whose_price_is_known()
+    {
+        await using var gw = await TestGateway.StartAsync();
+        // The price table fills RequestContext.Cost before the request is recorded; here the engine records two
+        // completed requests directly, one priced and one of an unknown model.
+        foreach (var (model, price) in new[] { ("m-priced", (decimal?)0.0125m), ("m-unknown", null) })
+        {
+            var context = gw.Engine.CreateContext();
+            context.Request = new Switchyard.Core.Requests.GatewayRequest
+            {
+                Method = "POST", Endpoint = Switchyard.Core.Requests.EndpointKind.ChatComplete, Path = "/v1/chat/completions",
+                UpstreamPath = "/chat/completions", Headers = new Switchyard.Core.Requests.HeaderBag(),
+                Body = System.Text.Encoding.UTF8.GetBytes(Requests.Chat("priced", model)), ContentType = "application/json",
+            };
+            context.Provider = "anthropic";
+            context.Status = 200;
+            context.Cost = price;
+            context.UsageSource = "estimated";
+            context.ReportUsage(new Switchyard.Core.Usage.TokenUsage(100, 20, 120, 40, 0, 10), model);
+            gw.Engine.Metrics.Record(context);
+        }
+        var scrape = await ScrapeUntilAsync(gw, s => s.Has("switchyard_usage_cost_USD_total"));
+        output.WriteLine(scrape.Text);
+        var cost = Assert.Single(scrape.Samples("switchyard_usage_cost_USD_total"));
+        Assert.Equal(0.0125, cost.Value, 9);
+        Assert.Equal("m-priced", cost.Label("gen_ai_request_model"));
+        Assert.Equal("anthropic", cost.Label("gen_ai_provider_name"));
+        Assert.Equal(80, scrape.Sum("switchyard_usage_tokens_total", ("switchyard_token_type", "cache_read")));
+        Assert.Equal(20, scrape.Sum("switchyard_usage_tokens_total", ("switchyard_token_type", "cache_write"), ("switchyard_usage_source", "estimated")));
+        Assert.Empty(scrape.Samples("switchyard_usage_tokens_total", ("switchyard_token_type", "reasoning")));
+    }
+
     private async Task<PrometheusScrape> ScrapeUntilAsync(TestGateway gw, Func<PrometheusScrape, bool> done, Uri? url = null)
     {
         var deadline = DateTime.UtcNow + Patience;
