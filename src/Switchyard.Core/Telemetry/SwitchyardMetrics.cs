@@ -200,13 +200,25 @@ public sealed class SwitchyardMetrics : IDisposable
         for (var i = 0; i < attempts.Count; i++)
         {
             var a = attempts[i];
+            var provider = a.Provider is null ? null : Provider(a.Provider);
+            var model = _models?.Get(a.Model);
+            // An answer (the provider's, or a guardrail's 446) fails by its status; a gateway error by its category.
+            var errorType = a.Outcome is "response" or "guardrail_denied" ? ErrorTypeOf(a.Status) : a.Outcome;
+            if (a.Reason is not null)
+            {
+                // A guardrail's denial can be retried (446 in on_status_codes) or fallen back from, like a provider's error.
+                var counter = a.Reason == "retry" ? _retries : a.Reason == "fallback" ? _fallbacks : null;
+                if (counter is { Enabled: true })
+                {
+                    var tags = Common(operation, provider, model);
+                    AddIfSet(ref tags, ErrorType, errorType);
+                    counter.Add(1, tags);
+                }
+            }
             if (!IsUpstream(a))
             {
                 continue;
             }
-            var provider = a.Provider is null ? null : Provider(a.Provider);
-            var model = _models?.Get(a.Model);
-            var errorType = a.Outcome == "response" ? ErrorTypeOf(a.Status) : a.Outcome;
             if (_clientDuration.Enabled)
             {
                 var tags = Common(operation, provider, model);
@@ -222,16 +234,6 @@ public sealed class SwitchyardMetrics : IDisposable
             if (i == answering && stream && errorType is null && c.TimeToFirstByte is { } firstByte && _clientTimeToFirstChunk.Enabled)
             {
                 _clientTimeToFirstChunk.Record(Math.Max(0, firstByte.TotalSeconds - a.StartedMs / 1000), Common(operation, provider, model));
-            }
-            if (a.Reason is not null)
-            {
-                var counter = a.Reason == "retry" ? _retries : a.Reason == "fallback" ? _fallbacks : null;
-                if (counter is { Enabled: true })
-                {
-                    var tags = Common(operation, provider, model);
-                    AddIfSet(ref tags, ErrorType, errorType);
-                    counter.Add(1, tags);
-                }
             }
         }
     }

@@ -274,6 +274,10 @@ public sealed class SwitchyardTracing(bool latestConventions)
         }
     }
 
-    /// <summary><c>{gen_ai.operation.name} {gen_ai.request.model}</c>, or the operation alone without a model.</summary>
-    private static string SpanName(string operation, string? model) => model is null ? operation : operation + " " + model;
+    /// <summary>
+    /// <c>{gen_ai.operation.name} {gen_ai.request.model}</c>, or the operation alone without a model or with one too long
+    /// to be a model name (a client's text must not make span names, which backends index, arbitrarily long).
+    /// </summary>
+    private static string SpanName(string operation, string? model) =>
+        model is null || model.Length > BoundedLabel.MaxValueLength ? operation : operation + " " + model;
 }

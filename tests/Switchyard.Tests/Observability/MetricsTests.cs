@@ -187,6 +187,28 @@ public sealed class MetricsTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_guardrail_denial_the_router_falls_back_from_counts_as_a_fallback_and_not_as_a_provider_call()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var gw = await TestGateway.StartAsync();
+        var denying = Requests.Target(sim.BaseUrl,
+            extra: "\"input_guardrails\":[{\"id\":\"strict\",\"default.regexMatch\":{\"rule\":\"secret\",\"not\":true},\"deny\":true}]");
+        var config = $"{{\"strategy\":{{\"mode\":\"fallback\"}},\"targets\":[{denying},{Requests.Target(sim.BaseUrl)}]}}";
+        var (answer, _) = await ChatAsync(gw, config, "a secret question", "m-guarded-fallback");
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Single(sim.Requests);
+
+        var scrape = await ScrapeUntilAsync(gw, s => s.Has("switchyard_fallbacks_total"));
+        var fell = Assert.Single(scrape.Samples("switchyard_fallbacks_total"));
+        Assert.Equal(1, fell.Value);
+        Assert.Equal("446", fell.Label("error_type"));
+        Assert.Equal(1, scrape.Sum("switchyard_guardrail_verdicts_total", ("switchyard_guardrail_id", "strict"), ("switchyard_guardrail_verdict", "denied")));
+        // The denial never reached a provider: one provider call, the one that answered.
+        Assert.Equal(1, scrape.Sum("gen_ai_client_operation_duration_seconds", ("gen_ai_request_model", "m-guarded-fallback")));
+        Assert.Equal(1, scrape.Sum("switchyard_requests_total", ("gen_ai_request_model", "m-guarded-fallback"), ("http_response_status_code", "200")));
+    }
+
+    [Fact]
     public async Task A_metrics_port_serves_metrics_alone_and_the_main_port_no_longer_does()
     {
         await using var sim = await OpenAiSimulator.StartAsync();
