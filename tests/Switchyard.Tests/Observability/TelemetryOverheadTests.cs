@@ -69,7 +69,7 @@ public sealed class TelemetryOverheadTests(ITestOutputHelper output)
             engine.Tracing.StartRequest(context, request);
             engine.Tracing.Complete(context);
         }
-        const int warmup = 20_000, measured = 4_000, rounds = 5;
+        const int warmup = 20_000, measured = 10_000, rounds = 8;
         // Warm up twice around a pause: the runtime recompiles hot methods in the background (tiered JIT) after ~100 ms,
         // and measuring before that would time unoptimised code.
         for (var i = 0; i < warmup / 2; i++)
