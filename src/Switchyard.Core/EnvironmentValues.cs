@@ -27,18 +27,14 @@ internal static class EnvironmentValues
     public static TimeSpan Ms(Func<string, string?> get, string name, TimeSpan fallback)
         => TimeSpan.FromMilliseconds(Int(get, name, (int)fallback.TotalMilliseconds, 0, int.MaxValue));
 
-    /// <summary>A switch: true/false, on/off, yes/no or 1/0 (any case); <paramref name="fallback"/> when unset.</summary>
-    public static bool Flag(Func<string, string?> get, string name, bool fallback)
+    /// <summary>true/false (also 1/0, yes/no, on/off); <paramref name="fallback"/> when unset.</summary>
+    public static bool Bool(Func<string, string?> get, string name, bool fallback) => NonEmpty(get(name))?.ToLowerInvariant() switch
     {
-        var raw = NonEmpty(get(name));
-        return raw?.ToLowerInvariant() switch
-        {
-            null => fallback,
-            "true" or "on" or "yes" or "1" => true,
-            "false" or "off" or "no" or "0" => false,
-            _ => throw new FormatException($"{name}={raw} is not valid: expected true or false."),
-        };
-    }
+        null => fallback,
+        "true" or "1" or "yes" or "on" => true,
+        "false" or "0" or "no" or "off" => false,
+        var other => throw new FormatException($"{name}={other} is not valid: use true or false."),
+    };
 
     /// <summary>A comma-separated list, entries trimmed, blanks dropped; empty when unset.</summary>
     public static IReadOnlyList<string> CommaList(Func<string, string?> get, string name) =>

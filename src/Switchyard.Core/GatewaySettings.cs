@@ -5,6 +5,7 @@ using Switchyard.Core.Providers;
 using Switchyard.Core.Providers.Google;
 using Switchyard.Core.Requests;
 using Switchyard.Core.Routing;
+using Switchyard.Core.Telemetry;
 
 namespace Switchyard.Core;
 
@@ -38,6 +39,9 @@ public sealed record GatewaySettings
     /// <summary>Response cache store and semantic cache (<c>CACHE_STORE</c>, <c>REDIS_*</c>, <c>SEMANTIC_CACHE_*</c>).</summary>
     public CacheOptions Cache { get; init; } = new();
 
+    /// <summary>Metric names and label bounds (<c>OTEL_SEMCONV_STABILITY_OPT_IN</c>, <c>METRICS_LABEL_VALUE_LIMIT</c>, <c>PROMETHEUS_*</c> label options).</summary>
+    public TelemetryOptions Telemetry { get; init; } = new();
+
     /// <summary>Reads every group from environment-style variables; unknown or malformed values raise a clear error at start-up.</summary>
     public static GatewaySettings FromEnvironment(Func<string, string?> get) => new()
     {
@@ -49,5 +53,6 @@ public sealed record GatewaySettings
         Logs = LogStoreOptions.FromEnvironment(get),
         Cache = CacheOptions.FromEnvironment(get),
         Pricing = Usage.Pricing.PricingOptions.FromEnvironment(get),
+        Telemetry = TelemetryOptions.FromEnvironment(get),
     };
 }

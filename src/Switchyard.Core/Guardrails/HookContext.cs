@@ -45,6 +45,9 @@ public sealed class HookContext
     /// <summary>The provider slug of the target being tried (e.g. <c>openai</c>).</summary>
     public string? Provider { get; init; }
 
+    /// <summary>The request's span, which the guardrail spans belong under (async hooks run after the request flow has moved on).</summary>
+    public System.Diagnostics.ActivityContext TraceParent { get; init; }
+
     /// <summary>Portkey's fn name: <c>chatComplete</c>, <c>complete</c>, <c>embed</c>, <c>messages</c>, <c>createModelResponse</c>, …</summary>
     public string RequestType { get; }
 

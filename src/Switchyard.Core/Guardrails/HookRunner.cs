@@ -32,10 +32,25 @@ public sealed class HookRunner
     {
     }
 
+    /// <summary>Where hook and check verdicts are counted; null counts nothing.</summary>
+    public Telemetry.SwitchyardMetrics? Metrics { get; init; }
+
     public async Task<HookEventResult> RunAsync(IReadOnlyList<HookDefinition> hooks, HookEvent ev, HookContext ctx, HookSelection which, CancellationToken ct)
     {
         var selected = hooks.Where(h => h.Async == (which == HookSelection.Async)).ToList();
         if (selected.Count == 0) return HookEventResult.Empty;
+        using var span = Telemetry.SwitchyardTracing.StartGuardrails(ev, ctx.TraceParent, which == HookSelection.Async);
+        var result = await RunSelectedAsync(selected, ev, ctx, ct).ConfigureAwait(false);
+        if (span is { IsAllDataRequested: true })
+        {
+            span.SetTag(Telemetry.SwitchyardMetrics.GuardrailVerdictLabel, result.ShouldDeny ? "denied" : result.AnyFailed ? "failed" : "passed");
+            span.SetTag("switchyard.guardrail.hook_ids", selected.Select(h => h.Id).ToArray());
+        }
+        return result;
+    }
+
+    private async Task<HookEventResult> RunSelectedAsync(List<HookDefinition> selected, HookEvent ev, HookContext ctx, CancellationToken ct)
+    {
         var requestVersion = ctx.RequestJson;
         var responseVersion = ctx.ResponseJson;
         var results = new (JsonObject Result, bool Ran, bool Verdict)[selected.Count];
@@ -128,6 +143,11 @@ public sealed class HookRunner
         }
 
         var verdict = checkResults.All(r => r.Outcome.Verdict || (r.Outcome.Error is not null && !r.Definition.FailOnError));
+        if (Metrics is { } metrics)
+        {
+            metrics.RecordHook(ev, hook.Id, verdict, hook.Deny && !verdict);
+            foreach (var run in checkResults) metrics.RecordCheck(ev, run.Definition.Id, run.Outcome.Verdict, run.Outcome.Error is not null);
+        }
         var checks = new JsonArray();
         foreach (var run in checkResults) checks.Add((JsonNode)run.ToJson());
         var result = new JsonObject

@@ -8,7 +8,7 @@ namespace Switchyard.Core.Logs;
 /// <c>requests-YYYY-MM-DD[.N].jsonl</c> in a directory, rolling to a new file at a size limit and deleting the oldest
 /// files when the directory exceeds its total limit. The request path only enqueues.
 /// </summary>
-public sealed class JsonLinesLogWriter : IRequestLogSink, IAsyncDisposable
+public sealed class JsonLinesLogWriter : IRequestLogSink, ILogDeliveryStatus, IAsyncDisposable
 {
     private readonly Channel<RequestLogRecord> _channel;
     private readonly string _directory;
@@ -53,6 +53,20 @@ public sealed class JsonLinesLogWriter : IRequestLogSink, IAsyncDisposable
     public long Dropped => Interlocked.Read(ref _dropped);
 
     public long Written => Interlocked.Read(ref _written);
+
+    string ILogDeliveryStatus.Store => "local";
+
+    /// <summary>Records waiting for the writer.</summary>
+    public long QueueDepth => _channel.Reader.Count;
+
+    // A local directory has no outage to spill through and no circuit to trip: what cannot be written is dropped and counted.
+    long ILogDeliveryStatus.SpilledRecords => 0;
+
+    long ILogDeliveryStatus.SpilledBytes => 0;
+
+    long ILogDeliveryStatus.Delivered => Written;
+
+    bool ILogDeliveryStatus.CircuitOpen => false;
 
     public bool TryWrite(RequestLogRecord record)
     {

@@ -51,10 +51,10 @@ public sealed record LogStoreOptions
             QueueCapacity = Int(get, "LOG_QUEUE_CAPACITY", d.QueueCapacity, 1, 10_000_000),
             FileLimitBytes = Int(get, "LOG_STORE_LOCAL_FILE_MB", 64, 1, 1 << 20) * (1L << 20),
             TotalLimitBytes = Int(get, "LOG_STORE_LOCAL_MAX_MB", 1024, 1, 1 << 30) * (1L << 20),
-            LogBodies = Flag(get, "LOG_BODIES", d.LogBodies),
+            LogBodies = Bool(get, "LOG_BODIES", d.LogBodies),
             MaxBodyBytes = Int(get, "LOG_BODY_MAX_BYTES", d.MaxBodyBytes, 0, 64 << 20),
             HeadersToMetadata = CommaList(get, "HEADERS_TO_METADATA"),
-            LookupEnabled = Flag(get, "LOG_LOOKUP_ENABLED", false),
+            LookupEnabled = Bool(get, "LOG_LOOKUP_ENABLED", false),
             Objects = Stores.LogObjectStoreOptions.FromEnvironment(get),
             Delivery = Switchyard.Core.Logs.Delivery.LogDeliveryOptions.FromEnvironment(get),
         };

@@ -8,4 +8,10 @@ namespace Switchyard.Core.Pipeline;
 public sealed record AttemptRecord(string OptionPath, string? Provider, int Status, int Retry, string Outcome, double DurationMs)
 {
     public string? Reason { get; set; }
+
+    /// <summary>The model the attempt asked the provider for (the config's <c>override_params.model</c>, else the request's).</summary>
+    public string? Model { get; init; }
+
+    /// <summary>When the attempt started, in milliseconds since the request arrived.</summary>
+    public double StartedMs { get; init; }
 }

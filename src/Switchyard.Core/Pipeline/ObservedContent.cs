@@ -22,12 +22,17 @@ internal sealed class ObservedContent : PassThroughContent
 
     protected override Stream Watch(Stream source)
     {
+        var isEventStream = IsEventStream(Inner.Headers);
+        if (isEventStream)
+        {
+            _context.StreamStarted();
+        }
         if (_context.CaptureLimit > 0)
         {
             _context.ResponseCapture = new Logs.Bodies.BodyCapture(_context.CaptureLimit);
             _context.ResponseContentType = Inner.Headers.ContentType?.ToString();
         }
-        return new Observer(source, _context, Inner.Headers.ContentLength, IsEventStream(Inner.Headers));
+        return new Observer(source, _context, Inner.Headers.ContentLength, isEventStream);
     }
 
     protected override void Dispose(bool disposing)

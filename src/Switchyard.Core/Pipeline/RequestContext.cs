@@ -27,6 +27,7 @@ public sealed class RequestContext : IUsageSink
     private List<AttemptRecord>? _attempts;
     private List<Task>? _pendingLogWork;
     private Lock? _hookLock; // created on first use: most requests have no hooks
+    private int _stream; // 0 not a stream, 1 counted in, 2 counted out
 
     private Lock HookLock => Volatile.Read(ref _hookLock) ?? Interlocked.CompareExchange(ref _hookLock, new Lock(), null) ?? _hookLock;
 
@@ -66,6 +67,12 @@ public sealed class RequestContext : IUsageSink
 
     /// <summary>The request's span, when tracing is on.</summary>
     public Activity? Activity { get; set; }
+
+    /// <summary>The span of the attempt whose answer is being delivered: it ends with the request, not with the response headers.</summary>
+    internal Activity? AnswerSpan { get; set; }
+
+    /// <summary>Where a streamed answer counts itself while it is delivered (the engine's <c>switchyard.streams.active</c>).</summary>
+    internal Telemetry.ActiveStreamCounter? Streams { get; init; }
 
     /// <summary>The authenticated caller; anonymous until gateway keys exist.</summary>
     public CallerIdentity Caller { get; set; } = CallerIdentity.Anonymous;
@@ -194,9 +201,38 @@ public sealed class RequestContext : IUsageSink
     /// <summary>Time since the request arrived.</summary>
     public TimeSpan Elapsed => Time.GetElapsedTime(_started);
 
+    /// <summary>From arrival to completion (the answer's last byte, or the moment it was abandoned); the time so far before that.</summary>
+    public TimeSpan Duration => _completedAt == 0 ? Elapsed : Time.GetElapsedTime(_started, _completedAt);
+
+    /// <summary>From arrival to the first byte of the answer's body; null while none has been read.</summary>
+    public TimeSpan? TimeToFirstByte => _firstByteAt == 0 ? null : Time.GetElapsedTime(_started, _firstByteAt);
+
     public void MarkHeadersSent() => _headersAt = _headersAt == 0 ? Time.GetTimestamp() : _headersAt;
 
     internal void MarkFirstByte() => _firstByteAt = _firstByteAt == 0 ? Time.GetTimestamp() : _firstByteAt;
+
+    /// <summary>The answer is a stream whose body has started: counted as active until the request completes.</summary>
+    internal void StreamStarted()
+    {
+        if (Streams is not { } streams || Interlocked.CompareExchange(ref _stream, 1, 0) != 0)
+        {
+            return;
+        }
+        streams.Increment();
+        if (IsCompleted)
+        {
+            // Completed while this stream was starting: count it out again.
+            StreamEnded();
+        }
+    }
+
+    private void StreamEnded()
+    {
+        if (Interlocked.CompareExchange(ref _stream, 2, 1) == 1)
+        {
+            Streams!.Decrement();
+        }
+    }
 
     /// <summary>Runs <paramref name="action"/> once the response has been delivered or abandoned (budget settlement, async hooks).</summary>
     public void OnCompleted(Action<RequestContext> action) => (_onCompleted ??= []).Add(action);
@@ -209,6 +245,7 @@ public sealed class RequestContext : IUsageSink
             return;
         }
         _completedAt = Time.GetTimestamp();
+        StreamEnded();
         if (_onCompleted is { } actions)
         {
             foreach (var action in actions)

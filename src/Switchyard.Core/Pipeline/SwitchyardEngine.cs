@@ -14,6 +14,7 @@ using Switchyard.Core.Routing;
 using Switchyard.Core.Security;
 using Switchyard.Core.Usage;
 using Switchyard.Core.Usage.Pricing;
+using Switchyard.Core.Telemetry;
 using Switchyard.Redis;
 
 namespace Switchyard.Core.Pipeline;
@@ -22,7 +23,7 @@ namespace Switchyard.Core.Pipeline;
 /// The engine's parts wired together once: providers, config compiler and named-config store, the cache, the request
 /// and leaf steps, the router and the request log. The server and <see cref="SwitchyardHandler"/> both serve requests
 /// through <see cref="SendAsync"/>. Background work (config watching, the log writer, the cache's first connection)
-/// starts with <see cref="Start"/>.
+/// starts with <see cref="Start"/>. Each request is recorded in the engine's metrics and spans when it completes.
 /// </summary>
 public sealed class SwitchyardEngine : IAsyncDisposable
 {
@@ -39,6 +40,8 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         var loggers = options.Loggers;
         _logger = loggers.CreateLogger("Switchyard.Cache");
         _logsLogger = loggers.CreateLogger("Switchyard.Logs");
+        Metrics = new SwitchyardMetrics(settings.Telemetry);
+        Tracing = new SwitchyardTracing(settings.Telemetry.LatestGenAiConventions);
         var trust = ExtraCaTrust.FromPemFile(settings.Upstream.CaFile);
         Providers = ProviderRegistry.Create(new ProviderContext
         {
@@ -54,7 +57,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         GuardrailHttp = new HttpMessageInvoker(CreateUpstreamHandler(settings.Upstream), disposeHandler: true);
         Guardrails = new GuardrailServices(GuardrailHttp, hosts, options.Time, loggers.CreateLogger("Switchyard.Guardrails"));
         var guardrailCompiler = new GuardrailCompiler(Guardrails);
-        var hookRunner = new HookRunner(Guardrails);
+        var hookRunner = new HookRunner(Guardrails) { Metrics = Metrics };
         var compiler = new ConfigCompiler(settings.Retry, Providers, hosts, guardrailCompiler);
         NamedConfigs = new NamedConfigStore(settings.Configs, compiler, options.Environment,
             loggers.CreateLogger("Switchyard.Configs"), options.Time);
@@ -64,7 +67,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         var routingLog = loggers.CreateLogger("Switchyard.Routing");
         Leaves = new LeafPipeline(
             before: [new InputGuardrailStep(hookRunner, loggers.CreateLogger("Switchyard.Guardrails")), new CacheLookupStep(Cache), new PlanStep()],
-            attempt: [new SendStep(Upstream, settings.Upstream, Time, routingLog), new OutputGuardrailStep(hookRunner)],
+            attempt: [new SendStep(Upstream, settings.Upstream, Time, routingLog, Tracing), new OutputGuardrailStep(hookRunner)],
             after: [new CacheStoreStep()],
             settings.Retry, options.Time, routingLog);
         var prices = PriceTable.Load(settings.Pricing);
@@ -79,7 +82,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         {
             var local = new JsonLinesLogWriter(logs.Directory, logs.QueueCapacity, logLogger, logs.FileLimitBytes, logs.TotalLimitBytes, options.Time);
             RequestLog = local;
-            LogDelivery = null; // TODO(merge): the local writer reports its status once telemetry lands
+            LogDelivery = local;
             LogLookup = new LocalLogLookup(logs.Directory);
         }
         else if (logs.IsObjectStore)
@@ -93,6 +96,10 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             RequestLog = shipper;
             LogDelivery = shipper;
             LogLookup = new ObjectStoreLogLookup(_logStore, objects);
+        }
+        if (LogDelivery is not null)
+        {
+            Metrics.Observe(LogDelivery);
         }
         _finish = Finish;
     }
@@ -111,6 +118,12 @@ public sealed class SwitchyardEngine : IAsyncDisposable
 
     /// <summary>Reads records back from the configured store; null when <c>LOG_STORE=none</c>.</summary>
     public IRequestLogLookup? LogLookup { get; }
+
+    /// <summary>The engine's instruments (meter <c>Switchyard</c>); they cost next to nothing until a meter provider listens.</summary>
+    public SwitchyardMetrics Metrics { get; }
+
+    /// <summary>The engine's spans (activity source <c>Switchyard</c>); none are made until a tracer listens.</summary>
+    public SwitchyardTracing Tracing { get; }
 
     /// <summary>The response cache; null when <c>CACHE_STORE=none</c>.</summary>
     public ResponseCache? Cache { get; }
@@ -164,23 +177,41 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     {
         var valid = traceId is { Length: > 0 and <= 128 } && traceId.AsSpan().IndexOfAnyExceptInRange('\u0021', '\u007e') < 0;
         var logging = RequestLog is not null;
-        return new RequestContext(valid ? traceId! : TraceIds.NewId(Time), Time, wantsUsage: logging, finish: _finish)
+        // Usage is read from answers whenever something consumes it: the log, or token and cost metrics being scraped.
+        return new RequestContext(valid ? traceId! : TraceIds.NewId(Time), Time, wantsUsage: logging || Metrics.CountsUsage, finish: _finish)
         {
             RejectedTraceId = string.IsNullOrEmpty(traceId) || valid ? null : traceId,
             // A client's trace id may name several requests; each record still needs its own id.
             LogId = valid && logging ? TraceIds.NewId(Time) : null,
             CaptureLimit = logging ? Math.Max(Settings.Logs.MaxBodyBytes, MinimumCapture) : 0,
+            Streams = Metrics.Streams,
         };
     }
 
-    /// <summary>Serves one request (see <see cref="GatewayPipeline.SendAsync"/>).</summary>
-    public Task<HttpResponseMessage> SendAsync(GatewayRequest request, RequestContext context, CancellationToken ct) => Pipeline.SendAsync(request, context, ct);
+    /// <summary>Serves one request (see <see cref="GatewayPipeline.SendAsync"/>); its span starts here when tracing is on.</summary>
+    public Task<HttpResponseMessage> SendAsync(GatewayRequest request, RequestContext context, CancellationToken ct)
+    {
+        Tracing.StartRequest(context, request);
+        return Pipeline.SendAsync(request, context, ct);
+    }
 
     /// <summary>Answer bytes kept for a usage estimate even when bodies are not logged (a stream cut before its usage event).</summary>
     private const int MinimumCapture = 256 * 1024;
 
+    /// <summary>Runs once per request, after it completed (and after its async hooks, bounded): usage and cost, metrics, spans, the log record.</summary>
     private void Finish(RequestContext context)
     {
+        try
+        {
+            Accounting.Settle(context);
+        }
+        catch (Exception ex)
+        {
+            // A defect in accounting must cost the figures, never the answer already on its way.
+            _logsLogger.LogError(ex, "Could not settle the usage of {TraceId}", context.TraceId);
+        }
+        Metrics.Record(context);
+        Tracing.Complete(context);
         if (RequestLog is null || context.Request is { } request && LogBodyPolicy.Ignored(request.Headers))
         {
             return;
@@ -188,7 +219,6 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         RequestLogRecord record;
         try
         {
-            Accounting.Settle(context);
             record = context.ToLogRecord(Settings.Logs);
         }
         catch (Exception ex)
@@ -231,6 +261,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
                 break;
         }
         var safe = new FailSafeCacheStore(store, options.Timeout, time, logger);
+        Metrics.Observe(safe, options.StoreName);
         IEmbedder embedder = options.EmbeddingProvider is null
             ? new HashedNgramEmbedder()
             : new TargetEmbedder(options, embed);
@@ -297,6 +328,10 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             EnableMultipleHttp2Connections = true,
             // An abandoned response closes its connection at once; draining it would keep a provider generating (and billing) for nothing.
             MaxResponseDrainSize = 0,
+            // No automatic trace headers: the runtime would send a traceparent whenever any activity is current (ASP.NET
+            // Core makes one per request), with tracing off too, naming a span nobody exports. The attempt span sets its
+            // own traceparent when tracing is on (SwitchyardTracing.Propagate). Also spares an activity per upstream call.
+            ActivityHeadersPropagator = null,
         };
         ExtraCaTrust.FromPemFile(settings.CaFile)?.ApplyTo(handler);
         return handler;
@@ -304,6 +339,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        Metrics.Dispose();
         NamedConfigs.Dispose();
         Upstream.Dispose();
         GuardrailHttp.Dispose();

@@ -37,6 +37,16 @@ public sealed class SwitchyardHandler : HttpMessageHandler
                 headers.Set(name, string.Join(",", values));
             }
         }
+        if (headers.Get("traceparent") is null && System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C } ambient)
+        {
+            // In-process there is no HTTP hop to carry the caller's trace context: take it from the caller's activity, as
+            // HttpClient would have sent it over a socket, so the request span continues the caller's trace.
+            headers.Set("traceparent", ambient.Id!);
+            if (ambient.TraceStateString is { Length: > 0 } state)
+            {
+                headers.Set("tracestate", state);
+            }
+        }
         var context = _engine.CreateContext(headers.Get("x-portkey-trace-id"));
         var upstreamPath = path.StartsWith("/v1/", StringComparison.Ordinal) || path == "/v1" ? (path.Length > 3 ? path[3..] : "/") : null;
         var method = request.Method.Method;

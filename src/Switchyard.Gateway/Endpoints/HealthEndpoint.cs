@@ -54,6 +54,31 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine)
         json.WriteEndArray();
         json.WriteEndObject();
         WriteCache(json, engine);
+        WriteLogs(json, engine);
+        json.WriteEndObject();
+    }
+
+    /// <summary>Request-log delivery: what waits in memory and on disk, what arrived and what was lost.</summary>
+    private static void WriteLogs(Utf8JsonWriter json, SwitchyardEngine engine)
+    {
+        json.WriteStartObject("logs");
+        if (engine.LogDelivery is not { } logs)
+        {
+            json.WriteString("store", "none");
+            json.WriteString("state", "disabled");
+            json.WriteEndObject();
+            return;
+        }
+        var circuitOpen = logs.CircuitOpen;
+        json.WriteString("store", logs.Store);
+        // Degraded while records cannot reach the store (they wait in the spill directory); drops are reported, not a state.
+        json.WriteString("state", circuitOpen || logs.SpilledRecords > 0 ? "degraded" : "ok");
+        json.WriteNumber("queue_depth", logs.QueueDepth);
+        json.WriteNumber("spilled_records", logs.SpilledRecords);
+        json.WriteNumber("spilled_bytes", logs.SpilledBytes);
+        json.WriteNumber("delivered", logs.Delivered);
+        json.WriteNumber("dropped", logs.Dropped);
+        json.WriteBoolean("circuit_open", circuitOpen);
         json.WriteEndObject();
     }
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Switchyard.Core.Errors;
 using Switchyard.Core.Pipeline;
 using Switchyard.Gateway.Endpoints;
+using Switchyard.Gateway.Observability;
 
 namespace Switchyard.Gateway.Hosting;
 
@@ -12,6 +13,7 @@ public static class GatewayApp
 {
     public static WebApplication Build(ServerOptions options, HttpMessageHandler? upstreamHandler = null)
     {
+        var metrics = new MetricsListener();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole(o =>
@@ -33,9 +35,15 @@ public static class GatewayApp
             k.Limits.MaxRequestBodySize = options.Engine.Limits.MaxBodyBytes;
             var address = options.BindAddress is "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.BindAddress);
             k.Listen(address, options.Port);
+            if (options.Observability is { EnablePrometheus: true, MetricsPort: { } metricsPort })
+            {
+                k.Listen(address, metricsPort, metrics.Attach);
+            }
         });
 
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(metrics);
+        builder.AddTelemetry(options);
         builder.Services.AddSingleton(sp => new SwitchyardEngine(options.Engine, new SwitchyardEngineOptions
         {
             Environment = options.Environment,
@@ -81,12 +89,14 @@ public static class GatewayApp
             }
         });
 
+        app.UseMetricsPortIsolation();
         var health = app.Services.GetRequiredService<HealthEndpoint>();
         var gateway = app.Services.GetRequiredService<GatewayEndpoint>();
         app.MapGet("/v1/health", health.HandleAsync);
         app.MapGet("/health", health.HandleAsync);
         var logLookup = app.Services.GetRequiredService<LogLookupEndpoint>();
         app.MapGet("/v1/logs/{id}", context => logLookup.HandleAsync(context, (string)context.Request.RouteValues["id"]!));
+        app.MapTelemetry(options);
         app.MapGet("/", context => context.Response.WriteAsync("Switchyard AI gateway. OpenAI-compatible API under /v1; health at /v1/health.\n"));
         app.Map("/v1/{**rest}", gateway.HandleAsync);
         app.MapFallback(context => WriteErrorAsync(context, new GatewayError(ErrorCategory.NotFound, "Not Found")));
@@ -96,7 +106,7 @@ public static class GatewayApp
     }
 
     /// <summary>An error the server answers itself, outside the engine (unknown route, a body over Kestrel's limit, a defect).</summary>
-    private static Task WriteErrorAsync(HttpContext context, GatewayError error)
+    internal static Task WriteErrorAsync(HttpContext context, GatewayError error)
     {
         var response = context.Response;
         response.StatusCode = error.Status;
@@ -110,6 +120,9 @@ public static class GatewayApp
         response.ContentLength = body.Length;
         return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
     }
+
+    /// <summary>The bound <c>METRICS_PORT</c> (useful with 0); -1 without a separate metrics port.</summary>
+    public static int BoundMetricsPort(WebApplication app) => app.Services.GetRequiredService<MetricsListener>().Port;
 
     /// <summary>The address the server actually bound (useful with port 0).</summary>
     public static Uri BoundAddress(WebApplication app)

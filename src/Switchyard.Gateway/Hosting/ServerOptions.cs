@@ -1,4 +1,5 @@
 using Switchyard.Core;
+using Switchyard.Gateway.Observability;
 
 namespace Switchyard.Gateway.Hosting;
 
@@ -28,6 +29,9 @@ public sealed record ServerOptions
 
     public GatewaySettings Engine { get; init; } = new();
 
+    /// <summary><c>/metrics</c> and trace export (<c>ENABLE_PROMETHEUS</c>, <c>METRICS_PORT</c>, <c>OTEL_*</c>, <c>SERVICE_NAME</c>).</summary>
+    public ObservabilityOptions Observability { get; init; } = new();
+
     /// <summary>The engine's clock, read everywhere the gateway needs the time (tests inject one to show TTLs and stamps without waiting).</summary>
     // The composition root's default: the one place the server picks the system clock; it becomes the engine's.
     public TimeProvider Time { get; init; } = TimeProvider.System;
@@ -38,9 +42,16 @@ public sealed record ServerOptions
     public static ServerOptions FromEnvironment(Func<string, string?> get)
     {
         var o = new ServerOptions();
+        var port = EnvironmentValues.Int(get, "PORT", o.Port, 0, 65535);
+        var observability = ObservabilityOptions.FromEnvironment(get);
+        if (observability.MetricsPort is { } metricsPort && metricsPort != 0 && metricsPort == port)
+        {
+            throw new FormatException($"METRICS_PORT={metricsPort} is the main PORT: give the metrics listener a port of its own, or unset METRICS_PORT to serve /metrics on the main port.");
+        }
         return o with
         {
-            Port = EnvironmentValues.Int(get, "PORT", o.Port, 0, 65535),
+            Port = port,
+            Observability = observability,
             BindAddress = ParseBindAddress(get("BIND_ADDRESS")) ?? o.BindAddress,
             ShutdownGrace = TimeSpan.FromSeconds(EnvironmentValues.Int(get, "SHUTDOWN_GRACE_SECONDS", (int)o.ShutdownGrace.TotalSeconds, 0, 3600)),
             LogLevel = ParseLevel(get("LOG_LEVEL")),

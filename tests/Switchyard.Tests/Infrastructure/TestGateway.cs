@@ -21,6 +21,9 @@ public sealed class TestGateway : IAsyncDisposable
 
     public Uri BaseUrl { get; }
 
+    /// <summary><c>http://127.0.0.1:{METRICS_PORT}</c> when the gateway has a separate metrics listener.</summary>
+    public Uri MetricsUrl => new($"http://127.0.0.1:{GatewayApp.BoundMetricsPort(_app)}");
+
     /// <summary>The OpenAI-compatible base, <c>http://127.0.0.1:port/v1</c>.</summary>
     public Uri V1 => new(BaseUrl, "/v1");
 
@@ -60,7 +63,9 @@ public sealed class TestGateway : IAsyncDisposable
         {
             await File.WriteAllTextAsync(Path.Combine(dir, file), text);
         }
-        var engine = FastSettings(dir);
+        Func<string, string?> env = name => environment is not null && environment.TryGetValue(name, out var v) ? v : null;
+        // Telemetry settings come from the injected environment, as a deployment's would from the process's.
+        var engine = FastSettings(dir) with { Telemetry = Switchyard.Core.Telemetry.TelemetryOptions.FromEnvironment(env) };
         var options = new ServerOptions
         {
             Port = 0,
@@ -68,7 +73,8 @@ public sealed class TestGateway : IAsyncDisposable
             LogLevel = LogLevel.Warning,
             ShutdownGrace = shutdownGrace ?? TimeSpan.FromSeconds(5),
             Engine = settings is null ? engine : settings(engine),
-            Environment = name => environment is not null && environment.TryGetValue(name, out var v) ? v : null,
+            Environment = env,
+            Observability = Switchyard.Gateway.Observability.ObservabilityOptions.FromEnvironment(env),
             Time = time ?? TimeProvider.System,
         };
         var app = GatewayApp.Build(options);

@@ -4,8 +4,10 @@ using System.Net;
 using System.Net.Sockets;
 using Switchyard.Simulators;
 using Switchyard.Tests.Infrastructure;
+using Switchyard.Tests.Observability;
 using Switchyard.Tests.Redis;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Switchyard.Tests.Server;
 
@@ -14,7 +16,7 @@ namespace Switchyard.Tests.Server;
 /// tests run: a lock held across a connect attempt hung it when Redis went away, and only this build showed it.
 /// </summary>
 [Collection(PublishedGatewayTests.Collection)]
-public sealed class PublishedGatewayTests
+public sealed class PublishedGatewayTests(ITestOutputHelper output)
 {
     /// <summary>Runs alone, after the parallel tests: publishing takes both cores for a while, which would upset timing-based tests.</summary>
     public const string Collection = "Published build (runs alone)";
@@ -145,6 +147,61 @@ public sealed class PublishedGatewayTests
                     unreachable.Kill(entireProcessTree: true);
                 }
             }
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task The_shipped_build_serves_metrics_on_its_metrics_port_and_exports_spans()
+    {
+        // Trimming removes what nothing seems to use: the OpenTelemetry SDK, its exporters and the runtime metrics must survive it.
+        var executable = await Published.Value;
+        await using var sim = await OpenAiSimulator.StartAsync();
+        await using var receiver = await OtlpTraceReceiver.StartAsync();
+        var port = FreePort();
+        var metricsPort = FreePort();
+        var start = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepoPaths.Root };
+        start.Environment["PORT"] = port.ToString(CultureInfo.InvariantCulture);
+        start.Environment["METRICS_PORT"] = metricsPort.ToString(CultureInfo.InvariantCulture);
+        start.Environment["BIND_ADDRESS"] = "127.0.0.1";
+        start.Environment["LOG_STORE"] = "none";
+        start.Environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.BaseUrl.ToString();
+        start.Environment["OTEL_BSP_SCHEDULE_DELAY"] = "100";
+        start.Environment["SERVICE_NAME"] = "published-gateway";
+        using var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };
+            await WaitForHealthAsync(http);
+            var response = await http.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat("published", "m-published"),
+                ("x-portkey-config", Requests.Target(sim.BaseUrl)), ("x-portkey-trace-id", "published-trace")));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await response.Content.ReadAsStringAsync();
+
+            var scrape = await PrometheusScrape.FetchAsync(http, new Uri($"http://127.0.0.1:{metricsPort}/metrics"), output);
+            Assert.Equal(1, scrape.Sum("switchyard_requests_total", ("gen_ai_request_model", "m-published"), ("http_response_status_code", "200")));
+            Assert.Equal(1, scrape.Sum("gen_ai_client_operation_duration_seconds", ("gen_ai_request_model", "m-published")));
+            Assert.Contains(scrape.Names, n => n.StartsWith("dotnet_", StringComparison.Ordinal));
+            Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/metrics")).StatusCode);
+
+            var spans = await receiver.WaitForAsync(s => s.Any(x => x.Attribute("switchyard.trace_id") as string == "published-trace")
+                && s.Any(x => x.Kind == ReceivedSpan.Client), TimeSpan.FromSeconds(30));
+            var request = spans.Single(s => s.Attribute("switchyard.trace_id") as string == "published-trace");
+            Assert.Equal("chat m-published", request.Name);
+            Assert.Equal("published-gateway", request.Resource["service.name"]);
+            var attempt = spans.Single(s => s.Kind == ReceivedSpan.Client && s.TraceId == request.TraceId);
+            Assert.Equal(request.SpanId, attempt.ParentSpanId);
+            Assert.StartsWith($"00-{request.TraceId}-{attempt.SpanId}-", sim.Requests[0].Headers["traceparent"]);
         }
         finally
         {

@@ -1,5 +1,6 @@
 using Switchyard.Core.Caching;
 using Switchyard.Core.Routing;
+using Switchyard.Core.Telemetry;
 using Switchyard.Core.Usage;
 
 namespace Switchyard.Core.Pipeline.Steps;
@@ -20,7 +21,20 @@ public sealed class CacheLookupStep(ResponseCache? cache) : ILeafStep
             return;
         }
         var started = leaf.Context.Elapsed;
-        if (await lookup.TryHitAsync(ct).ConfigureAwait(false) is not { } hit)
+        var span = SwitchyardTracing.StartCacheLookup(leaf.Context);
+        HttpResponseMessage? hit;
+        try
+        {
+            hit = await lookup.TryHitAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (span is not null)
+            {
+                SwitchyardTracing.EndCacheLookup(span, lookup);
+            }
+        }
+        if (hit is null)
         {
             return;
         }

@@ -39,6 +39,7 @@ public sealed class InputGuardrailStep(HookRunner runner, ILogger logger) : ILea
             IsStreamingRequest = request.BodyFacts.Stream,
             Provider = leaf.Target.Provider.Slug,
             Metadata = Metadata(request.Headers) ?? [],
+            TraceParent = context.Activity?.Context ?? default,
         };
         var state = new LeafGuardrails { Hooks = hooks, Before = before, After = after };
         leaf.Guardrails = state;

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Switchyard.Core.Errors;
 using Switchyard.Core.Providers;
 using Switchyard.Core.Routing;
+using Switchyard.Core.Telemetry;
 using Switchyard.Core.Translation;
 
 namespace Switchyard.Core.Pipeline.Steps;
@@ -12,7 +13,8 @@ namespace Switchyard.Core.Pipeline.Steps;
 /// One attempt at the provider: builds the upstream request, sends it with the per-attempt timeout (which covers the
 /// wait for response headers only, so a long stream is not cut), and adapts the answer to the client's protocol.
 /// </summary>
-public sealed class SendStep(HttpMessageInvoker upstream, UpstreamOptions options, TimeProvider time, ILogger logger) : ILeafStep
+/// <param name="tracing">Spans for attempts; null makes none (an engine always passes one: it costs nothing while tracing is off).</param>
+public sealed class SendStep(HttpMessageInvoker upstream, UpstreamOptions options, TimeProvider time, ILogger logger, SwitchyardTracing? tracing = null) : ILeafStep
 {
     /// <summary>The attempt's cancellation: the client's hang-up, or the timeout on the engine's clock.</summary>
     private CancellationTokenSource StartScope(CancellationToken clientAborted, TimeSpan timeout)
@@ -69,12 +71,18 @@ public sealed class SendStep(HttpMessageInvoker upstream, UpstreamOptions option
         var started = context.Elapsed;
         var call = leaf.Call!;
         var target = leaf.Target;
+        var model = AttemptModel(leaf);
+        var span = tracing?.StartAttempt(leaf, model);
         var scope = StartScope(clientAborted, timeout);
         HttpRequestMessage? message = null;
         RouteOutcome outcome;
         try
         {
             message = await call.CreateRequestAsync(scope.Token).ConfigureAwait(false);
+            if (span is not null)
+            {
+                SwitchyardTracing.Propagate(span, message);
+            }
             var response = await upstream.SendAsync(message, scope.Token).ConfigureAwait(false);
             scope.CancelAfter(Timeout.InfiniteTimeSpan);
             outcome = RouteOutcome.FromResponse(await call.AdaptResponseAsync(response, clientAborted).ConfigureAwait(false), scope);
@@ -102,6 +110,7 @@ public sealed class SendStep(HttpMessageInvoker upstream, UpstreamOptions option
         catch
         {
             scope.Dispose();
+            span?.Stop();
             throw;
         }
         finally
@@ -110,8 +119,23 @@ public sealed class SendStep(HttpMessageInvoker upstream, UpstreamOptions option
         }
         leaf.Finish(outcome);
         context.AddAttempt(new AttemptRecord(leaf.Leaf.OptionPath, target.Provider.Slug, outcome.Status, leaf.Attempt,
-            outcome.Error is { } error ? error.Category.ToString() : "response", (context.Elapsed - started).TotalMilliseconds));
+            outcome.Error is { } error ? GenAiConventions.ErrorTypeOf(error.Category) : "response", (context.Elapsed - started).TotalMilliseconds)
+        {
+            Model = model,
+            StartedMs = started.TotalMilliseconds,
+        });
+        if (span is not null)
+        {
+            SwitchyardTracing.EndAttempt(span, leaf, outcome, message?.RequestUri);
+        }
     }
+
+    /// <summary>The model this attempt asks for: the target's <c>override_params.model</c> wins over the client's.</summary>
+    private static string? AttemptModel(LeafExchange leaf) =>
+        leaf.Target.Settings.OverrideParams is { } overrides && overrides.TryGetPropertyValue("model", out var node)
+            && node is System.Text.Json.Nodes.JsonValue value && value.TryGetValue<string>(out var model)
+            ? model
+            : leaf.Request.BodyFacts.Model;
 
     private static string Describe(HttpRequestException ex) => ex.InnerException switch
     {
