@@ -150,11 +150,11 @@ public sealed class UsageAccountingTests
         var client = await path.OpenAsync(prompt);
         await path.RelayEventByEventAsync(client, prompt, stopAtWords: 3);
         var traceId = client.Response.Headers.GetValues("x-portkey-trace-id").Single();
-        await client.DisposeAsync(); // the client goes away mid-stream
-        path.StepMode = false;
+        // The client goes away mid-stream while the simulator holds its next event back, so the rest never arrives.
+        await client.DisposeAsync();
 
         var record = await RecordAsync(path.Gateway, traceId);
-        Assert.True(record.GetProperty("client_aborted").GetBoolean());
+        Assert.True(record.TryGetProperty("client_aborted", out var aborted) && aborted.GetBoolean(), record.ToString());
         var usage = record.GetProperty("usage");
         Assert.Equal("estimated", usage.GetProperty("source").GetString());
         Assert.True(usage.GetProperty("prompt_tokens").GetInt64() > 5, usage.ToString());

@@ -183,8 +183,10 @@ public sealed class MetricsTests(ITestOutputHelper output)
 
         // .NET runtime metrics.
         Assert.Contains(scrape.Names, n => n.StartsWith("dotnet_", StringComparison.Ordinal));
-        // No cost series without a known price.
-        Assert.False(scrape.Has("switchyard_usage_cost_USD_total"));
+        // No cost for models without a price; the cache hit is known to cost nothing (no provider billed it).
+        var cost = Assert.Single(scrape.Samples("switchyard_usage_cost_USD_total"));
+        Assert.Equal("m-cache", cost.Label("gen_ai_request_model"));
+        Assert.Equal(0, cost.Value);
     }
 
     [Fact]
@@ -384,8 +386,8 @@ public sealed class MetricsTests(ITestOutputHelper output)
             context.Provider = "anthropic";
             context.Status = 200;
             context.Cost = price;
-            context.UsageSource = "estimated";
-            context.ReportUsage(new Switchyard.Core.Usage.TokenUsage(100, 20, 120, 40, 0, 10), model);
+            context.ReportUsage(null, model);
+            context.SetEstimatedUsage(new Switchyard.Core.Usage.TokenUsage(100, 20, 120, 40, 0, 10));
             gw.Engine.Metrics.Record(context);
         }
         var scrape = await ScrapeUntilAsync(gw, s => s.Has("switchyard_usage_cost_USD_total"));

@@ -43,7 +43,8 @@ public sealed class SettingsTests
     [InlineData("BIND_ADDRESS", "somewhere", "BIND_ADDRESS=somewhere")]
     [InlineData("INLINE_IO", "maybe", "INLINE_IO=maybe")]
     [InlineData("LOG_LEVEL", "loud", "LOG_LEVEL=loud")]
-    [InlineData("LOG_STORE", "s3", "LOG_STORE=s3 is not available")]
+    [InlineData("LOG_STORE", "mongo", "LOG_STORE=mongo is not valid")]
+    [InlineData("LOG_STORE", "s3", "LOG_STORE=s3 needs LOG_STORE_REGION")]
     [InlineData("PROVIDER_BASE_URLS", "openai", "PROVIDER_BASE_URLS entry 'openai'")]
     [InlineData("REQUEST_TIMEOUT", "-1", "REQUEST_TIMEOUT=-1")]
     public void A_wrong_value_is_refused_with_its_name(string name, string value, string message)
