@@ -39,7 +39,7 @@ GW_PORT=${GW_PORT:-18787}
 PEER_PORT=${PEER_PORT:-18788}
 JSON_PORT=${JSON_PORT:-18180}
 SSE_PORT=${SSE_PORT:-18181}
-OTLP_PORT=${OTLP_PORT:-18182}  # nginx answers OTLP/HTTP exports here (the production variant's trace receiver)
+OTLP_PORT=${OTLP_PORT:-18184}  # nginx answers OTLP/HTTP exports here (the production variant's trace receiver)
 PACED_PORT=${PACED_PORT:-18182}
 BASE_GW_ENV=${BASE_GW_ENV:-LOG_STORE=none}  # the bare gateway: request log off (the request-log variant turns it on)
 GW_ENV=${GW_ENV:-}                  # extra gateway environment, "NAME=value NAME2=value2" (after BASE_GW_ENV, so it wins)
@@ -140,7 +140,7 @@ port_free() { [[ -z $(ss -ltnH "sport = :$1" 2>/dev/null) ]]; }
 check_ports() {
   local p
   for p in "$GW_PORT" "$JSON_PORT" "$SSE_PORT" "$OTLP_PORT" "$PACED_PORT" ${PEER:+"$PEER_PORT"}; do
-    port_free "$p" || die "port $p on this machine is in use (by: $(ss -ltnpH "sport = :$p" | grep -o 'users:.*' | head -1)); pick others with GW_PORT/JSON_PORT/SSE_PORT/PACED_PORT/PEER_PORT"
+    port_free "$p" || die "port $p on this machine is in use (by: $(ss -ltnpH "sport = :$p" | grep -o 'users:.*' | head -1)); pick others with GW_PORT/JSON_PORT/SSE_PORT/OTLP_PORT/PACED_PORT/PEER_PORT"
   done
 }
 
