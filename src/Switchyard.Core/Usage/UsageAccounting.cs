@@ -18,6 +18,10 @@ internal sealed class UsageAccounting(PriceTable prices)
 
     public void Settle(RequestContext context)
     {
+        if (!context.WantsUsage)
+        {
+            return; // nothing reads usage or cost (no log store, no usage metrics): do not count tokens for nobody
+        }
         if (context.Request is { } request && Estimable(context, request)
             && (context.Usage is null || context.ClientAborted || context.UpstreamBroke))
         {

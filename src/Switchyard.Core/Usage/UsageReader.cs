@@ -132,12 +132,30 @@ public static class UsageReader
     /// <summary>The data of a single-line <c>data: {…"usage"…}</c> event, or null.</summary>
     private static byte[]? Payload(ReadOnlySpan<byte> evt)
     {
-        if (evt.IndexOf("\"usage\""u8) < 0)
+        if (!HasUsageObject(evt))
         {
             return null;
         }
         var data = SseReader.Data(evt);
         return data is { Length: > 0 } && data[0] == '{' ? System.Text.Encoding.UTF8.GetBytes(data) : null;
+    }
+
+    /// <summary>
+    /// True when the event has a <c>"usage"</c> key followed by an object. OpenAI sends <c>"usage":null</c> in every chunk
+    /// of a stream that asked for usage: those events are skipped without being parsed.
+    /// </summary>
+    private static bool HasUsageObject(ReadOnlySpan<byte> evt)
+    {
+        while (evt.IndexOf("\"usage\""u8) is >= 0 and var at)
+        {
+            var rest = evt[(at + 7)..].TrimStart(" \t\r\n:"u8);
+            if (!rest.IsEmpty && rest[0] == (byte)'{')
+            {
+                return true;
+            }
+            evt = evt[(at + 7)..];
+        }
+        return false;
     }
 
     private static TokenUsage? ReadUsageObject(ref Utf8JsonReader reader)

@@ -61,6 +61,19 @@ public sealed class PriceTable
     public ModelPrice? Find(string? provider, string? model, DateTimeOffset at)
     {
         if (string.IsNullOrWhiteSpace(model)) return null;
+        // Every request is priced: resolve each (provider, model) pair once. Bounded, so odd names cannot grow it forever.
+        if (_resolved.TryGetValue((provider ?? "", model), out var known)) return known?.PriceAt(at);
+        var entry = Resolve(provider, model);
+        if (_resolved.Count < ResolvedLimit) _resolved.TryAdd((provider ?? "", model), entry);
+        return entry?.PriceAt(at);
+    }
+
+    private const int ResolvedLimit = 4096;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Provider, string Model), PriceEntry?> _resolved = new();
+
+    private PriceEntry? Resolve(string? provider, string model)
+    {
         var candidates = ModelNames.Candidates(model);
         var id = provider?.Trim().ToLowerInvariant();
         IEnumerable<string> search = id is not null && _fallbacks.TryGetValue(id, out var fallbacks)
@@ -70,10 +83,10 @@ public sealed class PriceTable
         {
             foreach (var name in candidates)
             {
-                if (_byName.TryGetValue((p, name), out var entry)) return entry.PriceAt(at);
+                if (_byName.TryGetValue((p, name), out var entry)) return entry;
             }
         }
-        return id is not null && _byName.TryGetValue((id, Wildcard), out var any) ? any.PriceAt(at) : null;
+        return id is not null && _byName.TryGetValue((id, Wildcard), out var any) ? any : null;
     }
 
     /// <summary>The cost in USD of one exchange; null when the model has no price (never 0 for an unknown model).</summary>

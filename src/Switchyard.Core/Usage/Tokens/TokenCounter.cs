@@ -63,10 +63,10 @@ public static class TokenCounter
         }
     }
 
-    /// <summary>Loads both encodings now, so the first request that needs a count does not wait for it.</summary>
-    public static void Preload()
-    {
-        TiktokenEncodings.Get(TiktokenEncodings.O200kBase);
-        TiktokenEncodings.Get(TiktokenEncodings.Cl100kBase);
-    }
+    /// <summary>
+    /// Loads o200k_base now (current OpenAI models, and the approximation for every other vendor), so the first request
+    /// that needs a count does not wait for it. cl100k_base, for older OpenAI models only, loads on first use: each
+    /// vocabulary holds several megabytes.
+    /// </summary>
+    public static void Preload() => TiktokenEncodings.Get(TiktokenEncodings.O200kBase);
 }
