@@ -33,21 +33,8 @@ public sealed class LocalLogLookup(string directory) : IRequestLogLookup
     }
 
     /// <summary>The UTC day a UUIDv7 was made (its first 48 bits are Unix milliseconds); null for any other id.</summary>
-    public static string? DayOf(string id)
-    {
-        if (!Guid.TryParseExact(id, "D", out var guid) || guid.Version != 7)
-        {
-            return null;
-        }
-        Span<byte> bytes = stackalloc byte[16];
-        guid.TryWriteBytes(bytes, bigEndian: true, out _);
-        long ms = 0;
-        for (var i = 0; i < 6; i++)
-        {
-            ms = (ms << 8) | bytes[i];
-        }
-        return DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-    }
+    public static string? DayOf(string id) =>
+        Stores.LogObjectPath.TimeOfUuidV7(id)?.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     /// <summary>The last line of the file holding the id as <c>_id</c>, else the last holding it as <c>trace_id</c>.</summary>
     private static async Task<byte[]?> ScanAsync(string path, byte[] byId, byte[] byTrace, CancellationToken ct)

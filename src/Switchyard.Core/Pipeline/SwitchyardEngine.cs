@@ -77,10 +77,9 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             new DefaultGuardrailsStep(guardrailCompiler)], Router,
             loggers.CreateLogger("Switchyard.Pipeline"));
         var logs = settings.Logs;
-        var logLogger = loggers.CreateLogger("Switchyard.Logs");
         if (logs.Store == "local")
         {
-            var local = new JsonLinesLogWriter(logs.Directory, logs.QueueCapacity, logLogger, logs.FileLimitBytes, logs.TotalLimitBytes, options.Time);
+            var local = new JsonLinesLogWriter(logs.Directory, logs.QueueCapacity, _logsLogger, logs.FileLimitBytes, logs.TotalLimitBytes, options.Time);
             RequestLog = local;
             LogDelivery = local;
             LogLookup = new LocalLogLookup(logs.Directory);
@@ -89,10 +88,10 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         {
             // Records go to a bucket through the shipper (queue, writers, breaker, spill); lookups read the bucket by key.
             var objects = logs.Objects;
-            _logStore = LogObjectStores.Create(objects, logs.Store, options.Time, logLogger);
+            _logStore = LogObjectStores.Create(objects, logs.Store, options.Time, _logsLogger);
             var shipper = new LogShipper(_logStore,
                 r => new LogObject(LogObjectPath.For(objects, r.LogId ?? r.TraceId, r.StartedAt), RequestLogDocument.Serialize(r, objects.OrganisationId)),
-                logs.Delivery, logs.QueueCapacity, options.Time, logLogger);
+                logs.Delivery, logs.QueueCapacity, options.Time, _logsLogger);
             RequestLog = shipper;
             LogDelivery = shipper;
             LogLookup = new ObjectStoreLogLookup(_logStore, objects);

@@ -10,22 +10,6 @@ namespace Switchyard.Tests.Logs;
 /// <summary>What a log record holds beyond routing and usage: bodies (streams reassembled), redacted headers, metadata, and the switches that keep bodies out.</summary>
 public sealed class LogDocumentTests
 {
-    private static async Task<JsonElement> RecordAsync(TestGateway gw, string traceId)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            var records = await RequestLogTests.RecordsAsync(gw, 1);
-            var found = records.Where(r => r.GetProperty("trace_id").GetString() == traceId).ToList();
-            if (found.Count > 0)
-            {
-                return found[^1];
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"no record for {traceId}");
-            await Task.Delay(25);
-        }
-    }
-
     private static string RawLog(TestGateway gw) => string.Concat(Directory.EnumerateFiles(gw.Options.Engine.Logs.Directory, "requests-*.jsonl")
         .Select(f => { using var r = new StreamReader(new FileStream(f, FileMode.Open, FileAccess.Read, FileShare.ReadWrite)); return r.ReadToEnd(); }));
 
@@ -37,7 +21,7 @@ public sealed class LogDocumentTests
         var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat("log my body"),
             [.. Requests.HeaderMode(sim.BaseUrl), ("x-portkey-trace-id", "doc-1"), ("x-request-id", "abc")]));
         var answer = await response.JsonAsync();
-        var record = await RecordAsync(gw, "doc-1");
+        var record = await RequestLogTests.RecordAsync(gw, "doc-1");
 
         Assert.NotEqual("doc-1", record.GetProperty("_id").GetString()); // the client named the trace; the record has its own id
         Assert.True(Guid.TryParse(record.GetProperty("_id").GetString(), out var id) && id.Version == 7);
@@ -70,7 +54,7 @@ public sealed class LogDocumentTests
             .Select(c => c[0].GetProperty("delta").TryGetProperty("content", out var t) ? t.GetString() : ""));
         Assert.True(streamed.Length > 0);
 
-        var record = await RecordAsync(gw, "doc-stream");
+        var record = await RequestLogTests.RecordAsync(gw, "doc-stream");
         var body = record.GetProperty("response").GetProperty("body");
         Assert.Equal("chat.completion", body.GetProperty("object").GetString());
         Assert.Equal(streamed, body.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
@@ -93,7 +77,7 @@ public sealed class LogDocumentTests
             .Where(e => e.GetProperty("type").GetString() == "content_block_delta" && e.GetProperty("delta").GetProperty("type").GetString() == "text_delta")
             .Select(e => e.GetProperty("delta").GetProperty("text").GetString()));
 
-        var record = await RecordAsync(gw, "doc-anthropic");
+        var record = await RequestLogTests.RecordAsync(gw, "doc-anthropic");
         var message = record.GetProperty("response").GetProperty("body");
         Assert.Equal("message", message.GetProperty("type").GetString());
         Assert.Equal(text, message.GetProperty("content")[0].GetProperty("text").GetString());
@@ -113,8 +97,8 @@ public sealed class LogDocumentTests
             ("x-portkey-aws-secret-access-key", "aws-very-secret"), ("x-portkey-trace-id", "doc-secret")));
         await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat("bearer"),
             [.. Requests.HeaderMode(sim.BaseUrl, key: "sk-bearer-very-secret"), ("x-portkey-trace-id", "doc-secret-2")]));
-        var record = await RecordAsync(gw, "doc-secret");
-        await RecordAsync(gw, "doc-secret-2");
+        var record = await RequestLogTests.RecordAsync(gw, "doc-secret");
+        await RequestLogTests.RecordAsync(gw, "doc-secret-2");
 
         var raw = RawLog(gw);
         foreach (var secret in new[] { "sk-inline-very-secret", "pk-gateway-secret", "cookie-secret", "aws-very-secret", "sk-bearer-very-secret" })
@@ -144,12 +128,12 @@ public sealed class LogDocumentTests
 
         foreach (var id in new[] { "quiet-1", "quiet-2" })
         {
-            var record = await RecordAsync(gw, id);
+            var record = await RequestLogTests.RecordAsync(gw, id);
             Assert.False(record.GetProperty("request").TryGetProperty("body", out _));
             Assert.False(record.GetProperty("response").TryGetProperty("body", out _));
             Assert.True(record.GetProperty("usage").GetProperty("total_tokens").GetInt32() > 0); // usage is still recorded
         }
-        var cut = await RecordAsync(gw, "short-1");
+        var cut = await RequestLogTests.RecordAsync(gw, "short-1");
         var requestBody = cut.GetProperty("request").GetProperty("body");
         Assert.Equal(JsonValueKind.String, requestBody.ValueKind);
         Assert.Equal(40, System.Text.Encoding.UTF8.GetByteCount(requestBody.GetString()!));
@@ -165,7 +149,7 @@ public sealed class LogDocumentTests
         await using var sim = await OpenAiSimulator.StartAsync();
         await using var gw = await TestGateway.StartAsync(settings: s => s with { Logs = s.Logs with { LogBodies = false } });
         await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat("setting off"), [.. Requests.HeaderMode(sim.BaseUrl), ("x-portkey-trace-id", "off-1")]));
-        var record = await RecordAsync(gw, "off-1");
+        var record = await RequestLogTests.RecordAsync(gw, "off-1");
         Assert.False(record.GetProperty("request").TryGetProperty("body", out _));
         Assert.DoesNotContain("setting off", RawLog(gw), StringComparison.Ordinal);
     }
@@ -182,13 +166,13 @@ public sealed class LogDocumentTests
             [.. Requests.HeaderMode(sim.BaseUrl), ("x-portkey-ignore-service-log", "true"), ("x-portkey-trace-id", "meta-skip")]));
         await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat("after"), [.. Requests.HeaderMode(sim.BaseUrl), ("x-portkey-trace-id", "meta-2")]));
 
-        var record = await RecordAsync(gw, "meta-1");
+        var record = await RequestLogTests.RecordAsync(gw, "meta-1");
         var metadata = record.GetProperty("metadata");
         Assert.Equal("ann", metadata.GetProperty("_user").GetString());
         Assert.Equal("search", metadata.GetProperty("team").GetString());
         Assert.Equal("billing", metadata.GetProperty("x-caller-service").GetString());
         Assert.Equal("[redacted]", metadata.GetProperty("x-api-key").GetString());
-        await RecordAsync(gw, "meta-2"); // written after the skipped one
+        await RequestLogTests.RecordAsync(gw, "meta-2"); // written after the skipped one
         Assert.DoesNotContain("meta-skip", RawLog(gw), StringComparison.Ordinal);
     }
 
@@ -206,8 +190,8 @@ public sealed class LogDocumentTests
         var own = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat("find me"), Requests.HeaderMode(sim.BaseUrl)));
         var traceId = own.Header("x-portkey-trace-id");
         await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat("named trace"), [.. Requests.HeaderMode(sim.BaseUrl), ("x-portkey-trace-id", "client-trace-7")]));
-        var named = await RecordAsync(gw, "client-trace-7");
-        await RecordAsync(gw, traceId);
+        var named = await RequestLogTests.RecordAsync(gw, "client-trace-7");
+        await RequestLogTests.RecordAsync(gw, traceId);
 
         var byTrace = await gw.Client.GetAsync($"/v1/logs/{traceId}");
         Assert.Equal(HttpStatusCode.OK, byTrace.StatusCode);

@@ -27,6 +27,22 @@ public sealed class RequestLogTests
         }
     }
 
+    /// <summary>The newest record with <paramref name="traceId"/>, waiting for the writer (bounded).</summary>
+    internal static async Task<JsonElement> RecordAsync(TestGateway gw, string traceId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var found = (await RecordsAsync(gw, 1)).Where(r => r.GetProperty("trace_id").GetString() == traceId).ToList();
+            if (found.Count > 0)
+            {
+                return found[^1];
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"no record for {traceId}");
+            await Task.Delay(25);
+        }
+    }
+
     [Fact]
     public async Task A_stream_without_include_usage_asks_upstream_for_usage_hides_it_from_the_client_and_logs_it()
     {

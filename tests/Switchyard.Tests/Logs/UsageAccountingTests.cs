@@ -18,21 +18,6 @@ namespace Switchyard.Tests.Logs;
 /// <summary>Usage and cost in the log: the same for a streamed and a plain call to every provider, estimated when a stream is cut.</summary>
 public sealed class UsageAccountingTests
 {
-    private static async Task<JsonElement> RecordAsync(TestGateway gw, string traceId)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (true)
-        {
-            var found = (await RequestLogTests.RecordsAsync(gw, 1)).Where(r => r.GetProperty("trace_id").GetString() == traceId).ToList();
-            if (found.Count > 0)
-            {
-                return found[^1];
-            }
-            Assert.True(DateTime.UtcNow < deadline, $"no record for {traceId}");
-            await Task.Delay(25);
-        }
-    }
-
     /// <summary>A provider behind its simulator: how to reach it, and which model the price table should find.</summary>
     private sealed record Target(TestGateway Gateway, (string, string)[] Headers, string Model, IAsyncDisposable Simulator) : IAsyncDisposable
     {
@@ -102,8 +87,8 @@ public sealed class UsageAccountingTests
         Assert.Equal(HttpStatusCode.OK, streamed.StatusCode);
         await streamed.Content.ReadAsStringAsync();
 
-        var a = await RecordAsync(target.Gateway, "plain");
-        var b = await RecordAsync(target.Gateway, "streamed");
+        var a = await RequestLogTests.RecordAsync(target.Gateway, "plain");
+        var b = await RequestLogTests.RecordAsync(target.Gateway, "streamed");
         var ua = a.GetProperty("usage");
         var ub = b.GetProperty("usage");
         Assert.True(ua.GetProperty("prompt_tokens").GetInt64() > 0);
@@ -133,7 +118,7 @@ public sealed class UsageAccountingTests
         var r = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat("who prices me", "acme-unpriced-model-9"),
             [.. Requests.HeaderMode(sim.BaseUrl), ("x-portkey-trace-id", "unpriced")]));
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
-        var record = await RecordAsync(gw, "unpriced");
+        var record = await RequestLogTests.RecordAsync(gw, "unpriced");
         Assert.True(record.GetProperty("usage").GetProperty("total_tokens").GetInt64() > 0);
         Assert.Equal(JsonValueKind.Null, record.GetProperty("cost").ValueKind);
     }
@@ -153,7 +138,7 @@ public sealed class UsageAccountingTests
         // The client goes away mid-stream while the simulator holds its next event back, so the rest never arrives.
         await client.DisposeAsync();
 
-        var record = await RecordAsync(path.Gateway, traceId);
+        var record = await RequestLogTests.RecordAsync(path.Gateway, traceId);
         Assert.True(record.TryGetProperty("client_aborted", out var aborted) && aborted.GetBoolean(), record.ToString());
         var usage = record.GetProperty("usage");
         Assert.Equal("estimated", usage.GetProperty("source").GetString());

@@ -60,7 +60,7 @@ public static class StreamReassembler
         return chat?.Build() ?? anthropic?.Build() ?? responses?.Build();
     }
 
-    private static string? Str(JsonNode? node) => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
+    private static string? Str(JsonNode? node) => Translation.ChatJson.String(node);
 
     private static int Int(JsonNode? node) => node is JsonValue v && v.TryGetValue<int>(out var i) ? i : 0;
 
