@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole Switchyard test suite. Installs what is missing (Node.js and redis-server from Debian, the npm SDKs
+# Runs the whole Switchyard test suite. Installs what is missing (Node.js, redis-server, bubblewrap, Go and sprig from Debian, the npm SDKs
 # from package-lock.json), builds, runs every test, and ends with the line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -21,6 +21,20 @@ if ! command -v redis-server >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq redis-server >/dev/null \
     || { log "could not install redis-server"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+# The deployment tests: bubblewrap reproduces the container's constraints; Go and sprig render the Helm chart as
+# `helm template` would (no helm binary can be installed here).
+missing=()
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
+command -v go >/dev/null 2>&1 || missing+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/Masterminds/sprig ] || missing+=(golang-github-masterminds-sprig-dev)
+[ -d /usr/share/gocode/src/gopkg.in/yaml.v3 ] || missing+=(golang-gopkg-yaml.v3-dev)
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing ${missing[*]} from Debian packages (deployment tests)"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null \
+    || { log "could not install ${missing[*]}"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
 log "installing the npm SDK clients (tests/node-clients)"
