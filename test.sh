@@ -30,6 +30,9 @@ command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v go >/dev/null 2>&1 || missing+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/Masterminds/sprig ] || missing+=(golang-github-masterminds-sprig-dev)
 [ -d /usr/share/gocode/src/gopkg.in/yaml.v3 ] || missing+=(golang-gopkg-yaml.v3-dev)
+[ -d /usr/share/gocode/src/gopkg.in/yaml.v2 ] || missing+=(golang-gopkg-yaml.v2-dev)
+[ -d /usr/share/gocode/src/github.com/xeipuuv/gojsonschema ] || missing+=(golang-github-xeipuuv-gojsonschema-dev)
+[ -d /usr/share/gocode/src/github.com/BurntSushi/toml ] || missing+=(golang-github-burntsushi-toml-dev)
 if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]} from Debian packages (deployment tests)"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi

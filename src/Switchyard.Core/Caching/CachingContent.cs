@@ -52,6 +52,10 @@ internal sealed class CachingContent(HttpContent inner, int maxBytes, ReadOnlyMe
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
         {
             var n = await source.ReadAsync(buffer, ct).ConfigureAwait(false);
+            if (buffer.IsEmpty)
+            {
+                return n; // a reader waiting for data, not the end
+            }
             if (n > 0)
             {
                 if (_copy is not null)

@@ -38,4 +38,7 @@ public enum ErrorCategory
 
     /// <summary>A defect in the gateway. 500, never with details of the exception.</summary>
     Internal,
+
+    /// <summary>The gateway is at its concurrency or memory limit and refuses new work. 503 with Retry-After, OpenAI's error shape (SDKs retry it).</summary>
+    Overloaded,
 }

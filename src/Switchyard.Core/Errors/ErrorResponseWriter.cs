@@ -24,7 +24,7 @@ public static class ErrorResponseWriter
                 json.WriteString("message", "Not Found");
                 json.WriteBoolean("ok", false);
                 break;
-            case ErrorCategory.Timeout or ErrorCategory.UpstreamUnreachable or ErrorCategory.BadUpstreamResponse:
+            case ErrorCategory.Timeout or ErrorCategory.UpstreamUnreachable or ErrorCategory.BadUpstreamResponse or ErrorCategory.Overloaded:
                 // Portkey answers timeouts in OpenAI's error shape so OpenAI SDKs surface the message.
                 json.WriteStartObject("error");
                 json.WriteString("message", error.Message);
@@ -32,6 +32,7 @@ public static class ErrorResponseWriter
                 {
                     ErrorCategory.Timeout => "timeout_error",
                     ErrorCategory.BadUpstreamResponse => "bad_upstream_response",
+                    ErrorCategory.Overloaded => "server_overloaded",
                     _ => "upstream_connection_error",
                 });
                 json.WriteNull("param");

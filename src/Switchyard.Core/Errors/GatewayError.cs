@@ -18,6 +18,7 @@ public sealed record GatewayError(ErrorCategory Category, string Message)
         ErrorCategory.UpstreamUnreachable or ErrorCategory.BadUpstreamResponse => 502,
         ErrorCategory.PayloadTooLarge => 413,
         ErrorCategory.NotFound => 404,
+        ErrorCategory.Overloaded => 503,
         _ => 500,
     };
 

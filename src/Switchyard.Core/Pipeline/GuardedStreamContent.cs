@@ -67,7 +67,6 @@ internal sealed class GuardedStreamContent(HttpContent inner, EndpointKind endpo
 
     private sealed class Filter(GuardedStreamContent owner, Stream source) : PullStream
     {
-        private readonly byte[] _input = new byte[16 * 1024];
         private readonly SseEventSplitter _splitter = new();
         private readonly ArrayBufferWriter<byte> _output = new(4096);
         private readonly Dictionary<string, Slot> _slots = new(StringComparer.Ordinal);
@@ -80,6 +79,15 @@ internal sealed class GuardedStreamContent(HttpContent inner, EndpointKind endpo
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
         {
+            if (buffer.IsEmpty)
+            {
+                // A reader waiting for data: pass the wait on unless there is output (or a prefix) already.
+                if (_offset >= _output.WrittenCount && !_done && (_started || owner.Prefix is null))
+                {
+                    _ = await source.ReadAsync(buffer, ct).ConfigureAwait(false);
+                }
+                return 0;
+            }
             while (_offset >= _output.WrittenCount)
             {
                 if (_done)
@@ -97,7 +105,7 @@ internal sealed class GuardedStreamContent(HttpContent inner, EndpointKind endpo
                         continue;
                     }
                 }
-                var n = await source.ReadAsync(_input, ct).ConfigureAwait(false);
+                var n = await ReadPooledAsync(source, this, static (self, input) => self.Consume(input), ct).ConfigureAwait(false);
                 if (n == 0)
                 {
                     _done = true;
@@ -110,16 +118,24 @@ internal sealed class GuardedStreamContent(HttpContent inner, EndpointKind endpo
                     owner.AtEnd?.Invoke(_text.ToString());
                     continue;
                 }
-                _splitter.Append(_input.AsSpan(0, n));
-                while (_splitter.TryRead(out var evt))
-                {
-                    Handle(evt.ToArray());
-                }
             }
             var count = Math.Min(buffer.Length, _output.WrittenCount - _offset);
             _output.WrittenMemory.Slice(_offset, count).CopyTo(buffer);
             _offset += count;
             return count;
+        }
+
+        private void Consume(ReadOnlySpan<byte> input)
+        {
+            if (input.IsEmpty)
+            {
+                return;
+            }
+            _splitter.Append(input);
+            while (_splitter.TryRead(out var evt))
+            {
+                Handle(evt.ToArray());
+            }
         }
 
         private void Handle(byte[] evt)

@@ -85,6 +85,10 @@ internal sealed class ObservedContent : PassThroughContent
                 context.Complete();
                 throw;
             }
+            if (buffer.IsEmpty)
+            {
+                return n; // a reader waiting for data, not the end
+            }
             if (n > 0)
             {
                 if (context.ResponseBytes == 0)

@@ -18,7 +18,6 @@ internal sealed class UsageStrippingContent(HttpContent inner, IUsageSink sink) 
     /// <summary>Passes whole events through as they complete; an event whose data has <c>"choices":[]</c> and a usage is dropped.</summary>
     private sealed class Filter(IUsageSink sink, Stream source) : PullStream
     {
-        private readonly byte[] _input = new byte[16 * 1024];
         private readonly SseEventSplitter _splitter = new();
         private readonly ArrayBufferWriter<byte> _output = new(4096);
         private int _offset;
@@ -26,6 +25,15 @@ internal sealed class UsageStrippingContent(HttpContent inner, IUsageSink sink) 
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
         {
+            if (buffer.IsEmpty)
+            {
+                // A reader waiting for data: pass the wait on unless there is output already.
+                if (_offset >= _output.WrittenCount && !_done)
+                {
+                    _ = await source.ReadAsync(buffer, ct).ConfigureAwait(false);
+                }
+                return 0;
+            }
             while (_offset >= _output.WrittenCount)
             {
                 if (_done)
@@ -34,23 +42,30 @@ internal sealed class UsageStrippingContent(HttpContent inner, IUsageSink sink) 
                 }
                 _output.ResetWrittenCount();
                 _offset = 0;
-                var n = await source.ReadAsync(_input, ct).ConfigureAwait(false);
+                var n = await ReadPooledAsync(source, this, static (self, input) => self.Consume(input), ct).ConfigureAwait(false);
                 if (n == 0)
                 {
                     _done = true;
                     Emit(_splitter.TakeRest());
-                    continue;
-                }
-                _splitter.Append(_input.AsSpan(0, n));
-                while (_splitter.TryRead(out var evt))
-                {
-                    Emit(evt);
                 }
             }
             var count = Math.Min(buffer.Length, _output.WrittenCount - _offset);
             _output.WrittenMemory.Slice(_offset, count).CopyTo(buffer);
             _offset += count;
             return count;
+        }
+
+        private void Consume(ReadOnlySpan<byte> input)
+        {
+            if (input.IsEmpty)
+            {
+                return;
+            }
+            _splitter.Append(input);
+            while (_splitter.TryRead(out var evt))
+            {
+                Emit(evt);
+            }
         }
 
         private void Emit(ReadOnlySpan<byte> evt)

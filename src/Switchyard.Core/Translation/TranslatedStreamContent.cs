@@ -55,12 +55,20 @@ internal sealed class TranslatedStreamContent(Stream upstream, IChatStreamDecode
     {
         private readonly ArrayBufferWriter<byte> _output = new(4096);
         private readonly List<JsonObject> _chunks = [];
-        private readonly byte[] _input = new byte[16 * 1024];
         private int _offset;
         private bool _done;
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
         {
+            if (buffer.IsEmpty)
+            {
+                // A reader waiting for data: pass the wait on unless there is output (or an end or failure to report).
+                if (_offset >= _output.WrittenCount && !_done && _failure is null)
+                {
+                    _ = await owner._upstream.ReadAsync(buffer, ct).ConfigureAwait(false);
+                }
+                return 0;
+            }
             while (_offset >= _output.WrittenCount)
             {
                 if (_failure is not null)
@@ -74,9 +82,9 @@ internal sealed class TranslatedStreamContent(Stream upstream, IChatStreamDecode
                 }
                 _output.ResetWrittenCount();
                 _offset = 0;
-                var n = await owner._upstream.ReadAsync(_input, ct).ConfigureAwait(false);
                 try
                 {
+                    var n = await ReadPooledAsync(owner._upstream, this, static (self, input) => self.Feed(input), ct).ConfigureAwait(false);
                     if (n == 0)
                     {
                         owner._decoder.Finish(_chunks);
@@ -84,11 +92,6 @@ internal sealed class TranslatedStreamContent(Stream upstream, IChatStreamDecode
                         owner._encoder.Finish(_output);
                         _done = true;
                         owner.ReportUsage();
-                    }
-                    else
-                    {
-                        owner._decoder.Feed(_input.AsSpan(0, n), _chunks);
-                        Encode();
                     }
                 }
                 catch (TranslationException ex)
@@ -107,6 +110,15 @@ internal sealed class TranslatedStreamContent(Stream upstream, IChatStreamDecode
         }
 
         private Exception? _failure;
+
+        private void Feed(ReadOnlySpan<byte> input)
+        {
+            if (!input.IsEmpty)
+            {
+                owner._decoder.Feed(input, _chunks);
+                Encode();
+            }
+        }
 
         private void Encode()
         {

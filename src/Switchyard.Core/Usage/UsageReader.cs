@@ -144,7 +144,7 @@ public static class UsageReader
     /// True when the event has a <c>"usage"</c> key followed by an object. OpenAI sends <c>"usage":null</c> in every chunk
     /// of a stream that asked for usage: those events are skipped without being parsed.
     /// </summary>
-    private static bool HasUsageObject(ReadOnlySpan<byte> evt)
+    internal static bool HasUsageObject(ReadOnlySpan<byte> evt)
     {
         while (evt.IndexOf("\"usage\""u8) is >= 0 and var at)
         {

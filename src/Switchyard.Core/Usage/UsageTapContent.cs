@@ -29,6 +29,10 @@ internal sealed class UsageTapContent : PassThroughContent
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
         {
             var n = await source.ReadAsync(buffer, ct).ConfigureAwait(false);
+            if (buffer.IsEmpty)
+            {
+                return n; // a reader waiting for data, not the end
+            }
             if (n > 0)
             {
                 owner._tap.Observe(buffer.Span[..n]);

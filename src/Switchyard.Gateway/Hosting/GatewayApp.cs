@@ -14,6 +14,8 @@ public static class GatewayApp
     public static WebApplication Build(ServerOptions options, HttpMessageHandler? upstreamHandler = null)
     {
         var metrics = new MetricsListener();
+        // Parsed here, not when first resolved: a bad value must stop the start with its message, not a stack trace.
+        var shedding = LoadSheddingOptions.FromEnvironment(options.Environment);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole(o =>
@@ -55,6 +57,10 @@ public static class GatewayApp
         builder.Services.AddSingleton<GatewayEndpoint>();
         builder.Services.AddSingleton<HealthEndpoint>();
         builder.Services.AddSingleton<LogLookupEndpoint>();
+        builder.Services.AddSingleton(_ => ResourceLimits.Detect());
+        builder.Services.AddSingleton(sp => new LoadShedder(shedding, sp.GetRequiredService<ResourceLimits>(),
+            options.Time, sp.GetRequiredService<ILogger<LoadShedder>>(), sp.GetRequiredService<SwitchyardEngine>().Metrics.Meter));
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LoadShedder>());
         builder.Services.AddSingleton<IdleMemoryTrimmer>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<IdleMemoryTrimmer>());
 

@@ -3,7 +3,7 @@ namespace Switchyard.Gateway.Hosting;
 /// <summary>
 /// Returns memory to the operating system once traffic stops. After a burst the GC heap keeps the size the burst
 /// needed, because nothing allocates (so nothing collects) while idle; one aggressive collection after a few quiet
-/// seconds gives it back. Never runs while requests flow.
+/// seconds gives it back. Never runs while requests flow or streams are open.
 /// </summary>
 internal sealed class IdleMemoryTrimmer : IHostedService, IDisposable
 {
@@ -15,9 +15,12 @@ internal sealed class IdleMemoryTrimmer : IHostedService, IDisposable
     private long _seenAtLastTrim;
     private int _quietTicks;
 
-    public IdleMemoryTrimmer(ServerOptions options, ILogger<IdleMemoryTrimmer> logger)
+    private readonly LoadShedder _shedder;
+
+    public IdleMemoryTrimmer(ServerOptions options, LoadShedder shedder, ILogger<IdleMemoryTrimmer> logger)
     {
         _quiet = options.IdleTrimAfter;
+        _shedder = shedder;
         _logger = logger;
     }
 
@@ -37,7 +40,8 @@ internal sealed class IdleMemoryTrimmer : IHostedService, IDisposable
     private void Tick()
     {
         var now = Interlocked.Read(ref _requests);
-        if (now != _seenAtLastTick)
+        // Open streams are traffic too: a burst of long streams ends when the last one does, not when the last one started.
+        if (now != _seenAtLastTick || _shedder.InFlight > 0)
         {
             _seenAtLastTick = now;
             _quietTicks = 0;
