@@ -73,7 +73,7 @@ async function validateDocument(document, index) {
     new cls(document).validate();
   } catch (error) {
     if (Array.isArray(error?.errors) && error.errors.length > 0) {
-      result.errors.push(...error.errors.map(describe));
+      result.errors.push(...new Set(error.errors.map(describe)));
     } else {
       result.errors.push(String(error?.message ?? error));
     }

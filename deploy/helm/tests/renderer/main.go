@@ -5,6 +5,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -24,7 +25,8 @@ type options struct {
 	apiVersions multiFlag
 }
 
-const usage = `usage: renderer --chart DIR [-f values.yaml]... [--set a.b=c]... [--set-string a.b=c]...
+const usage = `usage: renderer --yaml-to-json FILE|-   (a multi-document YAML stream to a JSON array, in order)
+       renderer --chart DIR [-f values.yaml]... [--set a.b=c]... [--set-string a.b=c]...
                 [--release NAME] [--namespace NS] [--output yaml|json]
                 [--kube-version 1.31.0] [--api-versions group/version[/Kind],...]...`
 
@@ -111,6 +113,12 @@ func fail(err error) {
 }
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "--yaml-to-json" {
+		if err := yamlToJSON(os.Args[2]); err != nil {
+			fail(err)
+		}
+		return
+	}
 	o, err := parseArgs(os.Args[1:])
 	if err != nil {
 		fail(err)
@@ -161,4 +169,36 @@ func main() {
 		fmt.Fprintf(&b, "---\n# Source: %s\n%s\n", m.source, m.content)
 	}
 	os.Stdout.WriteString(b.String())
+}
+
+// yamlToJSON prints a multi-document YAML stream (a file, or "-" for stdin) as a JSON array of its non-empty
+// documents, in order, read as Kubernetes reads YAML. The harness uses it for `kubectl kustomize` output.
+func yamlToJSON(file string) error {
+	var raw []byte
+	var err error
+	if file == "-" {
+		raw, err = io.ReadAll(os.Stdin)
+	} else {
+		raw, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return err
+	}
+	manifests, err := parseDocuments(file, string(raw))
+	if err != nil {
+		return err
+	}
+	docs := make([]interface{}, 0, len(manifests))
+	for _, m := range manifests {
+		if m.object != nil {
+			docs = append(docs, m.object)
+		}
+	}
+	out, err := json.MarshalIndent(docs, "", "  ")
+	if err != nil {
+		return err
+	}
+	os.Stdout.Write(out)
+	os.Stdout.WriteString("\n")
+	return nil
 }

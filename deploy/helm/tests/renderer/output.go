@@ -41,35 +41,12 @@ func splitAndSort(rendered map[string]string) ([]manifest, error) {
 	sort.Strings(names)
 	var all []manifest
 	for _, name := range names {
-		for _, doc := range documentSeparator.Split(rendered[name], -1) {
-			doc = strings.TrimSpace(doc)
-			if doc == "" {
-				continue
-			}
-			var check yaml.Node
-			if err := yaml.Unmarshal([]byte(doc), &check); err != nil {
-				return nil, fmt.Errorf("YAML parse error on %s: %w\n%s", name, err, numbered(doc))
-			}
-			// The values as Kubernetes reads them (sigs.k8s.io/yaml: YAML 1.1, so yes/no/on/off are booleans).
-			var object interface{}
-			if err := yaml2.Unmarshal([]byte(doc), &object); err != nil {
-				return nil, fmt.Errorf("YAML parse error on %s: %w\n%s", name, err, numbered(doc))
-			}
-			m := manifest{source: name, content: doc, order: len(all)}
-			if object != nil {
-				object = plainTypes(object)
-				if obj, ok := object.(map[string]interface{}); ok {
-					m.kind, _ = obj["kind"].(string)
-					if meta, ok := obj["metadata"].(map[string]interface{}); ok {
-						if ann, ok := meta["annotations"].(map[string]interface{}); ok {
-							_, m.hook = ann["helm.sh/hook"]
-						}
-					}
-				} else {
-					return nil, fmt.Errorf("YAML parse error on %s: a manifest must be a mapping, not %T", name, object)
-				}
-				m.object = object
-			}
+		docs, err := parseDocuments(name, rendered[name])
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range docs {
+			m.order = len(all)
 			all = append(all, m)
 		}
 	}
@@ -122,4 +99,40 @@ func numbered(doc string) string {
 		fmt.Fprintf(&b, "%4d: %s\n", i+1, line)
 	}
 	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// parseDocuments splits a file into its non-empty YAML documents and parses each: yaml.v3 must accept it (duplicate
+// keys are refused), and its data is read with yaml.v2, as Kubernetes (sigs.k8s.io/yaml, YAML 1.1) reads it.
+func parseDocuments(name, text string) ([]manifest, error) {
+	var out []manifest
+	for _, doc := range documentSeparator.Split(text, -1) {
+		doc = strings.TrimSpace(doc)
+		if doc == "" {
+			continue
+		}
+		var check yaml.Node
+		if err := yaml.Unmarshal([]byte(doc), &check); err != nil {
+			return nil, fmt.Errorf("YAML parse error on %s: %w\n%s", name, err, numbered(doc))
+		}
+		var object interface{}
+		if err := yaml2.Unmarshal([]byte(doc), &object); err != nil {
+			return nil, fmt.Errorf("YAML parse error on %s: %w\n%s", name, err, numbered(doc))
+		}
+		m := manifest{source: name, content: doc}
+		if object != nil {
+			obj, ok := plainTypes(object).(map[string]interface{})
+			if !ok {
+				return nil, fmt.Errorf("YAML parse error on %s: a manifest must be a mapping, not %T", name, object)
+			}
+			m.kind, _ = obj["kind"].(string)
+			if meta, ok := obj["metadata"].(map[string]interface{}); ok {
+				if ann, ok := meta["annotations"].(map[string]interface{}); ok {
+					_, m.hook = ann["helm.sh/hook"]
+				}
+			}
+			m.object = obj
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
