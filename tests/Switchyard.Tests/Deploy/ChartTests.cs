@@ -662,7 +662,7 @@ public sealed class ChartTests
         var entry = config["auths"]!["https://index.docker.io/v1/"]!;
         Assert.Equal("user", (string?)entry["username"]);
         Assert.Equal(Convert.ToBase64String(Encoding.UTF8.GetBytes("user:pass")), (string?)entry["auth"]);
-        Assert.Empty(render.OfKind("Secret").Where(s => (string?)s["metadata"]!["name"] == "existing"));
+        Assert.DoesNotContain(render.OfKind("Secret"), s => (string?)s["metadata"]!["name"] == "existing");
 
         var gateway = SwitchyardChart.Gateway(render);
         Assert.Equal(["other", "regcred", "existing"], SwitchyardChart.PodSpec(gateway)["imagePullSecrets"]!.AsArray().Select(s => (string)s!["name"]!));
