@@ -693,6 +693,60 @@ public sealed class ChartTests
         Assert.NotEqual(0, both.ExitCode);
     }
 
+    /// <summary>
+    /// helm template does not print NOTES.txt (and the renderer does not execute it), so it is rendered here through a
+    /// copy of the chart where it is a named template included by a ConfigMap.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Scenarios))]
+    public async Task NOTES_txt_renders_with_next_steps_that_fit_the_values(string scenario)
+    {
+        var copy = Directory.CreateTempSubdirectory("switchyard-notes-").FullName;
+        try
+        {
+            CopyDirectory(SwitchyardChart.FullPath(SwitchyardChart.Dir), copy);
+            var notes = Path.Combine(copy, "templates", "NOTES.txt");
+            await File.WriteAllTextAsync(Path.Combine(copy, "templates", "_notes_check.tpl"),
+                "{{- define \"notes.check\" }}" + await File.ReadAllTextAsync(notes) + "{{- end }}");
+            File.Delete(notes);
+            await File.WriteAllTextAsync(Path.Combine(copy, "templates", "notes-check.yaml"),
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes-check\ndata:\n  notes: {{ include \"notes.check\" . | toJson }}\n");
+            var (files, sets) = SwitchyardChart.Scenarios[scenario];
+            var render = await HelmRenderer.RenderAsync(copy, files, sets);
+            Assert.True(render.ExitCode == 0, render.Stderr);
+            var text = (string)render.Single("ConfigMap", "notes-check")["data"]!["notes"]!;
+
+            Assert.Contains("kubectl -n switchyard rollout status deployment/switchyard", text, StringComparison.Ordinal);
+            Assert.Contains("/v1/health", text, StringComparison.Ordinal);
+            var mcp = scenario.StartsWith("all", StringComparison.Ordinal) || scenario == "gke";
+            Assert.Equal(mcp, text.Contains("does not have yet", StringComparison.Ordinal));
+            Assert.Equal(scenario == "gke", text.Contains("no data-service role yet", StringComparison.Ordinal));
+            if (scenario == "hardened")
+            {
+                Assert.Contains("all-models, azure-models, claude-models, cost-optimized, openai-models", text, StringComparison.Ordinal);
+                Assert.Contains("describe httproute switchyard", text, StringComparison.Ordinal);
+                Assert.Contains("externalsecret switchyard-external", text, StringComparison.Ordinal);
+            }
+            Assert.DoesNotContain("<no value>", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(copy, recursive: true);
+        }
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories))
+        {
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
+        }
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetRelativePath(from, file)));
+        }
+    }
+
     [Theory]
     [InlineData("environment.data.SERVER_MODE", "bogus")]
     [InlineData("environment.data.SERVER_MODE", "mcp/all")]
