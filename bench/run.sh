@@ -41,6 +41,9 @@ JSON_PORT=${JSON_PORT:-18180}
 SSE_PORT=${SSE_PORT:-18181}
 OTLP_PORT=${OTLP_PORT:-18184}  # nginx answers OTLP/HTTP exports here (the production variant's trace receiver)
 PACED_PORT=${PACED_PORT:-18182}
+SLOW_PORT=${SLOW_PORT:-18183}            # the slow-stream upstream (tests/node-clients/slow-sse.mjs)
+SLOW_STREAMS=${SLOW_STREAMS:-5000}       # concurrent slow streams for the memory-per-stream step (0 skips it)
+SLOW_ENV=${SLOW_ENV:-}                   # extra gateway env for that step (default: the embedded defaults, local request log on)
 BASE_GW_ENV=${BASE_GW_ENV:-LOG_STORE=none}  # the bare gateway: request log off (the request-log variant turns it on)
 GW_ENV=${GW_ENV:-}                  # extra gateway environment, "NAME=value NAME2=value2" (after BASE_GW_ENV, so it wins)
 VARIANTS=${VARIANTS:-all}
@@ -53,7 +56,7 @@ usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; echo "Knobs
 
 while (($#)); do
   case $1 in
-    --quick) DURATION=2; WARMUP=1; TTFB="1:30 16:96"; SETTLE_S=5; WARMUP_SLICE=2; WARMUP_MAX=20; WARMUP_FIXED_S=6; QUICK=1 ;;
+    --quick) SLOW_STREAMS=${SLOW_STREAMS_QUICK:-1000}; DURATION=2; WARMUP=1; TTFB="1:30 16:96"; SETTLE_S=5; WARMUP_SLICE=2; WARMUP_MAX=20; WARMUP_FIXED_S=6; QUICK=1 ;;
     --runs) RUNS=$2; shift ;;
     --peer) PEER=$2; shift ;;
     --duration) DURATION=$2; shift ;;
@@ -578,6 +581,58 @@ measure_variants() { # run
   done
 }
 
+# ---- many slow streams: what one open stream costs in memory ---------------------------------------
+# SLOW_STREAMS clients each open a stream that sends 20 events one second apart, arriving over 5 s; the gateway runs
+# with its embedded defaults (local request log on). Memory per stream = (max RSS - idle RSS) / streams held open at once.
+measure_slow_streams() { # run
+  local run=$1 sim pid swarm idle max=0 r after
+  ((SLOW_STREAMS > 0)) || return 0
+  command -v node >/dev/null || apt_install nodejs
+  stop_pid "$GW_PID"; GW_PID=""
+  (exec taskset -c "$LOAD_CPU" node "$REPO/tests/node-clients/slow-sse.mjs" "$SLOW_PORT" 20 1000) >"$LOGS/slow-sse.log" 2>&1 &
+  sim=$!; STARTED[$sim]="slow-stream upstream"
+  # shellcheck disable=SC2086
+  start_gateway "$run" slow-streams $SLOW_ENV
+  pid=$GW_PID
+  local headers="{\"x-portkey-provider\":\"openai\",\"authorization\":\"Bearer sk-bench\",\"x-portkey-custom-host\":\"http://127.0.0.1:$SLOW_PORT/v1\"}"
+  curl -fsS -o /dev/null -H 'content-type: application/json' -H 'x-portkey-provider: openai' -H 'authorization: Bearer sk-bench' \
+    -H "x-portkey-custom-host: http://127.0.0.1:$SLOW_PORT/v1" -d '{"model":"m","messages":[{"role":"user","content":"x"}]}' \
+    "http://127.0.0.1:$GW_PORT/v1/chat/completions" || die "slow-stream upstream did not answer through the gateway"
+  sleep 1; idle=$(rss_kib "$pid")
+  log "slow streams: $SLOW_STREAMS concurrent streams of 20 s each (idle RSS $((idle / 1024)) MiB)"
+  (exec taskset -c "$LOAD_CPU" node "$REPO/tests/node-clients/stream-swarm.mjs" "http://127.0.0.1:$GW_PORT/v1/chat/completions" \
+    "$SLOW_STREAMS" 5000 20 "$headers") >"$LOGS/swarm-run$run.json" 2>"$LOGS/swarm-run$run.log" &
+  swarm=$!; STARTED[$swarm]="stream swarm"
+  while kill -0 "$swarm" 2>/dev/null; do r=$(rss_kib "$pid"); ((r > max)) && max=$r; sleep 0.5; done
+  wait "$swarm" 2>/dev/null
+  sleep 10; after=$(rss_kib "$pid")
+  local result; result=$(tail -1 "$LOGS/swarm-run$run.json")
+  [[ $result == \{* ]] || die "stream swarm gave no result: $(tail -3 "$LOGS/swarm-run$run.log")"
+  local open; open=$(sed 's/.*"maxOpen":\([0-9]*\).*/\1/' <<<"$result")
+  printf '{"run":%s,"streams":%s,"swarm":%s,"rss_idle_kib":%s,"rss_max_kib":%s,"rss_after_10s_kib":%s,"kib_per_stream":%s}\n' \
+    "$run" "$SLOW_STREAMS" "$result" "$idle" "$max" "$after" "$(awk -v a="$max" -v b="$idle" -v n="$open" 'BEGIN {printf "%.1f", (n > 0) ? (a - b) / n : 0}')" \
+    >>"$OUT/streams.jsonl"
+  log "slow streams: $result; RSS idle $((idle / 1024)) MiB, max $((max / 1024)) MiB, 10 s after $((after / 1024)) MiB"
+  stop_pid "$pid"; GW_PID=""
+  stop_pid "$sim"
+}
+
+# The slow-stream step's figures, appended to summary.md (one row per run).
+summarize_slow_streams() {
+  [[ -s $OUT/streams.jsonl ]] || return 0
+  {
+    printf '\n## Many slow streams (memory per open stream)\n\n'
+    printf 'Each of the streams sends 20 events one second apart; they arrive over 5 s. Target: at most 30 KiB per open stream.\n\n'
+    printf '| run | streams | completed | refused (503) | cut | failed | held open at once | idle RSS | max RSS | RSS 10 s after | KiB per stream |\n'
+    printf '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n'
+    while IFS= read -r line; do
+      awk -v l="$line" 'function num(k,  m) { if (match(l, "\"" k "\":[0-9.]+")) { m = substr(l, RSTART, RLENGTH); sub(/.*:/, "", m); return m } return "?" }
+        BEGIN { printf "| %s | %s | %s | %s | %s | %s | %s | %.0f MiB | %.0f MiB | %.0f MiB | %s |\n", num("run"), num("streams"), num("completed"),
+          num("refused"), num("cut"), num("failed"), num("maxOpen"), num("rss_idle_kib") / 1024, num("rss_max_kib") / 1024, num("rss_after_10s_kib") / 1024, num("kib_per_stream") }'
+    done <"$OUT/streams.jsonl"
+  } >>"$OUT/summary.md"
+}
+
 background_load() { # % of all CPUs busy over one second, before we start anything
   local a b
   a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
@@ -623,7 +678,7 @@ main() {
   load_variants
   write_env "$busy"
   [[ $PEER == portkey ]] && install_portkey
-  : >"$OUT/points.jsonl"; : >"$OUT/ttfb.jsonl"; : >"$OUT/memory.jsonl"; : >"$OUT/checks.jsonl"; : >"$OUT/warmup.jsonl"
+  : >"$OUT/points.jsonl"; : >"$OUT/ttfb.jsonl"; : >"$OUT/memory.jsonl"; : >"$OUT/checks.jsonl"; : >"$OUT/warmup.jsonl"; : >"$OUT/streams.jsonl"
 
   for ((run = 1; run <= RUNS; run++)); do
     log "==== run $run of $RUNS ===="
@@ -631,6 +686,7 @@ main() {
     start_gateway "$run" main $BASE_GW_ENV $GW_ENV
     measure "$run" gateway "$GW_PID"
     measure_variants "$run"
+    measure_slow_streams "$run"
     stop_pid "$GW_PID"; GW_PID=""
     if [[ $PEER == portkey ]]; then
       start_peer "$run"
@@ -641,6 +697,7 @@ main() {
 
   log "summarizing -> $OUT"
   $TOOL summarize --dir "$OUT" >/dev/null
+  summarize_slow_streams
   cat "$OUT/summary.md"
   log "done in $((SECONDS - t_start)) s; results: $OUT/summary.md and $OUT/results.json; logs: $LOGS"
 }

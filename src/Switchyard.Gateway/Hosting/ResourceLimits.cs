@@ -32,6 +32,9 @@ public sealed class ResourceLimits
     /// <summary>The soft limit on open files (every client and upstream connection takes one), or null when unknown.</summary>
     public long? OpenFilesLimit { get; init; }
 
+    /// <summary>Replaces the reading of memory in use (tests drive memory pressure with it).</summary>
+    public Func<long>? MemoryReader { get; init; }
+
     /// <summary>The memory the process may use: the cgroup limit, else the GC heap limit, else null.</summary>
     public long? MemoryLimit => CgroupMemoryLimit ?? GcHeapHardLimit;
 
@@ -92,6 +95,10 @@ public sealed class ResourceLimits
     /// </summary>
     public long MemoryInUse()
     {
+        if (MemoryReader is { } reader)
+        {
+            return reader();
+        }
         if (CgroupMemoryDirectory is { } dir)
         {
             try
