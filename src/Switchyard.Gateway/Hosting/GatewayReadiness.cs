@@ -39,12 +39,8 @@ internal sealed class GatewayReadiness(SwitchyardEngine engine, ServerOptions op
 
     private async ValueTask<string?> CacheProblemAsync(ResponseCache cache, CancellationToken ct)
     {
-        if (Problem(cache) is null)
-        {
-            return null;
-        }
-        // A store that failed stays failed until an operation succeeds, and a replica that is not ready gets no requests to
-        // make one: the probe itself tries a read (bounded by CACHE_TIMEOUT_MS, counted like any other).
+        // The store's state is only as fresh as its last operation, and a replica that is not ready gets no requests to make
+        // one: each check tries a read itself (bounded by CACHE_TIMEOUT_MS, counted like any other; one per probe period).
         try
         {
             await cache.Store.GetAsync(engine.Settings.Cache.KeyPrefix + "readiness-probe", ct);

@@ -4,10 +4,15 @@ using Xunit;
 namespace Switchyard.Tests.Infrastructure;
 
 /// <summary>
-/// The shipped build, published once per test run exactly as <c>deploy/docker/Dockerfile</c>'s build stage does (its
-/// <c>RUN dotnet publish</c> line, read from the file); only the output directory and a private artifacts path differ,
-/// so the publish neither writes <c>/out</c> nor disturbs the test build's own <c>bin</c>/<c>obj</c>.
+/// The shipped build, published once per test run as <c>deploy/docker/Dockerfile</c>'s build stage does (its
+/// <c>RUN dotnet publish</c> line, read from the file). What differs: the output directory and a private artifacts path
+/// (so the publish neither writes <c>/out</c> nor disturbs the test build's own <c>bin</c>/<c>obj</c>), and ReadyToRun,
+/// left out unless <c>SWITCHYARD_TEST_READY_TO_RUN=true</c>.
 /// </summary>
+/// <remarks>
+/// ReadyToRun only precompiles the same IL (self-contained and trimmed stay as shipped), and on the two shared cores of
+/// the test machine it quadruples the publish: measured 338 s with it against 86 s without.
+/// </remarks>
 public static class PublishedGateway
 {
     /// <summary>Tests of the published build run alone, after the parallel ones: publishing takes both cores for a while.</summary>
@@ -27,6 +32,9 @@ public static class PublishedGateway
         return Path.Combine(await DirectoryAsync(), Path.GetRelativePath(appDir, entry));
     }
 
+    /// <summary>The publish command run (for the test output).</summary>
+    public static string Command { get; private set; } = "";
+
     /// <summary>How long the one publish took (for the test output).</summary>
     public static TimeSpan PublishTime { get; private set; }
 
@@ -39,6 +47,11 @@ public static class PublishedGateway
         var o = args.FindIndex(a => a is "-o" or "--output");
         args[o + 1] = output;
         args.AddRange(["--artifacts-path", artifacts, "-v", "quiet"]);
+        if (!string.Equals(Environment.GetEnvironmentVariable("SWITCHYARD_TEST_READY_TO_RUN"), "true", StringComparison.OrdinalIgnoreCase))
+        {
+            args.Add("-p:PublishReadyToRun=false");
+        }
+        Command = "dotnet " + string.Join(' ', args);
         var start = new ProcessStartInfo("dotnet")
         {
             // The build stage's WORKDIR holds the repository's files at the same relative paths.

@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
-using Switchyard.Gateway.Hosting;
 using Switchyard.Simulators;
 using Switchyard.Tests.Infrastructure;
 using Xunit;
@@ -68,7 +67,7 @@ public sealed class ContainerConstraintsTests(ITestOutputHelper output)
             ["PROVIDER_BASE_URLS"] = "openai=" + sim.BaseUrl,
         });
         output.WriteLine(string.Join(' ', sandbox.Command));
-        output.WriteLine($"publish took {PublishedGateway.PublishTime.TotalSeconds:F0} s");
+        output.WriteLine($"{PublishedGateway.Command}: {PublishedGateway.PublishTime.TotalSeconds:F0} s");
         try
         {
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(10) };

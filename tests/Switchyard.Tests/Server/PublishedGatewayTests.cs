@@ -12,7 +12,7 @@ using Xunit.Abstractions;
 namespace Switchyard.Tests.Server;
 
 /// <summary>
-/// The shipped build (self-contained, trimmed, ReadyToRun: <see cref="PublishedGateway"/>, published as the Dockerfile does) in
+/// The shipped build (self-contained, trimmed: <see cref="PublishedGateway"/>, published as the Dockerfile does) in
 /// its own process. It can behave differently from the JIT build the other tests run: a lock held across a connect attempt
 /// hung it when Redis went away, and only this build showed it.
 /// </summary>
