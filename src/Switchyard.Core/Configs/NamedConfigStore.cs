@@ -122,7 +122,8 @@ public sealed class NamedConfigStore : IDisposable
             {
                 return "";
             }
-            var parts = new List<string>();
+            // An empty directory differs from a missing one: its arrival (a late volume mount) is a change to load.
+            var parts = new List<string> { "dir" };
             foreach (var file in ConfigFiles())
             {
                 // Size and time of what the name resolves to: a ConfigMap's files are symlinks into a directory that is swapped.
