@@ -15,6 +15,9 @@ namespace Switchyard.Core;
 /// </summary>
 public sealed record GatewaySettings
 {
+    /// <summary>The base of every directory the gateway writes (<c>DATA_PATH</c>): the local log store and the spill directory default under it.</summary>
+    public string DataPath { get; init; } = LogStoreOptions.DefaultDataPath;
+
     /// <summary>Named routing configs: directory and reload debounce (<c>CONFIG_DIR</c>, <c>CONFIG_RELOAD_DEBOUNCE_MS</c>).</summary>
     public ConfigStoreOptions Configs { get; init; } = new();
 
@@ -45,6 +48,7 @@ public sealed record GatewaySettings
     /// <summary>Reads every group from environment-style variables; unknown or malformed values raise a clear error at start-up.</summary>
     public static GatewaySettings FromEnvironment(Func<string, string?> get) => new()
     {
+        DataPath = LogStoreOptions.DataPath(get),
         Configs = ConfigStoreOptions.FromEnvironment(get),
         Retry = RetryOptions.FromEnvironment(get),
         Upstream = UpstreamOptions.FromEnvironment(get),

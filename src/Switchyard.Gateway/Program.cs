@@ -19,7 +19,13 @@ catch (FormatException ex)
     return 2;
 }
 
-app.Logger.LogInformation("Switchyard {Version} listening on {Address}:{Port}; configs from {ConfigDir}",
-    Switchyard.Gateway.Endpoints.HealthEndpoint.Version, options.BindAddress, options.Port, Path.GetFullPath(options.Engine.Configs.Directory));
+app.Logger.LogInformation("Switchyard {Version} listening on {Address}:{Port}; configs from {ConfigDir}; data under {DataPath}",
+    Switchyard.Gateway.Endpoints.HealthEndpoint.Version, options.BindAddress, options.Port, Path.GetFullPath(options.Engine.Configs.Directory),
+    Path.GetFullPath(options.Engine.DataPath));
+if (options.Mode == ServerMode.Gateway && (options.McpPortSet || options.McpGatewayBaseUrl is not null))
+{
+    // Valid, but nothing uses them in this mode: say so rather than ignore them silently.
+    app.Logger.LogWarning("MCP_PORT / MCP_GATEWAY_BASE_URL are set but SERVER_MODE runs the AI gateway only: no MCP listener is started");
+}
 await app.RunAsync();
 return 0;

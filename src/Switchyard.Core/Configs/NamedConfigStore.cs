@@ -25,6 +25,8 @@ public sealed class NamedConfigStore : IDisposable
     private FileSystemWatcher? _watcher;
     private volatile ConfigStoreSnapshot _snapshot = ConfigStoreSnapshot.Empty;
     private string _fingerprint = "";
+    private volatile bool _directoryRead;
+    private volatile string? _directoryProblem;
     private bool _disposed;
 
     /// <param name="time">The engine's clock, which stamps each snapshot's <see cref="ConfigStoreSnapshot.LoadedAt"/>.</param>
@@ -42,6 +44,12 @@ public sealed class NamedConfigStore : IDisposable
     }
 
     public string Directory => _directory;
+
+    /// <summary>True once the directory has been listed at least once (readiness waits for it; a later failure keeps the last good configs).</summary>
+    public bool DirectoryRead => _directoryRead;
+
+    /// <summary>Why the directory could not be listed at the last reload (missing, unreadable), or null.</summary>
+    public string? DirectoryProblem => _directoryProblem;
 
     /// <summary>The current snapshot: one volatile read, no locks on the request path.</summary>
     public ConfigStoreSnapshot Current => _snapshot;
@@ -108,24 +116,41 @@ public sealed class NamedConfigStore : IDisposable
 
     private string Fingerprint()
     {
-        if (!System.IO.Directory.Exists(_directory))
+        try
         {
-            return "";
+            if (!System.IO.Directory.Exists(_directory))
+            {
+                return "";
+            }
+            // An empty directory differs from a missing one: its arrival (a late volume mount) is a change to load.
+            var parts = new List<string> { "dir" };
+            foreach (var file in ConfigFiles())
+            {
+                // Size and time of what the name resolves to: a ConfigMap's files are symlinks into a directory that is swapped.
+                var info = new FileInfo(file);
+                parts.Add($"{info.Name}:{info.Length}:{info.LastWriteTimeUtc.Ticks}");
+            }
+            return string.Join('|', parts);
         }
-        var parts = new List<string>();
-        foreach (var file in ConfigFiles())
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            var info = new FileInfo(file);
-            parts.Add($"{info.Name}:{info.Length}:{info.LastWriteTimeUtc.Ticks}");
+            // Runs on a timer thread; a directory changing under the listing means "changed", never a crash.
+            return "unreadable:" + ex.GetType().Name;
         }
-        return string.Join('|', parts);
     }
 
-    private IEnumerable<string> ConfigFiles() =>
+    /// <summary>
+    /// The config files, by name. Names starting with '.' are never configs: a ConfigMap volume keeps its real files under
+    /// <c>..data</c> and <c>..2026_…</c> entries. A symlink whose target is gone (mid-swap, before the kubelet removes the
+    /// names a new version dropped) counts as absent.
+    /// </summary>
+    private List<string> ConfigFiles() =>
         System.IO.Directory.EnumerateFiles(_directory)
             .Where(f => Extensions.Contains(Path.GetExtension(f), StringComparer.OrdinalIgnoreCase)
-                        && !Path.GetFileName(f).StartsWith('.'))
-            .Order(StringComparer.Ordinal);
+                        && !Path.GetFileName(f).StartsWith('.')
+                        && File.Exists(f))
+            .Order(StringComparer.Ordinal)
+            .ToList();
 
     /// <summary>Re-reads the directory and swaps the snapshot. Safe to call from any thread.</summary>
     public void Reload()
@@ -142,15 +167,39 @@ public sealed class NamedConfigStore : IDisposable
             var problems = new List<ConfigLoadProblem>();
             var warnings = new List<string>();
             var exists = System.IO.Directory.Exists(_directory);
-            if (exists)
+            List<string>? files = null;
+            if (!exists)
             {
-                var byName = ConfigFiles().GroupBy(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal);
+                _directoryProblem = "the directory does not exist";
+            }
+            else
+            {
+                try
+                {
+                    files = ConfigFiles();
+                    _directoryProblem = null;
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    // Unreadable (permissions) or removed while listed: keep serving what was loaded, and say why.
+                    _directoryProblem = $"the directory cannot be read: {ex.Message}";
+                    problems.Add(new ConfigLoadProblem(_directory, "", _directoryProblem, previous.Configs.Count > 0));
+                    foreach (var (name, config) in previous.Configs)
+                    {
+                        configs[name] = config;
+                    }
+                }
+            }
+            if (files is not null)
+            {
+                _directoryRead = true;
+                var byName = files.GroupBy(f => Path.GetFileNameWithoutExtension(f), StringComparer.Ordinal);
                 foreach (var group in byName)
                 {
-                    var files = group.ToList();
-                    if (files.Count > 1)
+                    var named = group.ToList();
+                    if (named.Count > 1)
                     {
-                        var names = string.Join(", ", files.Select(Path.GetFileName));
+                        var names = string.Join(", ", named.Select(Path.GetFileName));
                         var kept = previous.Configs.TryGetValue(group.Key, out var old);
                         problems.Add(new ConfigLoadProblem(names, "", $"several files define config '{group.Key}'; keep one", kept));
                         if (kept)
@@ -159,7 +208,7 @@ public sealed class NamedConfigStore : IDisposable
                         }
                         continue;
                     }
-                    LoadFile(files[0], group.Key, previous, configs, problems, warnings);
+                    LoadFile(named[0], group.Key, previous, configs, problems, warnings);
                 }
             }
             _fingerprint = fingerprint;

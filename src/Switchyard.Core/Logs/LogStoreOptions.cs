@@ -8,7 +8,10 @@ public sealed record LogStoreOptions
     /// <summary>Where request logs go (<c>LOG_STORE</c>): <c>local</c> (JSON lines in <see cref="Directory"/>, the default), <c>none</c>, or an object store (<c>s3</c>, <c>s3_assume</c>, <c>s3_custom</c>, <c>wasabi</c>, <c>netapp</c>, <c>gcs</c>, <c>gcs_assume</c>, <c>azure</c>).</summary>
     public string Store { get; init; } = "local";
 
-    /// <summary>Directory of the local log store (<c>LOG_STORE_LOCAL_PATH</c>, default <c>./data/logs</c>).</summary>
+    /// <summary>The base of every directory the gateway writes (<c>DATA_PATH</c>, default <c>./data</c>; <c>/tmp/switchyard</c> in the container image).</summary>
+    public const string DefaultDataPath = "./data";
+
+    /// <summary>Directory of the local log store (<c>LOG_STORE_LOCAL_PATH</c>, default <c>$DATA_PATH/logs</c>).</summary>
     public string Directory { get; init; } = "./data/logs";
 
     /// <summary>Size at which the local log rolls to a new file (<c>LOG_STORE_LOCAL_FILE_MB</c>, default 64).</summary>
@@ -47,7 +50,7 @@ public sealed record LogStoreOptions
         return d with
         {
             Store = ParseStore(get("LOG_STORE")) ?? d.Store,
-            Directory = NonEmpty(get("LOG_STORE_LOCAL_PATH")) ?? d.Directory,
+            Directory = NonEmpty(get("LOG_STORE_LOCAL_PATH")) ?? UnderDataPath(get, "logs"),
             QueueCapacity = Int(get, "LOG_QUEUE_CAPACITY", d.QueueCapacity, 1, 10_000_000),
             FileLimitBytes = Int(get, "LOG_STORE_LOCAL_FILE_MB", 64, 1, 1 << 20) * (1L << 20),
             TotalLimitBytes = Int(get, "LOG_STORE_LOCAL_MAX_MB", 1024, 1, 1 << 30) * (1L << 20),
@@ -59,6 +62,13 @@ public sealed record LogStoreOptions
             Delivery = Switchyard.Core.Logs.Delivery.LogDeliveryOptions.FromEnvironment(get),
         };
     }
+
+    /// <summary><c>DATA_PATH</c>, or <c>./data</c> when unset.</summary>
+    public static string DataPath(Func<string, string?> get) => NonEmpty(get("DATA_PATH")) ?? DefaultDataPath;
+
+    /// <summary>A writer's default directory: <paramref name="name"/> under <c>DATA_PATH</c>.</summary>
+    // Joined with '/' so the unset default reads ./data/logs exactly as documented.
+    internal static string UnderDataPath(Func<string, string?> get, string name) => DataPath(get).TrimEnd('/') is { Length: > 0 } b ? b + "/" + name : "/" + name;
 
     private static string? ParseStore(string? raw)
     {

@@ -1,11 +1,13 @@
 using System.Reflection;
 using System.Text.Json;
 using Switchyard.Core.Pipeline;
+using Switchyard.Gateway.Hosting;
 
 namespace Switchyard.Gateway.Endpoints;
 
-/// <summary><c>GET /v1/health</c>: Portkey's body plus version, uptime and the state of the named-config store.</summary>
-internal sealed class HealthEndpoint(SwitchyardEngine engine)
+/// <summary><c>GET /v1/health</c>: Portkey's body plus version, uptime, readiness and the state of the named-config store.</summary>
+/// <remarks>Always 200 while the process serves (the liveness answer); whether it should get traffic is <see cref="ReadinessEndpoint"/>'s.</remarks>
+internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness readiness)
 {
     public static readonly string Version =
         typeof(HealthEndpoint).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
@@ -15,6 +17,7 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine)
     public async Task HandleAsync(HttpContext context)
     {
         var store = engine.NamedConfigs.Current;
+        var notReady = await readiness.ReasonsAsync(context.RequestAborted);
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
         await using var json = new Utf8JsonWriter(context.Response.Body);
@@ -23,6 +26,9 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine)
         json.WriteString("message", "Server is healthy");
         json.WriteString("version", Version);
         json.WriteNumber("uptime_seconds", Math.Round(engine.Time.GetElapsedTime(_started).TotalSeconds, 3));
+        json.WriteStartObject("readiness");
+        ReadinessEndpoint.Write(json, notReady, "state");
+        json.WriteEndObject();
         json.WriteStartObject("config_store");
         json.WriteString("state", store.State);
         json.WriteString("directory", engine.NamedConfigs.Directory);

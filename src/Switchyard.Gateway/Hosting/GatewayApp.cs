@@ -13,6 +13,8 @@ public static class GatewayApp
 {
     public static WebApplication Build(ServerOptions options, HttpMessageHandler? upstreamHandler = null)
     {
+        // Before anything is built: a directory that cannot be written is a setting to fix, reported like any other.
+        WritableDirectories.Check(options);
         var metrics = new MetricsListener();
         // Parsed here, not when first resolved: a bad value must stop the start with its message, not a stack trace.
         var shedding = LoadSheddingOptions.FromEnvironment(options.Environment);
@@ -29,7 +31,8 @@ public static class GatewayApp
         builder.Logging.AddFilter("Microsoft", options.LogLevel <= LogLevel.Debug ? options.LogLevel : LogLevel.Warning);
         builder.Logging.AddFilter("System.Net.Http", LogLevel.Warning);
 
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownGrace);
+        // The drain runs inside the host's stop, before Kestrel's graceful stop: give the host both so the grace stays whole.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownDrain + options.ShutdownGrace);
         builder.WebHost.UseSockets(o => o.UnsafePreferInlineScheduling = options.InlineIo);
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -54,6 +57,9 @@ public static class GatewayApp
             UpstreamHandler = upstreamHandler,
         }));
         builder.Services.AddHostedService<EngineService>();
+        builder.Services.AddSingleton<GatewayReadiness>();
+        builder.Services.AddHostedService<ShutdownDrain>();
+        builder.Services.AddSingleton<ReadinessEndpoint>();
         builder.Services.AddSingleton<GatewayEndpoint>();
         builder.Services.AddSingleton<HealthEndpoint>();
         builder.Services.AddSingleton<LogLookupEndpoint>();
@@ -95,11 +101,24 @@ public static class GatewayApp
             }
         });
 
+        var readiness = app.Services.GetRequiredService<GatewayReadiness>();
+        app.Use((context, next) =>
+        {
+            // While draining, each answer closes its connection so keep-alive clients reconnect to a replica that stays.
+            if (readiness.Draining)
+            {
+                context.Response.Headers.Connection = "close";
+            }
+            return next(context);
+        });
         app.UseMetricsPortIsolation();
         var health = app.Services.GetRequiredService<HealthEndpoint>();
+        var ready = app.Services.GetRequiredService<ReadinessEndpoint>();
         var gateway = app.Services.GetRequiredService<GatewayEndpoint>();
         app.MapGet("/v1/health", health.HandleAsync);
         app.MapGet("/health", health.HandleAsync);
+        app.MapGet("/v1/health/ready", ready.HandleAsync);
+        app.MapGet("/health/ready", ready.HandleAsync);
         var logLookup = app.Services.GetRequiredService<LogLookupEndpoint>();
         app.MapGet("/v1/logs/{id}", context => logLookup.HandleAsync(context, (string)context.Request.RouteValues["id"]!));
         app.MapTelemetry(options);
@@ -107,7 +126,18 @@ public static class GatewayApp
         app.Map("/v1/{**rest}", gateway.HandleAsync);
         app.MapFallback(context => WriteErrorAsync(context, new GatewayError(ErrorCategory.NotFound, "Not Found")));
         app.Lifetime.ApplicationStopping.Register(() =>
-            app.Logger.LogInformation("Stopping: finishing in-flight requests (grace {Grace} s)", options.ShutdownGrace.TotalSeconds));
+        {
+            readiness.BeginDrain();
+            if (options.ShutdownDrain > TimeSpan.Zero)
+            {
+                app.Logger.LogInformation("Stopping: readiness is 503; serving {Drain} s more so load balancers stop sending, then finishing in-flight requests (grace {Grace} s)",
+                    options.ShutdownDrain.TotalSeconds, options.ShutdownGrace.TotalSeconds);
+            }
+            else
+            {
+                app.Logger.LogInformation("Stopping: finishing in-flight requests (grace {Grace} s)", options.ShutdownGrace.TotalSeconds);
+            }
+        });
         return app;
     }
 

@@ -15,6 +15,27 @@ public sealed record ServerOptions
     /// <summary>How long in-flight requests and streams may run on after a stop signal (<c>SHUTDOWN_GRACE_SECONDS</c>).</summary>
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long the listener keeps serving after a stop signal while readiness already answers 503 (<c>SHUTDOWN_DRAIN_SECONDS</c>,
+    /// default 0), so Kubernetes takes the pod out of its endpoints before connections are refused; the grace period follows.
+    /// </summary>
+    public TimeSpan ShutdownDrain { get; init; } = TimeSpan.Zero;
+
+    /// <summary>What this process serves (<c>SERVER_MODE</c>): unset or empty is the AI gateway.</summary>
+    public ServerMode Mode { get; init; } = ServerMode.Gateway;
+
+    /// <summary>The MCP gateway's listen port (<c>MCP_PORT</c>, default 8788); validated now, used once the MCP gateway exists.</summary>
+    public int McpPort { get; init; } = 8788;
+
+    /// <summary>Whether <c>MCP_PORT</c> was set (it has no listener outside the MCP modes, which start-up reports).</summary>
+    public bool McpPortSet { get; init; }
+
+    /// <summary>Public base URL of the MCP gateway (<c>MCP_GATEWAY_BASE_URL</c>), an absolute http(s) URL.</summary>
+    public Uri? McpGatewayBaseUrl { get; init; }
+
+    /// <summary>Readiness also waits for the response-cache store to answer (<c>READINESS_REQUIRES_CACHE</c>, default false).</summary>
+    public bool ReadinessRequiresCache { get; init; }
+
     /// <summary>Minimum log level (<c>LOG_LEVEL</c>: trace, debug, info, warn, error).</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
@@ -42,7 +63,14 @@ public sealed record ServerOptions
     public static ServerOptions FromEnvironment(Func<string, string?> get)
     {
         var o = new ServerOptions();
+        var mode = ServerModes.Parse(get("SERVER_MODE"));
         var port = EnvironmentValues.Int(get, "PORT", o.Port, 0, 65535);
+        var mcpPortSet = EnvironmentValues.NonEmpty(get("MCP_PORT")) is not null;
+        var mcpPort = EnvironmentValues.Int(get, "MCP_PORT", o.McpPort, 0, 65535);
+        if (mcpPortSet && mcpPort != 0 && mcpPort == port)
+        {
+            throw new FormatException($"MCP_PORT={mcpPort} is the main PORT: the MCP gateway needs a port of its own.");
+        }
         var observability = ObservabilityOptions.FromEnvironment(get);
         if (observability.MetricsPort is { } metricsPort && metricsPort != 0 && metricsPort == port)
         {
@@ -54,6 +82,12 @@ public sealed record ServerOptions
             Observability = observability,
             BindAddress = ParseBindAddress(get("BIND_ADDRESS")) ?? o.BindAddress,
             ShutdownGrace = TimeSpan.FromSeconds(EnvironmentValues.Int(get, "SHUTDOWN_GRACE_SECONDS", (int)o.ShutdownGrace.TotalSeconds, 0, 3600)),
+            ShutdownDrain = TimeSpan.FromSeconds(EnvironmentValues.Int(get, "SHUTDOWN_DRAIN_SECONDS", 0, 0, 3600)),
+            Mode = mode,
+            McpPort = mcpPort,
+            McpPortSet = mcpPortSet,
+            McpGatewayBaseUrl = ParseBaseUrl(get("MCP_GATEWAY_BASE_URL")),
+            ReadinessRequiresCache = ParseBool(get, "READINESS_REQUIRES_CACHE", false),
             LogLevel = ParseLevel(get("LOG_LEVEL")),
             InlineIo = ParseBool(get, "INLINE_IO", o.InlineIo),
             IdleTrimAfter = TimeSpan.FromMilliseconds(EnvironmentValues.Int(get, "IDLE_TRIM_AFTER_MS", (int)o.IdleTrimAfter.TotalMilliseconds, 0, 3_600_000)),
@@ -69,6 +103,20 @@ public sealed record ServerOptions
         "false" or "0" or "no" or "off" => false,
         var other => throw new FormatException($"{name}={other} is not valid: use true or false."),
     };
+
+    private static Uri? ParseBaseUrl(string? raw)
+    {
+        if (string.IsNullOrWhiteSpace(raw))
+        {
+            return null;
+        }
+        raw = raw.Trim();
+        if (!Uri.TryCreate(raw, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https") || url.Host.Length == 0)
+        {
+            throw new FormatException($"MCP_GATEWAY_BASE_URL={raw} is not valid: use the MCP gateway's public base URL with its scheme, such as https://mcp.example.com.");
+        }
+        return url;
+    }
 
     private static string? ParseBindAddress(string? raw)
     {

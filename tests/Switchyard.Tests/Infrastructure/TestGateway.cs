@@ -56,7 +56,8 @@ public sealed class TestGateway : IAsyncDisposable
         Func<GatewaySettings, GatewaySettings>? settings = null,
         IReadOnlyDictionary<string, string>? environment = null,
         TimeSpan? shutdownGrace = null,
-        TimeProvider? time = null)
+        TimeProvider? time = null,
+        Func<ServerOptions, ServerOptions>? server = null)
     {
         var dir = Directory.CreateTempSubdirectory("switchyard-configs-").FullName;
         foreach (var (file, text) in configs ?? new Dictionary<string, string>())
@@ -77,6 +78,10 @@ public sealed class TestGateway : IAsyncDisposable
             Observability = Switchyard.Gateway.Observability.ObservabilityOptions.FromEnvironment(env),
             Time = time ?? TimeProvider.System,
         };
+        if (server is not null)
+        {
+            options = server(options);
+        }
         var app = GatewayApp.Build(options);
         await app.StartAsync();
         return new TestGateway(app, dir, options);

@@ -12,44 +12,13 @@ using Xunit.Abstractions;
 namespace Switchyard.Tests.Server;
 
 /// <summary>
-/// The shipped build (self-contained, trimmed) in its own process. It can behave differently from the JIT build the other
-/// tests run: a lock held across a connect attempt hung it when Redis went away, and only this build showed it.
+/// The shipped build (self-contained, trimmed: <see cref="PublishedGateway"/>, published as the Dockerfile does) in
+/// its own process. It can behave differently from the JIT build the other tests run: a lock held across a connect attempt
+/// hung it when Redis went away, and only this build showed it.
 /// </summary>
-[Collection(PublishedGatewayTests.Collection)]
+[Collection(PublishedGateway.Collection)]
 public sealed class PublishedGatewayTests(ITestOutputHelper output)
 {
-    /// <summary>Runs alone, after the parallel tests: publishing takes both cores for a while, which would upset timing-based tests.</summary>
-    public const string Collection = "Published build (runs alone)";
-
-    // One publish per test run (trimmed; ReadyToRun is left out to save time, it did not change the behaviour seen).
-    private static readonly Lazy<Task<string>> Published = new(PublishAsync);
-
-    private static async Task<string> PublishAsync()
-    {
-        var output = Directory.CreateTempSubdirectory("switchyard-published-").FullName;
-        var artifacts = Directory.CreateTempSubdirectory("switchyard-published-artifacts-").FullName;
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = RepoPaths.Root,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var arg in (string[])["publish", Path.Combine("src", "Switchyard.Gateway"), "-c", "Release", "-r", "linux-x64", "-o", output,
-            "--artifacts-path", artifacts, "-p:PublishReadyToRun=false", "-nologo", "-v", "quiet"])
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException("dotnet publish failed: " + await stdout + await stderr);
-        }
-        return Path.Combine(output, "Switchyard.Gateway");
-    }
-
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -77,7 +46,7 @@ public sealed class PublishedGatewayTests(ITestOutputHelper output)
     [Fact]
     public async Task The_shipped_build_serves_through_a_redis_outage_resumes_caching_and_stops_on_sigterm()
     {
-        var executable = await Published.Value;
+        var executable = await PublishedGateway.ExecutableAsync();
         await using var sim = await OpenAiSimulator.StartAsync();
         await using var redis = await RedisServer.StartAsync();
         var port = FreePort();
@@ -161,7 +130,7 @@ public sealed class PublishedGatewayTests(ITestOutputHelper output)
     public async Task The_shipped_build_serves_metrics_on_its_metrics_port_and_exports_spans()
     {
         // Trimming removes what nothing seems to use: the OpenTelemetry SDK, its exporters and the runtime metrics must survive it.
-        var executable = await Published.Value;
+        var executable = await PublishedGateway.ExecutableAsync();
         await using var sim = await OpenAiSimulator.StartAsync();
         await using var receiver = await OtlpTraceReceiver.StartAsync();
         var port = FreePort();
@@ -212,7 +181,3 @@ public sealed class PublishedGatewayTests(ITestOutputHelper output)
         }
     }
 }
-
-/// <summary>The collection of <see cref="PublishedGatewayTests"/>, kept out of parallel runs.</summary>
-[CollectionDefinition(PublishedGatewayTests.Collection, DisableParallelization = true)]
-public sealed class PublishedGatewayCollection;

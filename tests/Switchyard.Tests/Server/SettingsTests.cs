@@ -111,4 +111,87 @@ public sealed class SettingsTests
         var ex = Assert.Throws<FormatException>(() => ProviderRegistry.Default.WithBaseUrls(settings.Upstream.BaseUrls));
         Assert.Contains("unknown provider 'nope'", ex.Message);
     }
+
+    [Fact]
+    public void Data_path_is_the_base_of_the_log_directories_unless_they_are_set()
+    {
+        var defaults = ServerOptions.FromEnvironment(Env());
+        Assert.Equal("./data", defaults.Engine.DataPath);
+        Assert.Equal("./data/logs", defaults.Engine.Logs.Directory);
+        Assert.Equal("./data/log-spill", defaults.Engine.Logs.Delivery.SpillDirectory);
+
+        var moved = ServerOptions.FromEnvironment(Env(("DATA_PATH", "/tmp/switchyard/")));
+        Assert.Equal("/tmp/switchyard/logs", moved.Engine.Logs.Directory);
+        Assert.Equal("/tmp/switchyard/log-spill", moved.Engine.Logs.Delivery.SpillDirectory);
+
+        var own = ServerOptions.FromEnvironment(Env(("DATA_PATH", "/tmp/switchyard"), ("LOG_STORE_LOCAL_PATH", "/logs"), ("LOG_STORE_SPILL_PATH", "/spill")));
+        Assert.Equal("/logs", own.Engine.Logs.Directory);
+        Assert.Equal("/spill", own.Engine.Logs.Delivery.SpillDirectory);
+    }
+
+    [Fact]
+    public void Server_mode_and_the_mcp_settings_are_read_and_checked()
+    {
+        var defaults = ServerOptions.FromEnvironment(Env());
+        Assert.Equal(ServerMode.Gateway, defaults.Mode);
+        Assert.Equal(8788, defaults.McpPort);
+        Assert.False(defaults.McpPortSet);
+        Assert.Null(defaults.McpGatewayBaseUrl);
+        Assert.False(defaults.ReadinessRequiresCache);
+        Assert.Equal(TimeSpan.Zero, defaults.ShutdownDrain);
+
+        var set = ServerOptions.FromEnvironment(Env(("SERVER_MODE", " "), ("MCP_PORT", "9788"), ("MCP_GATEWAY_BASE_URL", "https://mcp.example.com/"),
+            ("READINESS_REQUIRES_CACHE", "true"), ("SHUTDOWN_DRAIN_SECONDS", "5")));
+        Assert.Equal(ServerMode.Gateway, set.Mode);
+        Assert.Equal(9788, set.McpPort);
+        Assert.True(set.McpPortSet);
+        Assert.Equal(new Uri("https://mcp.example.com/"), set.McpGatewayBaseUrl);
+        Assert.True(set.ReadinessRequiresCache);
+        Assert.Equal(TimeSpan.FromSeconds(5), set.ShutdownDrain);
+        // The default MCP port on the main port is no conflict while nothing listens on it.
+        Assert.Equal(8788, ServerOptions.FromEnvironment(Env(("PORT", "8788"))).Port);
+    }
+
+    [Theory]
+    [InlineData("SERVER_MODE", "mcp", "SERVER_MODE=mcp is not available: the MCP gateway is not built into Switchyard yet.")]
+    [InlineData("SERVER_MODE", "ALL", "SERVER_MODE=ALL is not available: the MCP gateway is not built into Switchyard yet.")]
+    [InlineData("SERVER_MODE", "gateway", "SERVER_MODE=gateway is not valid: leave it unset or empty for the AI gateway")]
+    [InlineData("MCP_PORT", "70000", "MCP_PORT=70000 is not valid: expected a whole number from 0 to 65535.")]
+    [InlineData("MCP_PORT", "8787", "MCP_PORT=8787 is the main PORT")]
+    [InlineData("MCP_GATEWAY_BASE_URL", "mcp.example.com", "MCP_GATEWAY_BASE_URL=mcp.example.com is not valid")]
+    [InlineData("MCP_GATEWAY_BASE_URL", "ftp://mcp.example.com", "MCP_GATEWAY_BASE_URL=ftp://mcp.example.com is not valid")]
+    [InlineData("READINESS_REQUIRES_CACHE", "sometimes", "READINESS_REQUIRES_CACHE=sometimes is not valid")]
+    [InlineData("SHUTDOWN_DRAIN_SECONDS", "-1", "SHUTDOWN_DRAIN_SECONDS=-1 is not valid")]
+    public void A_wrong_server_setting_is_refused_with_its_name(string name, string value, string message)
+    {
+        var ex = Assert.Throws<FormatException>(() => ServerOptions.FromEnvironment(Env((name, value))));
+        Assert.StartsWith(message, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_log_directory_that_cannot_be_written_is_refused_naming_the_variable()
+    {
+        // A regular file where a directory should be: no directory can be made under it, whoever runs the test.
+        var file = Path.GetTempFileName();
+        try
+        {
+            var derived = ServerOptions.FromEnvironment(Env(("DATA_PATH", file)));
+            var ex = Assert.Throws<FormatException>(() => WritableDirectories.Check(derived));
+            Assert.StartsWith($"LOG_STORE_LOCAL_PATH={file}/logs, the default under DATA_PATH={file}, cannot be written (", ex.Message, StringComparison.Ordinal);
+            Assert.EndsWith("point DATA_PATH, or LOG_STORE_LOCAL_PATH, at a writable directory such as /tmp or a mounted volume.", ex.Message, StringComparison.Ordinal);
+
+            var spill = ServerOptions.FromEnvironment(Env(("LOG_STORE", "s3"), ("LOG_STORE_REGION", "eu-west-1"), ("LOG_STORE_GENERATIONS_BUCKET", "b"), ("LOG_STORE_ACCESS_KEY", "a"), ("LOG_STORE_SECRET_KEY", "s"),
+                ("LOG_STORE_SPILL_PATH", file + "/spill")));
+            ex = Assert.Throws<FormatException>(() => WritableDirectories.Check(spill));
+            Assert.StartsWith($"LOG_STORE_SPILL_PATH={file}/spill cannot be written (", ex.Message, StringComparison.Ordinal);
+            Assert.EndsWith("point LOG_STORE_SPILL_PATH at a writable directory such as /tmp or a mounted volume.", ex.Message, StringComparison.Ordinal);
+
+            // Nothing is written when nothing is logged.
+            WritableDirectories.Check(ServerOptions.FromEnvironment(Env(("DATA_PATH", file), ("LOG_STORE", "none"))));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 }

@@ -14,7 +14,7 @@ public sealed record LogDeliveryOptions
     /// <summary>Longest one store call may take before it counts as failed (<c>LOG_STORE_CONNECTION_TIMEOUT_MS</c>, default 15000).</summary>
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>Where records wait on disk while the store is down or the queue is full (<c>LOG_STORE_SPILL_PATH</c>, default <c>./data/log-spill</c>).</summary>
+    /// <summary>Where records wait on disk while the store is down or the queue is full (<c>LOG_STORE_SPILL_PATH</c>, default <c>$DATA_PATH/log-spill</c>).</summary>
     public string SpillDirectory { get; init; } = "./data/log-spill";
 
     /// <summary>Disk the spill directory may take; past it records are dropped and counted (<c>LOG_STORE_SPILL_MAX_MB</c>, default 1024; 0 turns spilling off).</summary>
@@ -49,7 +49,7 @@ public sealed record LogDeliveryOptions
             FailureThreshold = Int(get, "LOG_STORE_CONNECTION_FAILURE_THRESHOLD", d.FailureThreshold, 1, 10_000),
             CircuitBackoff = MsInRange(get, "LOG_STORE_CONNECTION_BACKOFF_MS", d.CircuitBackoff, 100, 86_400_000),
             CallTimeout = MsInRange(get, "LOG_STORE_CONNECTION_TIMEOUT_MS", d.CallTimeout, 100, 600_000),
-            SpillDirectory = NonEmpty(get("LOG_STORE_SPILL_PATH")) ?? d.SpillDirectory,
+            SpillDirectory = NonEmpty(get("LOG_STORE_SPILL_PATH")) ?? LogStoreOptions.UnderDataPath(get, "log-spill"),
             SpillMaxBytes = Int(get, "LOG_STORE_SPILL_MAX_MB", (int)(d.SpillMaxBytes >> 20), 0, 1 << 22) * (1L << 20),
             SpillFsync = Bool(get, "LOG_STORE_SPILL_FSYNC", d.SpillFsync),
             Writers = Int(get, "LOG_STORE_WRITERS", d.Writers, 1, 64),
