@@ -119,6 +119,7 @@ public sealed class ContainerSandbox : IAsyncDisposable
     {
         var published = await PublishedGateway.DirectoryAsync();
         var root = Directory.CreateTempSubdirectory("switchyard-image-root-").FullName;
+        PublishedGateway.DeleteOnExit(root);
         Dockerfile.Load().LayOut(root, published);
         return root;
     }
