@@ -7,7 +7,7 @@ namespace Switchyard.Gateway.Endpoints;
 
 /// <summary><c>GET /v1/health</c>: Portkey's body plus version, uptime, readiness and the state of the named-config store.</summary>
 /// <remarks>Always 200 while the process serves (the liveness answer); whether it should get traffic is <see cref="ReadinessEndpoint"/>'s.</remarks>
-internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness readiness)
+internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness readiness, Switchyard.Gateway.Hosting.LoadShedder shedder)
 {
     public static readonly string Version =
         typeof(HealthEndpoint).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
@@ -61,6 +61,43 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness r
         json.WriteEndObject();
         WriteCache(json, engine);
         WriteLogs(json, engine);
+        WriteLimits(json, shedder);
+        json.WriteEndObject();
+    }
+
+    /// <summary>The limits the gateway sheds load against, what it uses of them, and what it refused.</summary>
+    private static void WriteLimits(Utf8JsonWriter json, Switchyard.Gateway.Hosting.LoadShedder shedder)
+    {
+        var limits = shedder.Limits;
+        json.WriteStartObject("limits");
+        json.WriteString("memory_limit_source", limits.MemoryLimitSource);
+        if (limits.MemoryLimit is { } memory)
+        {
+            json.WriteNumber("memory_limit_bytes", memory);
+            json.WriteNumber("memory_in_use_bytes", shedder.MemoryInUse);
+        }
+        else
+        {
+            json.WriteNull("memory_limit_bytes");
+        }
+        if (limits.CpuLimit is { } cpu)
+        {
+            json.WriteNumber("cpu_limit_cores", Math.Round(cpu, 3));
+        }
+        else
+        {
+            json.WriteNull("cpu_limit_cores");
+        }
+        json.WriteNumber("processor_count", Environment.ProcessorCount);
+        if (limits.OpenFilesLimit is { } files)
+        {
+            json.WriteNumber("open_files_limit", files);
+        }
+        json.WriteNumber("max_concurrent_requests", shedder.MaxConcurrent);
+        json.WriteNumber("in_flight", shedder.InFlight);
+        json.WriteBoolean("memory_pressure", shedder.MemoryPressure);
+        json.WriteNumber("shed_for_concurrency", shedder.ShedForConcurrency);
+        json.WriteNumber("shed_for_memory", shedder.ShedForMemory);
         json.WriteEndObject();
     }
 
