@@ -27,5 +27,14 @@ if (options.Mode == ServerMode.Gateway && (options.McpPortSet || options.McpGate
     // Valid, but nothing uses them in this mode: say so rather than ignore them silently.
     app.Logger.LogWarning("MCP_PORT / MCP_GATEWAY_BASE_URL are set but SERVER_MODE runs the AI gateway only: no MCP listener is started");
 }
+// Portkey's control-plane settings come along in values files copied from Portkey's guides. Switchyard has no control
+// plane and reads none of them: say so once rather than ignore them silently.
+string[] controlPlane = ["PORTKEY_CLIENT_AUTH", "ORGANISATIONS_TO_SYNC", "ANALYTICS_STORE", "ALBUS_BASEPATH", "CONTROL_PLANE_BASEPATH",
+    "SOURCE_SYNC_API_BASEPATH", "CONFIG_READER_PATH", "HYBRID_DEPLOYMENT", "PRIVATE_DEPLOYMENT"];
+if (controlPlane.Where(name => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(name))).ToArray() is { Length: > 0 } set)
+{
+    app.Logger.LogWarning("{Variables} set: these configure Portkey's control plane, which Switchyard does not use; they have no effect (metrics are on /metrics, traces go to OTLP, configs come from CONFIG_DIR)",
+        string.Join(", ", set));
+}
 await app.RunAsync();
 return 0;

@@ -103,4 +103,39 @@ public sealed class GatewayProcessTests
         Assert.Equal(2, process.ExitCode);
         Assert.Contains("RETRY_MAX_ATTEMPTS=lots is not valid", stderr);
     }
+
+    [Fact]
+    public async Task Portkey_control_plane_settings_are_named_in_a_start_up_warning_not_ignored_silently()
+    {
+        var port = FreePort();
+        using var process = Start(port, ("LOG_STORE", "none"), ("PORTKEY_CLIENT_AUTH", "pk-client"), ("ANALYTICS_STORE", "control_plane"));
+        var lines = new List<string>();
+        var warned = new TaskCompletionSource();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line && line.Contains("control plane", StringComparison.Ordinal))
+            {
+                lock (lines)
+                {
+                    lines.Add(line);
+                }
+                warned.TrySetResult();
+            }
+        };
+        process.BeginOutputReadLine();
+        try
+        {
+            await warned.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            var warning = lines[0];
+            Assert.Contains("\"Warning\"", warning);
+            Assert.Contains("PORTKEY_CLIENT_AUTH", warning);
+            Assert.Contains("ANALYTICS_STORE", warning);
+            Assert.DoesNotContain("pk-client", warning); // names, never values
+        }
+        finally
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+    }
 }
