@@ -34,6 +34,20 @@ public static class Requests
 
     public static (string, string)[] Config(string config) => [("x-portkey-config", config)];
 
+    /// <summary>A chat completion in header mode to an OpenAI-format upstream, ready to send (relative to the gateway).</summary>
+    public static HttpRequestMessage HeaderModeChat(Uri upstream, bool stream = false)
+    {
+        var message = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
+        {
+            Content = new StringContent(Chat(stream: stream), System.Text.Encoding.UTF8, "application/json"),
+        };
+        foreach (var (name, value) in HeaderMode(upstream))
+        {
+            message.Headers.TryAddWithoutValidation(name, value);
+        }
+        return message;
+    }
+
     /// <summary>An inline config JSON for one OpenAI target at the given upstream.</summary>
     public static string Target(Uri upstream, string key = Key, string extra = "") =>
         $"{{\"provider\":\"openai\",\"api_key\":\"{key}\",\"custom_host\":\"{upstream}\"{(extra.Length > 0 ? "," + extra : "")}}}";

@@ -119,18 +119,7 @@ public sealed class LoadSheddingTests
         await using var sim = await OpenAiSimulator.StartAsync();
         sim.StepMode = true;
         await using var gateway = await TestGateway.StartAsync(environment: new Dictionary<string, string> { ["MAX_CONCURRENT_REQUESTS"] = "2", ["SHED_RETRY_AFTER_SECONDS"] = "3" });
-        HttpRequestMessage Chat(bool stream)
-        {
-            var message = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
-            {
-                Content = new StringContent(Requests.Chat(stream: stream), System.Text.Encoding.UTF8, "application/json"),
-            };
-            foreach (var (name, value) in Requests.HeaderMode(sim.BaseUrl))
-            {
-                message.Headers.TryAddWithoutValidation(name, value);
-            }
-            return message;
-        }
+        HttpRequestMessage Chat(bool stream) => Requests.HeaderModeChat(sim.BaseUrl, stream);
 
         // Two streams take both slots; step mode holds them open after their first event.
         using var first = await gateway.Client.SendAsync(Chat(stream: true), HttpCompletionOption.ResponseHeadersRead);

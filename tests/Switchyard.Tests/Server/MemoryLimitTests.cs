@@ -159,14 +159,7 @@ public sealed class MemoryLimitTests(ITestOutputHelper output)
             Assert.True(Count("completed") >= Streams / 2, "fewer than half the streams were admitted: " + line);
 
             // Shed clients can come back: once the burst is over the gateway admits again.
-            using var after = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
-            {
-                Content = new StringContent(Requests.Chat(), System.Text.Encoding.UTF8, "application/json"),
-            };
-            foreach (var (name, value) in Requests.HeaderMode(new Uri($"http://127.0.0.1:{upstreamPort}/v1")))
-            {
-                after.Headers.TryAddWithoutValidation(name, value);
-            }
+            using var after = Requests.HeaderModeChat(new Uri($"http://127.0.0.1:{upstreamPort}/v1"));
             Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(after)).StatusCode);
         }
         finally
