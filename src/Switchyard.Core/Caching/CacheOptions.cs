@@ -43,6 +43,12 @@ public sealed record CacheOptions
 
     public string? RedisPassword { get; init; }
 
+    /// <summary>
+    /// <c>REDIS_CLIENT</c>: <c>switchyard</c> (default, src/Switchyard.Redis) or <c>stackexchange</c> (StackExchange.Redis;
+    /// the issue 13 evaluation, docs/notes/redis-client-evaluation.md).
+    /// </summary>
+    public string RedisClient { get; init; } = "switchyard";
+
     /// <summary><c>GCP_REDIS_AUTH_MODE=workload</c>: an IAM access token from the metadata server is the password.</summary>
     public bool GcpRedisWorkloadAuth { get; init; }
 
@@ -107,6 +113,11 @@ public sealed record CacheOptions
         {
             throw new FormatException($"GCP_REDIS_AUTH_MODE={gcpAuth} is not known: use workload (IAM token from the metadata server) or leave it unset.");
         }
+        var redisClient = NonEmpty(get("REDIS_CLIENT"))?.ToLowerInvariant() ?? "switchyard";
+        if (redisClient is not ("switchyard" or "stackexchange"))
+        {
+            throw new FormatException($"REDIS_CLIENT={redisClient} is not known: use switchyard (default) or stackexchange.");
+        }
         var threshold = NonEmpty(get("SEMANTIC_CACHE_SIMILARITY_THRESHOLD"));
         double? similarity = null;
         if (threshold is not null)
@@ -138,6 +149,7 @@ public sealed record CacheOptions
             RedisUsername = NonEmpty(get("REDIS_USERNAME")),
             RedisPassword = get("REDIS_PASSWORD") is { Length: > 0 } password ? password : null,
             GcpRedisWorkloadAuth = gcpAuth == "workload",
+            RedisClient = redisClient,
             EmbeddingProvider = provider,
             EmbeddingUrl = NonEmpty(get("SEMANTIC_CACHE_EMBEDDINGS_URL")),
             EmbeddingModel = NonEmpty(get("SEMANTIC_CACHE_EMBEDDING_MODEL")) ?? d.EmbeddingModel,

@@ -251,6 +251,9 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         {
             case "none":
                 return null;
+            case "redis" when options.RedisClient == "stackexchange":
+                store = new SeRedisCacheStore(RedisOptions(settings, time));
+                break;
             case "redis":
                 _redis = new RedisClient(RedisOptions(settings, time));
                 store = new RedisCacheStore(_redis);
