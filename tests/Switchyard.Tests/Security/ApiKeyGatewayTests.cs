@@ -12,7 +12,7 @@ using Xunit;
 namespace Switchyard.Tests.Security;
 
 /// <summary>The real gateway with <c>AUTH_MODE=keys</c>: who gets in, with which status and body, and what reaches the upstream.</summary>
-public sealed class ApiKeyGatewayTests
+public sealed class ApiKeyGatewayTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const string Alice = "sy-alice-test-key";
     private const string Logs = "sy-logs-only-key";
@@ -295,5 +295,26 @@ public sealed class ApiKeyGatewayTests
         }
         // Still healthy and still serving a good key.
         Assert.Equal(HttpStatusCode.OK, (await gw.SendAsync(Chat(sim.BaseUrl, Alice))).StatusCode);
+    }
+
+    [Fact]
+    public async Task The_portkey_npm_sdk_api_key_option_and_the_openai_sdk_bearer_reach_the_upstream_with_a_gateway_key()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync(new SimulatorOptions { RequiredApiKey = "sk-node" });
+        var (gw, _) = await StartAsync(Keys, configs: new Dictionary<string, string> { ["node-named.json"] = Requests.Target(sim.BaseUrl, "sk-node") });
+        await using var _gw = gw;
+        var (stdout, exitCode) = await NodeClients.RunAsync("gateway-key-check.mjs", new Dictionary<string, string>
+        {
+            ["GATEWAY_URL"] = gw.V1.ToString(),
+            ["UPSTREAM_URL"] = sim.BaseUrl.ToString(),
+            ["PROVIDER_API_KEY"] = "sk-node",
+            ["GATEWAY_KEY"] = Alice,
+            ["CONFIG_NAME"] = "node-named",
+        }, TimeSpan.FromSeconds(120), output, "portkey-ai");
+        var cases = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(3, cases.Count);
+        Assert.True(exitCode == 0, stdout);
+        Assert.Equal(2, sim.Requests.Count);
+        Assert.All(sim.Requests, r => Assert.Equal("Bearer sk-node", r.Headers["Authorization"]));
     }
 }
