@@ -1,5 +1,10 @@
 using Switchyard.Gateway.Hosting;
 
+if (args.Length > 0 && args[0] == HashKeyCommand.Name)
+{
+    return HashKeyCommand.Run(args, Console.Out, Console.Error);
+}
+
 WebApplication app;
 ServerOptions options;
 try

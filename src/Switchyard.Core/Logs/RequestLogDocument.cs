@@ -39,6 +39,8 @@ public static class RequestLogDocument
         WriteOptional(json, "config_mode", r.ConfigMode);
         WriteOptional(json, "config_name", r.ConfigName);
         WriteOptional(json, "provider", r.Provider);
+        WriteOptional(json, "api_key_name", r.ApiKeyName);
+        WriteOptional(json, "team", r.Team);
         WriteOptional(json, "request_model", r.RequestModel);
         WriteOptional(json, "response_model", r.ResponseModel);
         WriteOptional(json, "last_used_option_index", r.OptionPath);

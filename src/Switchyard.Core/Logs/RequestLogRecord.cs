@@ -27,6 +27,12 @@ public sealed record RequestLogRecord
 
     public string? Provider { get; init; }
 
+    /// <summary>The gateway API key's name (<c>api_key_name</c>), when keys are required.</summary>
+    public string? ApiKeyName { get; init; }
+
+    /// <summary>The gateway API key's team.</summary>
+    public string? Team { get; init; }
+
     public string? RequestModel { get; init; }
 
     public string? ResponseModel { get; init; }

@@ -91,6 +91,12 @@ public sealed class RequestContext : IUsageSink
     /// <summary>The status the client was (or will be) sent.</summary>
     public int Status { get; set; }
 
+    /// <summary>The gateway API key's name, when <c>AUTH_MODE=keys</c> admitted the request.</summary>
+    public string? ApiKeyName { get; set; }
+
+    /// <summary>The gateway API key's team.</summary>
+    public string? Team { get; set; }
+
     /// <summary><c>x-portkey-provider</c>: the provider of the leaf that answered.</summary>
     public string? Provider { get; set; }
 
@@ -333,6 +339,8 @@ public sealed class RequestContext : IUsageSink
             Function = request?.Endpoint.FnName() ?? "unknown",
             ConfigMode = Plan?.Mode,
             ConfigName = Plan?.Mode == "named" ? Plan.Config.Source : null,
+            ApiKeyName = ApiKeyName,
+            Team = Team,
             Provider = Provider ?? Error?.Provider,
             RequestModel = facts.Model,
             ResponseModel = ResponseModel,

@@ -12,7 +12,8 @@ namespace Switchyard.Gateway.Endpoints;
 /// Serves every <c>/v1/*</c> route by adapting HTTP to the engine: the request becomes a <see cref="GatewayRequest"/>,
 /// the engine's answer is relayed as it arrives. Nothing about routing, caching or providers lives here.
 /// </summary>
-internal sealed class GatewayEndpoint(SwitchyardEngine engine, IdleMemoryTrimmer trimmer, LoadShedder shedder, ILogger<GatewayEndpoint> logger)
+internal sealed class GatewayEndpoint(SwitchyardEngine engine, IdleMemoryTrimmer trimmer, LoadShedder shedder, ILogger<GatewayEndpoint> logger,
+    ApiKeyGate? gate = null)
 {
     private const int CopyBufferSize = 16 * 1024;
 
@@ -37,6 +38,17 @@ internal sealed class GatewayEndpoint(SwitchyardEngine engine, IdleMemoryTrimmer
 
     private async Task ServeAsync(HttpContext http)
     {
+        // AUTH_MODE=none costs this one branch.
+        Core.Security.ApiKeys.ApiKey? key = null;
+        if (gate is not null)
+        {
+            key = gate.Authenticate(http.Request, out var refusal);
+            if (key is null)
+            {
+                await ApiKeyGate.WriteAsync(http, refusal!);
+                return;
+            }
+        }
         var context = engine.CreateContext(http.Request.Headers["x-portkey-trace-id"].ToString());
         var ct = http.RequestAborted;
         HttpResponseMessage response;
@@ -47,6 +59,20 @@ internal sealed class GatewayEndpoint(SwitchyardEngine engine, IdleMemoryTrimmer
             // A declared length over the limit is refused before reading; an undeclared (chunked) one while reading.
             var body = request.ContentLength > limit ? null : await ReadBodyAsync(request, limit, ct);
             var gatewayRequest = Adapt(request, body);
+            if (key is not null)
+            {
+                // After the body is read: the model allow list needs the request's model.
+                var refusal = ApiKeyGate.Authorize(key, Core.Security.ApiKeys.ApiKeyScopes.CompletionsWrite, request.Headers,
+                    body is null ? null : gatewayRequest.BodyFacts.Model, engine);
+                if (refusal is not null)
+                {
+                    await ApiKeyGate.WriteAsync(http, refusal);
+                    return;
+                }
+                ApiKeyGate.MergeMetadata(key, request.Headers);
+                context.ApiKeyName = key.Name;
+                context.Team = key.Team;
+            }
             if (body is null)
             {
                 context.Request = gatewayRequest;

@@ -7,7 +7,8 @@ namespace Switchyard.Gateway.Endpoints;
 
 /// <summary><c>GET /v1/health</c>: Portkey's body plus version, uptime, readiness and the state of the named-config store.</summary>
 /// <remarks>Always 200 while the process serves (the liveness answer); whether it should get traffic is <see cref="ReadinessEndpoint"/>'s.</remarks>
-internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness readiness, Switchyard.Gateway.Hosting.LoadShedder shedder)
+internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness readiness, Switchyard.Gateway.Hosting.LoadShedder shedder,
+    Core.Security.ApiKeys.ApiKeyStore? keys = null)
 {
     public static readonly string Version =
         typeof(HealthEndpoint).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
@@ -59,6 +60,7 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness r
         }
         json.WriteEndArray();
         json.WriteEndObject();
+        WriteKeys(json, keys);
         WriteCache(json, engine);
         WriteLogs(json, engine);
         WriteLimits(json, shedder);
@@ -98,6 +100,42 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness r
         json.WriteBoolean("memory_pressure", shedder.MemoryPressure);
         json.WriteNumber("shed_for_concurrency", shedder.ShedForConcurrency);
         json.WriteNumber("shed_for_memory", shedder.ShedForMemory);
+        json.WriteEndObject();
+    }
+
+    /// <summary>Gateway API keys: how many are loaded and what is wrong with the key files (never a hash or a key).</summary>
+    private static void WriteKeys(Utf8JsonWriter json, Core.Security.ApiKeys.ApiKeyStore? keys)
+    {
+        json.WriteStartObject("keys");
+        if (keys is null)
+        {
+            json.WriteString("state", "disabled");
+            json.WriteEndObject();
+            return;
+        }
+        var snapshot = keys.Current;
+        json.WriteString("state", snapshot.State);
+        json.WriteString("path", keys.Path);
+        json.WriteNumber("count", snapshot.ByHash.Count);
+        json.WriteNumber("generation", snapshot.Generation);
+        json.WriteString("loaded_at", snapshot.LoadedAt);
+        json.WriteStartArray("problems");
+        foreach (var p in snapshot.Problems)
+        {
+            json.WriteStartObject();
+            json.WriteString("file", p.File);
+            json.WriteString("path", p.Path);
+            json.WriteString("message", p.Message);
+            json.WriteBoolean("kept_previous_version", p.KeptPreviousVersion);
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
+        json.WriteStartArray("warnings");
+        foreach (var w in snapshot.Warnings)
+        {
+            json.WriteStringValue(w);
+        }
+        json.WriteEndArray();
         json.WriteEndObject();
     }
 

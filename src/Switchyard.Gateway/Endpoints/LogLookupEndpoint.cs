@@ -7,10 +7,20 @@ namespace Switchyard.Gateway.Endpoints;
 /// <c>GET /v1/logs/{id}</c>: a request's log record from the configured store, so operators need no bucket credentials.
 /// Off unless <c>LOG_LOOKUP_ENABLED=true</c>: until gateway keys exist, anyone who reaches the gateway could read bodies.
 /// </summary>
-internal sealed class LogLookupEndpoint(SwitchyardEngine engine)
+internal sealed class LogLookupEndpoint(SwitchyardEngine engine, ApiKeyGate? gate = null)
 {
     public async Task HandleAsync(HttpContext context, string id)
     {
+        if (gate is not null)
+        {
+            var key = gate.Authenticate(context.Request, out var refusal);
+            refusal ??= ApiKeyGate.Authorize(key!, Core.Security.ApiKeys.ApiKeyScopes.LogsRead, context.Request.Headers, null, engine);
+            if (refusal is not null)
+            {
+                await ApiKeyGate.WriteAsync(context, refusal);
+                return;
+            }
+        }
         if (!engine.Settings.Logs.LookupEnabled)
         {
             await WriteErrorAsync(context, 403, "Request-log lookup is disabled: set LOG_LOOKUP_ENABLED=true to serve GET /v1/logs/{id} (anyone who can reach the gateway can then read records).");

@@ -60,6 +60,17 @@ public static class GatewayApp
         builder.Services.AddSingleton<GatewayReadiness>();
         builder.Services.AddHostedService<ShutdownDrain>();
         builder.Services.AddSingleton<ReadinessEndpoint>();
+        if (options.Auth.Keys)
+        {
+            builder.Services.AddSingleton(sp =>
+            {
+                var store = new Core.Security.ApiKeys.ApiKeyStore(options.Auth.ApiKeysPath!, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Switchyard.ApiKeys"),
+                    options.Time, options.Auth.ReloadDebounce);
+                store.Start();
+                return store;
+            });
+            builder.Services.AddSingleton(sp => new ApiKeyGate(sp.GetRequiredService<Core.Security.ApiKeys.ApiKeyStore>(), options.Time));
+        }
         builder.Services.AddSingleton<GatewayEndpoint>();
         builder.Services.AddSingleton<HealthEndpoint>();
         builder.Services.AddSingleton<LogLookupEndpoint>();
@@ -115,6 +126,16 @@ public static class GatewayApp
         var health = app.Services.GetRequiredService<HealthEndpoint>();
         var ready = app.Services.GetRequiredService<ReadinessEndpoint>();
         var gateway = app.Services.GetRequiredService<GatewayEndpoint>();
+        if (options.Auth.Keys)
+        {
+            // Loaded now, not on the first request: problems show in the start-up log and in health straight away.
+            _ = app.Services.GetRequiredService<Core.Security.ApiKeys.ApiKeyStore>();
+        }
+        else if (options.BindAddress is not ("localhost" or "127.0.0.1" or "::1"))
+        {
+            app.Logger.LogWarning("AUTH_MODE=none on {Address}: anyone who can reach this port can spend the provider keys of every named config. Set AUTH_MODE=keys with API_KEYS_PATH (docs/access-control.md), or bind to 127.0.0.1",
+                options.BindAddress);
+        }
         app.MapGet("/v1/health", health.HandleAsync);
         app.MapGet("/health", health.HandleAsync);
         app.MapGet("/v1/health/ready", ready.HandleAsync);

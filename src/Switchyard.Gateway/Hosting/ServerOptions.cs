@@ -50,6 +50,9 @@ public sealed record ServerOptions
 
     public GatewaySettings Engine { get; init; } = new();
 
+    /// <summary>Gateway API keys (<c>AUTH_MODE</c>, <c>API_KEYS_PATH</c>); off by default.</summary>
+    public AuthOptions Auth { get; init; } = new();
+
     /// <summary><c>/metrics</c> and trace export (<c>ENABLE_PROMETHEUS</c>, <c>METRICS_PORT</c>, <c>OTEL_*</c>, <c>SERVICE_NAME</c>).</summary>
     public ObservabilityOptions Observability { get; init; } = new();
 
@@ -72,6 +75,7 @@ public sealed record ServerOptions
             throw new FormatException($"MCP_PORT={mcpPort} is the main PORT: the MCP gateway needs a port of its own.");
         }
         var observability = ObservabilityOptions.FromEnvironment(get);
+        var auth = AuthOptions.FromEnvironment(get);
         if (observability.MetricsPort is { } metricsPort && metricsPort != 0 && metricsPort == port)
         {
             throw new FormatException($"METRICS_PORT={metricsPort} is the main PORT: give the metrics listener a port of its own, or unset METRICS_PORT to serve /metrics on the main port.");
@@ -92,6 +96,7 @@ public sealed record ServerOptions
             InlineIo = ParseBool(get, "INLINE_IO", o.InlineIo),
             IdleTrimAfter = TimeSpan.FromMilliseconds(EnvironmentValues.Int(get, "IDLE_TRIM_AFTER_MS", (int)o.IdleTrimAfter.TotalMilliseconds, 0, 3_600_000)),
             Engine = GatewaySettings.FromEnvironment(get),
+            Auth = auth,
             Environment = get,
         };
     }
