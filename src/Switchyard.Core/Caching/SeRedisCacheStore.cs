@@ -223,43 +223,12 @@ public sealed class SeRedisCacheStore : ICacheStore, IAsyncDisposable
 
     private bool Validate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
-        if (errors == SslPolicyErrors.None)
+        // One certificate check for both Redis clients: the system roots, else the configured CA.
+        if (Switchyard.Redis.TlsTrust.Accept(certificate, chain, errors, _extraRoots, out var problem))
         {
             return true;
         }
-        string why;
-        if (certificate is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
-        {
-            why = "the server sent no certificate";
-        }
-        else if (errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch))
-        {
-            why = "the server certificate does not match the host name";
-        }
-        else if (_extraRoots is not { Count: > 0 })
-        {
-            why = "the server certificate is not trusted; set the CA file if it is self-signed";
-        }
-        else
-        {
-            using var custom = new X509Chain();
-            custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            custom.ChainPolicy.CustomTrustStore.AddRange(_extraRoots);
-            custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            if (chain is not null)
-            {
-                foreach (var element in chain.ChainElements)
-                {
-                    custom.ChainPolicy.ExtraStore.Add(element.Certificate);
-                }
-            }
-            using var owned = certificate is X509Certificate2 ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
-            if (custom.Build(owned ?? (X509Certificate2)certificate))
-            {
-                return true;
-            }
-            why = "the server certificate is not signed by the configured CA";
-        }
+        var why = problem!;
         _tlsProblem = why;
         _problem = why;
         _failed.TrySetResult();

@@ -42,8 +42,20 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness r
             json.WriteStringValue(name);
         }
         json.WriteEndArray();
+        WriteProblems(json, store.Problems, store.Warnings);
+        json.WriteEndObject();
+        WriteKeys(json, keys);
+        WriteCache(json, engine);
+        WriteLogs(json, engine);
+        WriteLimits(json, shedder);
+        json.WriteEndObject();
+    }
+
+    /// <summary>A watched store's load problems (file, JSON path, message, whether the last good version still serves) and warnings.</summary>
+    private static void WriteProblems(Utf8JsonWriter json, IReadOnlyList<Switchyard.Core.Configs.ConfigLoadProblem> problems, IReadOnlyList<string> warnings)
+    {
         json.WriteStartArray("problems");
-        foreach (var p in store.Problems)
+        foreach (var p in problems)
         {
             json.WriteStartObject();
             json.WriteString("file", p.File);
@@ -54,17 +66,11 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness r
         }
         json.WriteEndArray();
         json.WriteStartArray("warnings");
-        foreach (var w in store.Warnings)
+        foreach (var w in warnings)
         {
             json.WriteStringValue(w);
         }
         json.WriteEndArray();
-        json.WriteEndObject();
-        WriteKeys(json, keys);
-        WriteCache(json, engine);
-        WriteLogs(json, engine);
-        WriteLimits(json, shedder);
-        json.WriteEndObject();
     }
 
     /// <summary>The limits the gateway sheds load against, what it uses of them, and what it refused.</summary>
@@ -119,23 +125,7 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness r
         json.WriteNumber("count", snapshot.ByHash.Count);
         json.WriteNumber("generation", snapshot.Generation);
         json.WriteString("loaded_at", snapshot.LoadedAt);
-        json.WriteStartArray("problems");
-        foreach (var p in snapshot.Problems)
-        {
-            json.WriteStartObject();
-            json.WriteString("file", p.File);
-            json.WriteString("path", p.Path);
-            json.WriteString("message", p.Message);
-            json.WriteBoolean("kept_previous_version", p.KeptPreviousVersion);
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
-        json.WriteStartArray("warnings");
-        foreach (var w in snapshot.Warnings)
-        {
-            json.WriteStringValue(w);
-        }
-        json.WriteEndArray();
+        WriteProblems(json, snapshot.Problems, snapshot.Warnings);
         json.WriteEndObject();
     }
 

@@ -136,8 +136,13 @@ public sealed class LoadSheddingTests
             Assert.Equal("server_overloaded", body.RootElement.GetProperty("error").GetProperty("type").GetString());
             Assert.Contains("2 concurrent", body.RootElement.GetProperty("error").GetProperty("message").GetString());
         }
-        // Health is never shed: a loaded pod is not a dead pod.
-        Assert.Equal(HttpStatusCode.OK, (await gateway.Client.GetAsync("/v1/health")).StatusCode);
+        // Health is never shed: a loaded pod is not a dead pod. It reports the cap, what is in flight and what was shed.
+        using var health = await gateway.Client.GetAsync("/v1/health");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        var limits = (await health.JsonAsync()).GetProperty("limits");
+        Assert.Equal(2, limits.GetProperty("max_concurrent_requests").GetInt32());
+        Assert.Equal(2, limits.GetProperty("in_flight").GetInt32());
+        Assert.Equal(1, limits.GetProperty("shed_for_concurrency").GetInt32());
 
         // The open streams were not touched: released, both deliver every event to the end.
         sim.StepMode = false;

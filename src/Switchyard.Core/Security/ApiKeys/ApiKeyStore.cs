@@ -1,3 +1,4 @@
+using Switchyard.Core.Configs;
 using System.Collections.Frozen;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
@@ -5,8 +6,6 @@ using Microsoft.Extensions.Logging;
 namespace Switchyard.Core.Security.ApiKeys;
 
 /// <summary>A problem with a key file: where, what, and whether that file's previous version keeps serving.</summary>
-public sealed record ApiKeyProblem(string File, string Path, string Message, bool KeptPreviousVersion);
-
 /// <summary>The keys loaded at one moment; swapped whole on reload.</summary>
 public sealed class ApiKeySnapshot
 {
@@ -18,7 +17,7 @@ public sealed class ApiKeySnapshot
     /// <summary>Each file's keys as last loaded without error: what a broken file falls back to.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<ApiKey>> ByFile { get; init; } = new Dictionary<string, IReadOnlyList<ApiKey>>();
 
-    public IReadOnlyList<ApiKeyProblem> Problems { get; init; } = [];
+    public IReadOnlyList<ConfigLoadProblem> Problems { get; init; } = [];
 
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
@@ -188,7 +187,7 @@ public sealed class ApiKeyStore : IDisposable
             }
             var previous = _snapshot;
             var fingerprint = Fingerprint();
-            var problems = new List<ApiKeyProblem>();
+            var problems = new List<ConfigLoadProblem>();
             var warnings = new List<string>();
             var byFile = new Dictionary<string, IReadOnlyList<ApiKey>>(StringComparer.Ordinal);
             var exists = File.Exists(_path) || Directory.Exists(_path);
@@ -199,7 +198,7 @@ public sealed class ApiKeyStore : IDisposable
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                problems.Add(new ApiKeyProblem(_path, "", $"cannot be read: {ex.Message}", previous.ByFile.Count > 0));
+                problems.Add(new ConfigLoadProblem(_path, "", $"cannot be read: {ex.Message}", previous.ByFile.Count > 0));
                 files = [];
                 foreach (var (file, keys) in previous.ByFile)
                 {
@@ -208,7 +207,7 @@ public sealed class ApiKeyStore : IDisposable
             }
             if (!exists)
             {
-                problems.Add(new ApiKeyProblem(_path, "", "API_KEYS_PATH does not exist; no key is accepted", false));
+                problems.Add(new ConfigLoadProblem(_path, "", "API_KEYS_PATH does not exist; no key is accepted", false));
             }
             foreach (var file in files)
             {
@@ -238,7 +237,7 @@ public sealed class ApiKeyStore : IDisposable
                 {
                     byFile[fileName] = old!;
                 }
-                problems.AddRange(errors.Select(e => new ApiKeyProblem(fileName, e.Path, e.Message, kept)));
+                problems.AddRange(errors.Select(e => new ConfigLoadProblem(fileName, e.Path, e.Message, kept)));
             }
             var byHash = new Dictionary<string, ApiKey>(StringComparer.Ordinal);
             var names = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -250,7 +249,7 @@ public sealed class ApiKeyStore : IDisposable
                     if (byHash.TryGetValue(hex, out var first))
                     {
                         // The same secret under two names would make the log record ambiguous: the first definition wins.
-                        problems.Add(new ApiKeyProblem(file, "", $"key '{key.Name}' has the same hash as key '{first.Name}' in {first.File}; only the first is used", true));
+                        problems.Add(new ConfigLoadProblem(file, "", $"key '{key.Name}' has the same hash as key '{first.Name}' in {first.File}; only the first is used", true));
                         continue;
                     }
                     if (names.TryGetValue(key.Name, out var otherFile))
