@@ -46,13 +46,36 @@ public sealed partial class KillTheStoreTests
         do
         {
             var url = $"{s3.Endpoint}{S3rverServer.Bucket}?list-type=2&max-keys=1000" + (token is null ? "" : "&continuation-token=" + Uri.EscapeDataString(token));
-            var xml = await http.GetStringAsync(url);
+            var xml = await ListPageAsync(http, url, s3);
             keys.AddRange(KeyElement().Matches(xml).Select(m => WebUtility.HtmlDecode(m.Groups[1].Value)));
             var next = NextToken().Match(xml);
             token = next.Success ? WebUtility.HtmlDecode(next.Groups[1].Value) : null;
         }
         while (token is not null);
         return keys;
+    }
+
+    /// <summary>
+    /// One ListObjectsV2 page. s3rver reads each object's metadata file while listing and writes that file
+    /// non-atomically, so a listing that meets a write still in progress (or a file cut by the stop) answers 500;
+    /// a few tries apart, with the status, body and server output in the failure if it persists.
+    /// </summary>
+    private static async Task<string> ListPageAsync(HttpClient http, string url, S3rverServer s3)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            using var response = await http.GetAsync(url);
+            var body = await response.Content.ReadAsStringAsync();
+            if (response.IsSuccessStatusCode)
+            {
+                return body;
+            }
+            if (attempt == 5)
+            {
+                Assert.Fail($"listing the bucket answered {(int)response.StatusCode} {attempt} times: {body}\n{s3.Output}");
+            }
+            await Task.Delay(500);
+        }
     }
 
     [GeneratedRegex("<Key>([^<]*)</Key>")]
