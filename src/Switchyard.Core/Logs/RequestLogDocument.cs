@@ -41,6 +41,7 @@ public static class RequestLogDocument
         WriteOptional(json, "provider", r.Provider);
         WriteOptional(json, "api_key_name", r.ApiKeyName);
         WriteOptional(json, "team", r.Team);
+        WriteOptional(json, "virtual_key", r.VirtualKey);
         WriteOptional(json, "request_model", r.RequestModel);
         WriteOptional(json, "response_model", r.ResponseModel);
         WriteOptional(json, "last_used_option_index", r.OptionPath);

@@ -33,6 +33,9 @@ public sealed record RequestLogRecord
     /// <summary>The gateway API key's team.</summary>
     public string? Team { get; init; }
 
+    /// <summary>The virtual key's slug (<c>virtual_key</c>), never its credentials.</summary>
+    public string? VirtualKey { get; init; }
+
     public string? RequestModel { get; init; }
 
     public string? ResponseModel { get; init; }

@@ -97,6 +97,12 @@ public sealed class RequestContext : IUsageSink
     /// <summary>The gateway API key's team.</summary>
     public string? Team { get; set; }
 
+    /// <summary>The caller's key (or the identity a JWT yielded), with its allow lists, limits and budgets; null when <c>AUTH_MODE=none</c>.</summary>
+    public Security.ApiKeys.ApiKey? ApiKey { get; set; }
+
+    /// <summary>The slug of the virtual key whose credentials the answering target used, if any.</summary>
+    public string? VirtualKey { get; set; }
+
     /// <summary><c>x-portkey-provider</c>: the provider of the leaf that answered.</summary>
     public string? Provider { get; set; }
 
@@ -341,6 +347,7 @@ public sealed class RequestContext : IUsageSink
             ConfigName = Plan?.Mode == "named" ? Plan.Config.Source : null,
             ApiKeyName = ApiKeyName,
             Team = Team,
+            VirtualKey = VirtualKey,
             Provider = Provider ?? Error?.Provider,
             RequestModel = facts.Model,
             ResponseModel = ResponseModel,

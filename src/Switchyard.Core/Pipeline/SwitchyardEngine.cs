@@ -124,6 +124,9 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     /// <summary>The engine's spans (activity source <c>Switchyard</c>); none are made until a tracer listens.</summary>
     public SwitchyardTracing Tracing { get; }
 
+    /// <summary>Rate limits and budgets: usage and what remains, for the admin API; null when no rule is configured anywhere.</summary>
+    public Limits.ILimitUsage? Limits { get; private set; }
+
     /// <summary>The response cache; null when <c>CACHE_STORE=none</c>.</summary>
     public ResponseCache? Cache { get; }
 

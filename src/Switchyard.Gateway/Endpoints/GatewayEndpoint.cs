@@ -70,6 +70,7 @@ internal sealed class GatewayEndpoint(SwitchyardEngine engine, IdleMemoryTrimmer
                     return;
                 }
                 ApiKeyGate.MergeMetadata(key, request.Headers);
+                context.ApiKey = key;
                 context.ApiKeyName = key.Name;
                 context.Team = key.Team;
             }

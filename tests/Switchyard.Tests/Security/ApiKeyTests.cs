@@ -106,8 +106,8 @@ public sealed class ApiKeyTests : IDisposable
             keys:
               - name: a
                 hash: {{ApiKeyHash.Format("sy-a")}}
-                rate_limits: {requests_per_minute: 10}
-                budgets: {usd_per_month: 5}
+                rate_limits: [{requests: 10, per: minute}]
+                budgets: [{cost: 5, period: month}]
                 virtual_keys: [openai-prod]
                 scopse: [admin]
             """);
@@ -118,6 +118,24 @@ public sealed class ApiKeyTests : IDisposable
             Assert.Contains(warnings, w => w.Contains($"'{field}'", StringComparison.Ordinal) && w.Contains("not enforced yet", StringComparison.Ordinal));
         }
         Assert.Contains(warnings, w => w.Contains("unknown field 'scopse'", StringComparison.Ordinal));
+        Assert.Equal(["10 requests per minute", "5 USD per month"], keys![0].Limits.Select(r => r.Describe()));
+        Assert.Equal(["openai-prod"], keys[0].VirtualKeys!);
+    }
+
+    [Fact]
+    public void A_limit_written_wrongly_is_an_error_with_its_path()
+    {
+        var (keys, errors, _) = Parse($$"""
+            keys:
+              - name: a
+                hash: {{ApiKeyHash.Format("sy-a")}}
+                rate_limits: [{requests: 10, per: fortnight}, {requests: 5, tokens: 5, per: minute}]
+                budgets: {usd_per_month: 5}
+            """);
+        Assert.Null(keys);
+        Assert.Contains(errors, e => e.Path == "$.keys[0].rate_limits[0].per");
+        Assert.Contains(errors, e => e.Path == "$.keys[0].rate_limits[1]" && e.Message.Contains("exactly one of requests or tokens", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.Path == "$.keys[0].budgets" && e.Message.Contains("must be a list", StringComparison.Ordinal));
     }
 
     [Fact]

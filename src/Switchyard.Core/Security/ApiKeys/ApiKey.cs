@@ -27,6 +27,12 @@ public sealed record ApiKey
     /// <summary>Default <c>x-portkey-metadata</c> entries; the request's own keys win.</summary>
     public JsonObject? Metadata { get; init; }
 
+    /// <summary>Virtual keys (slugs) the key may use; null allows any.</summary>
+    public FrozenSet<string>? VirtualKeys { get; init; }
+
+    /// <summary>The key's own rate limits and budgets (<c>rate_limits</c>, <c>budgets</c>).</summary>
+    public IReadOnlyList<Limits.LimitRule> Limits { get; init; } = [];
+
     public DateTimeOffset? ExpiresAt { get; init; }
 
     public bool Disabled { get; init; }

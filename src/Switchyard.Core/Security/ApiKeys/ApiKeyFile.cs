@@ -89,6 +89,8 @@ public static class ApiKeyFile
         var configs = List(entry, "configs", path, errors);
         var providers = List(entry, "providers", path, errors);
         var models = List(entry, "models", path, errors);
+        var virtualKeys = List(entry, "virtual_keys", path, errors);
+        var limits = Limits.LimitRules.Parse(entry, path, $"key '{label}'", errors);
         JsonObject? metadata = null;
         if (entry["metadata"] is { } m)
         {
@@ -150,6 +152,8 @@ public static class ApiKeyFile
             Configs = configs?.ToFrozenSet(StringComparer.Ordinal),
             Providers = providers?.ToFrozenSet(StringComparer.OrdinalIgnoreCase),
             Models = models?.ToFrozenSet(StringComparer.Ordinal),
+            VirtualKeys = virtualKeys?.ToFrozenSet(StringComparer.Ordinal),
+            Limits = limits,
             Metadata = metadata,
             ExpiresAt = expires,
             Disabled = disabled,
