@@ -29,6 +29,9 @@ public sealed class SwitchyardMetrics : IDisposable
     public const string GuardrailVerdictLabel = "switchyard.guardrail.verdict";
     public const string LogStoreLabel = "switchyard.logs.store";
     public const string CacheStoreLabel = "switchyard.cache.store";
+    public const string ApiKeyLabel = "switchyard.api_key";
+    public const string TeamLabel = "switchyard.team";
+    public const string VirtualKeyLabel = "switchyard.virtual_key";
 
     // The conventions' advisory buckets: durations 10 ms to 82 s, token counts 1 to 67 M, each step ×2 or ×4.
     private static readonly double[] DurationBuckets = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92];
@@ -45,6 +48,10 @@ public sealed class SwitchyardMetrics : IDisposable
     private readonly BoundedLabel? _responseModels;
     private readonly BoundedLabel _guardrailIds;
     private readonly MetadataLabels? _metadata;
+    // Key and virtual-key names come from files, but a JWT's subject is whatever the identity provider says: bound them all.
+    private readonly BoundedLabel? _keys;
+    private readonly BoundedLabel? _teams;
+    private readonly BoundedLabel? _virtualKeys;
 
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _serverDuration;
@@ -78,6 +85,12 @@ public sealed class SwitchyardMetrics : IDisposable
             _responseModels = new BoundedLabel(options.LabelValueLimit);
         }
         _guardrailIds = new BoundedLabel(options.LabelValueLimit);
+        if (options.IncludeCallerLabels)
+        {
+            _keys = new BoundedLabel(options.LabelValueLimit);
+            _teams = new BoundedLabel(options.LabelValueLimit);
+            _virtualKeys = new BoundedLabel(options.LabelValueLimit);
+        }
         _metadata = options.MetadataLabelKeys.Count > 0 ? new MetadataLabels(options.MetadataLabelKeys, options.LabelValueLimit) : null;
         var durations = new InstrumentAdvice<double> { HistogramBucketBoundaries = DurationBuckets };
 
@@ -164,6 +177,7 @@ public sealed class SwitchyardMetrics : IDisposable
             {
                 _metadata.AddTo(ref tags, request.Headers);
             }
+            AddCaller(ref tags, c);
             _requests.Add(1, tags);
         }
         if (_serverDuration.Enabled)
@@ -179,11 +193,13 @@ public sealed class SwitchyardMetrics : IDisposable
         RecordAttempts(c, operation, facts.Stream);
         if (c.Usage is { } usage && c.CacheStatus is not (CacheStatus.Hit or CacheStatus.SemanticHit))
         {
-            RecordUsage(usage, operation, provider, model, _responseModels?.Get(c.ResponseModel), c.UsageSource);
+            RecordUsage(usage, operation, provider, model, _responseModels?.Get(c.ResponseModel), c.UsageSource, c);
         }
         if (c.Cost is { } cost && _cost.Enabled)
         {
-            _cost.Add((double)cost, Common(operation, provider, model));
+            var tags = Common(operation, provider, model);
+            AddCaller(ref tags, c);
+            _cost.Add((double)cost, tags);
         }
     }
 
@@ -241,7 +257,19 @@ public sealed class SwitchyardMetrics : IDisposable
         }
     }
 
-    private void RecordUsage(Usage.TokenUsage usage, string operation, string? provider, string? model, string? responseModel, string? source)
+    /// <summary>Who spent it: the gateway key, its team and the virtual key, on the gateway's own request, token and cost series.</summary>
+    private void AddCaller(ref TagList tags, RequestContext c)
+    {
+        if (_keys is null)
+        {
+            return;
+        }
+        AddIfSet(ref tags, ApiKeyLabel, _keys.Get(c.ApiKeyName));
+        AddIfSet(ref tags, TeamLabel, _teams!.Get(c.Team));
+        AddIfSet(ref tags, VirtualKeyLabel, _virtualKeys!.Get(c.VirtualKey));
+    }
+
+    private void RecordUsage(Usage.TokenUsage usage, string operation, string? provider, string? model, string? responseModel, string? source, RequestContext c)
     {
         var tags = Common(operation, provider, model);
         AddIfSet(ref tags, ResponseModel, responseModel);
@@ -269,6 +297,7 @@ public sealed class SwitchyardMetrics : IDisposable
         }
         var counted = Common(operation, provider, model);
         AddIfSet(ref counted, UsageSourceLabel, source);
+        AddCaller(ref counted, c);
         CountTokens(counted, "input", usage.PromptTokens, always: true);
         CountTokens(counted, "output", usage.CompletionTokens, always: true);
         CountTokens(counted, "cache_read", usage.CachedPromptTokens, always: false);

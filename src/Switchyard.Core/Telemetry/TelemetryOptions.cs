@@ -24,6 +24,9 @@ public sealed record TelemetryOptions
     /// <summary>Label series by model (<c>PROMETHEUS_INCLUDE_MODEL_LABEL</c>, default true: the GenAI conventions carry the model).</summary>
     public bool IncludeModelLabel { get; init; } = true;
 
+    /// <summary>Label the gateway's request, token and cost series by gateway key, team and virtual key (<c>PROMETHEUS_INCLUDE_API_KEY_NAME_LABEL</c>, default true).</summary>
+    public bool IncludeCallerLabels { get; init; } = true;
+
     /// <summary>
     /// Distinct values an open-ended label (request model, response model, guardrail id, each metadata key) may take;
     /// later values are reported as <c>_other</c> (<c>METRICS_LABEL_VALUE_LIMIT</c>, default 100).
@@ -49,6 +52,7 @@ public sealed record TelemetryOptions
         {
             LatestGenAiConventions = latest,
             IncludeModelLabel = Bool(get, "PROMETHEUS_INCLUDE_MODEL_LABEL", d.IncludeModelLabel),
+            IncludeCallerLabels = Bool(get, "PROMETHEUS_INCLUDE_API_KEY_NAME_LABEL", d.IncludeCallerLabels),
             LabelValueLimit = Int(get, "METRICS_LABEL_VALUE_LIMIT", d.LabelValueLimit, 1, 10_000),
             MetadataLabelKeys = Bool(get, "PROMETHEUS_INCLUDE_METADATA_LABELS", false) ? MetadataKeys(get) : [],
         };
