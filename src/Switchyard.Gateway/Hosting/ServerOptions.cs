@@ -76,6 +76,10 @@ public sealed record ServerOptions
         }
         var observability = ObservabilityOptions.FromEnvironment(get);
         var auth = AuthOptions.FromEnvironment(get);
+        if (observability.MetricsRequireKey && !auth.Keys)
+        {
+            throw new FormatException("METRICS_REQUIRE_KEY=true needs AUTH_MODE=keys: /metrics is checked against the gateway's keys, and with AUTH_MODE=none there are none.");
+        }
         if (observability.MetricsPort is { } metricsPort && metricsPort != 0 && metricsPort == port)
         {
             throw new FormatException($"METRICS_PORT={metricsPort} is the main PORT: give the metrics listener a port of its own, or unset METRICS_PORT to serve /metrics on the main port.");

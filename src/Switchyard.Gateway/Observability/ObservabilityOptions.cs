@@ -25,6 +25,12 @@ public sealed record ObservabilityOptions
     /// </summary>
     public int? MetricsPort { get; init; }
 
+    /// <summary>
+    /// <c>/metrics</c> answers only a gateway key with the <c>logs.read</c> or <c>admin</c> scope (<c>METRICS_REQUIRE_KEY</c>, default
+    /// false: scrapes stay open, like the health routes).
+    /// </summary>
+    public bool MetricsRequireKey { get; init; }
+
     /// <summary>Where spans are exported; null (no <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>) turns tracing off.</summary>
     public Uri? OtlpTracesEndpoint { get; init; }
 
@@ -76,6 +82,7 @@ public sealed record ObservabilityOptions
         return d with
         {
             EnablePrometheus = EnvironmentValues.Bool(get, "ENABLE_PROMETHEUS", d.EnablePrometheus),
+            MetricsRequireKey = EnvironmentValues.Bool(get, "METRICS_REQUIRE_KEY", false),
             MetricsPort = EnvironmentValues.NonEmpty(get("METRICS_PORT")) is null ? null : EnvironmentValues.Int(get, "METRICS_PORT", 0, 0, 65535),
             OtlpProtocol = protocol,
             OtlpTracesEndpoint = ParseEndpoint(get, protocol),

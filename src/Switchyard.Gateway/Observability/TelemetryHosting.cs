@@ -85,15 +85,25 @@ internal static class TelemetryHosting
             return;
         }
         var listener = app.Services.GetRequiredService<MetricsListener>();
-        if (!listener.IsConfigured)
-        {
-            app.MapPrometheusScrapingEndpoint("/metrics");
-            return;
-        }
+        var gate = options.Observability.MetricsRequireKey ? app.Services.GetRequiredService<ApiKeyGate>() : null;
         // With a metrics port, /metrics lives there alone: the main port answers it with 404 like any unknown route.
         app.MapPrometheusScrapingEndpoint("/metrics", meterProvider: null,
-            configureBranchedPipeline: branch => branch.Use((context, next) => listener.Owns(context) ? next(context) : NotFound(context)),
+            configureBranchedPipeline: branch => branch.Use((context, next) =>
+                listener.IsConfigured && !listener.Owns(context) ? NotFound(context)
+                : gate is not null ? RequireKeyAsync(gate, context, next)
+                : next(context)),
             optionsName: null);
+    }
+
+    /// <summary><c>METRICS_REQUIRE_KEY</c>: a scrape must bring a gateway key (Prometheus sends it as <c>Authorization: Bearer</c>) allowed to read.</summary>
+    private static Task RequireKeyAsync(ApiKeyGate gate, HttpContext context, RequestDelegate next)
+    {
+        var key = gate.Authenticate(context.Request, out var refusal);
+        if (key is not null && !key.Scopes.Contains(Core.Security.ApiKeys.ApiKeyScopes.LogsRead) && !key.Scopes.Contains(Core.Security.ApiKeys.ApiKeyScopes.Admin))
+        {
+            refusal = AuthRefusal.Forbidden($"API key '{key.Name}' needs the logs.read or admin scope to read /metrics");
+        }
+        return refusal is null ? next(context) : ApiKeyGate.WriteAsync(context, refusal);
     }
 
     /// <summary>On the metrics port, everything but <c>/metrics</c> is 404 (the API stays on the main port).</summary>
