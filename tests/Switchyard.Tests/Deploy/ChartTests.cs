@@ -487,6 +487,20 @@ public sealed class ChartTests
         Assert.NotEqual(0, nodePort.ExitCode);
     }
 
+    [Fact]
+    public async Task Limits_replicas_follows_the_most_replicas_that_can_run_unless_set()
+    {
+        static async Task<IReadOnlyList<string?>> LimitsReplicasAsync(params (string, string)[] sets)
+        {
+            var container = SwitchyardChart.Container(SwitchyardChart.Gateway(await SwitchyardChart.RenderOkAsync(sets)));
+            return container["env"]!.AsArray().Where(e => (string?)e!["name"] == "LIMITS_REPLICAS").Select(e => (string?)e!["value"]).ToList();
+        }
+        Assert.Equal(["3"], await LimitsReplicasAsync(("replicaCount", "3")));
+        // With an autoscaler the count moves; its maximum keeps the per-replica shares from adding up past a limit.
+        Assert.Equal(["7"], await LimitsReplicasAsync(("replicaCount", "3"), ("autoscaling.enabled", "true"), ("autoscaling.maxReplicas", "7")));
+        Assert.Equal(["5"], await LimitsReplicasAsync(("replicaCount", "3"), ("environment.create", "false"), ("environment.data.LIMITS_REPLICAS", "5")));
+    }
+
     private static bool Selects(JsonObject selector, JsonObject workload)
     {
         var labels = workload["spec"]!["template"]!["metadata"]!["labels"]!.AsObject();

@@ -1,7 +1,7 @@
 {{/*
 The gateway container's env list (without the "env:" key), "" when there is nothing to set:
 every environment.data key (from the chart's Secret/ConfigMap, from existingSecret for secretKeys, else literal),
-then what the chart derives (PORT, CONFIG_DIR, REDIS_URL, REDIS_PASSWORD) unless environment.data already has it,
+then what the chart derives (LIMITS_REPLICAS, PORT, CONFIG_DIR, REDIS_URL, REDIS_PASSWORD) unless environment.data already has it,
 then extraEnv.
 */}}
 {{- define "switchyard.gatewayEnv" -}}
@@ -38,6 +38,11 @@ then extraEnv.
       key: {{ . }}
 {{- end }}
 {{- end }}
+{{- end }}
+{{- if not (include "switchyard.hasEnv" (list . "LIMITS_REPLICAS")) }}
+{{- /* Each replica's share of a limit while Redis is unreachable: the most replicas that can run, so the shares never add up past the limit. */}}
+- name: LIMITS_REPLICAS
+  value: {{ ternary .Values.autoscaling.maxReplicas .Values.replicaCount (and .Values.autoscaling .Values.autoscaling.enabled) | toString | quote }}
 {{- end }}
 {{- if and .Values.service.containerPort (not (include "switchyard.hasEnv" (list . "PORT"))) }}
 - name: PORT
