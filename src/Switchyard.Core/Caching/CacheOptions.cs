@@ -44,10 +44,10 @@ public sealed record CacheOptions
     public string? RedisPassword { get; init; }
 
     /// <summary>
-    /// <c>REDIS_CLIENT</c>: <c>switchyard</c> (default, src/Switchyard.Redis) or <c>stackexchange</c> (StackExchange.Redis;
-    /// the issue 13 evaluation, docs/notes/redis-client-evaluation.md).
+    /// <c>REDIS_CLIENT</c> as given: it chose between two Redis clients until StackExchange.Redis became the only one.
+    /// Kept so the engine can warn that it no longer has an effect, rather than ignore it silently.
     /// </summary>
-    public string RedisClient { get; init; } = "switchyard";
+    public string? IgnoredRedisClient { get; init; }
 
     /// <summary><c>GCP_REDIS_AUTH_MODE=workload</c>: an IAM access token from the metadata server is the password.</summary>
     public bool GcpRedisWorkloadAuth { get; init; }
@@ -113,11 +113,6 @@ public sealed record CacheOptions
         {
             throw new FormatException($"GCP_REDIS_AUTH_MODE={gcpAuth} is not known: use workload (IAM token from the metadata server) or leave it unset.");
         }
-        var redisClient = NonEmpty(get("REDIS_CLIENT"))?.ToLowerInvariant() ?? "switchyard";
-        if (redisClient is not ("switchyard" or "stackexchange"))
-        {
-            throw new FormatException($"REDIS_CLIENT={redisClient} is not known: use switchyard (default) or stackexchange.");
-        }
         var threshold = NonEmpty(get("SEMANTIC_CACHE_SIMILARITY_THRESHOLD"));
         double? similarity = null;
         if (threshold is not null)
@@ -149,7 +144,7 @@ public sealed record CacheOptions
             RedisUsername = NonEmpty(get("REDIS_USERNAME")),
             RedisPassword = get("REDIS_PASSWORD") is { Length: > 0 } password ? password : null,
             GcpRedisWorkloadAuth = gcpAuth == "workload",
-            RedisClient = redisClient,
+            IgnoredRedisClient = NonEmpty(get("REDIS_CLIENT")),
             EmbeddingProvider = provider,
             EmbeddingUrl = NonEmpty(get("SEMANTIC_CACHE_EMBEDDINGS_URL")),
             EmbeddingModel = NonEmpty(get("SEMANTIC_CACHE_EMBEDDING_MODEL")) ?? d.EmbeddingModel,

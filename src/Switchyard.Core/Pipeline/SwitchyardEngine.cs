@@ -9,13 +9,13 @@ using Switchyard.Core.Logs.Stores;
 using Switchyard.Core.Pipeline.Steps;
 using Switchyard.Core.Providers;
 using Switchyard.Core.Providers.Google;
+using Switchyard.Core.Redis;
 using Switchyard.Core.Requests;
 using Switchyard.Core.Routing;
 using Switchyard.Core.Security;
 using Switchyard.Core.Usage;
 using Switchyard.Core.Usage.Pricing;
 using Switchyard.Core.Telemetry;
-using Switchyard.Redis;
 
 namespace Switchyard.Core.Pipeline;
 
@@ -30,7 +30,6 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly ILogger _logsLogger;
     private readonly Action<RequestContext> _finish;
-    private RedisClient? _redis;
 
     public SwitchyardEngine(GatewaySettings settings, SwitchyardEngineOptions? options = null)
     {
@@ -63,6 +62,13 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             loggers.CreateLogger("Switchyard.Configs"), options.Time);
         Resolver = new ConfigResolver(compiler, NamedConfigs, Providers, hosts);
         Upstream = new HttpMessageInvoker(options.UpstreamHandler ?? CreateUpstreamHandler(settings.Upstream), disposeHandler: true);
+        if (settings.Cache.IgnoredRedisClient is { } client)
+        {
+            _logger.LogWarning("REDIS_CLIENT={Client} no longer has an effect: the gateway always uses StackExchange.Redis; remove the setting", client);
+        }
+        Redis = settings.Cache.Store == "redis"
+            ? new RedisConnection(RedisOptionsFor(settings, options.Time), loggers.CreateLogger("Switchyard.Redis"))
+            : null;
         Cache = CreateCache(settings, options.Time, _logger, embed: SendInternalAsync);
         var routingLog = loggers.CreateLogger("Switchyard.Routing");
         Leaves = new LeafPipeline(
@@ -130,6 +136,9 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     /// <summary>The response cache; null when <c>CACHE_STORE=none</c>.</summary>
     public ResponseCache? Cache { get; }
 
+    /// <summary>The one Redis connection every capability shares (cache, limits, budgets); null unless <c>CACHE_STORE</c> selects Redis.</summary>
+    public RedisConnection? Redis { get; }
+
     public ProviderRegistry Providers { get; }
 
     public NamedConfigStore NamedConfigs { get; }
@@ -167,9 +176,9 @@ public sealed class SwitchyardEngine : IAsyncDisposable
                 shipper.Start();
                 break;
         }
-        if (_redis is { } client)
+        if (Redis is { } redis)
         {
-            _ = WarmUpAsync(client, Settings.Cache, _logger);
+            _ = WarmUpAsync(redis, Settings.Cache, _logger);
         }
     }
 
@@ -254,12 +263,8 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         {
             case "none":
                 return null;
-            case "redis" when options.RedisClient == "stackexchange":
-                store = new SeRedisCacheStore(RedisOptions(settings, time));
-                break;
             case "redis":
-                _redis = new RedisClient(RedisOptions(settings, time));
-                store = new RedisCacheStore(_redis);
+                store = new RedisCacheStore(Redis!);
                 break;
             default:
                 store = new MemoryCacheStore(options.MemoryMaxBytes, time);
@@ -274,12 +279,12 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         return new ResponseCache(safe, time, logger, options.KeyPrefix, options.MaxEntryBytes, semantic);
     }
 
-    private static async Task WarmUpAsync(RedisClient client, CacheOptions options, ILogger logger)
+    private static async Task WarmUpAsync(RedisConnection redis, CacheOptions options, ILogger logger)
     {
         try
         {
-            // Connect now, so the first requests do not pay for connection set-up and an unreachable server is reported at start.
-            await client.PingAsync().ConfigureAwait(false);
+            // An unreachable server is reported at start, not by the first request that misses the cache.
+            await redis.PingAsync().ConfigureAwait(false);
             logger.LogInformation("Cache store {Store} connected ({Mode})", options.StoreName, options.RedisCluster ? "cluster" : "standalone");
         }
         catch (Exception ex)
@@ -288,12 +293,12 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         }
     }
 
-    /// <summary>Client options from <c>REDIS_*</c>: the URL first, then the separate variables, which win.</summary>
+    /// <summary>Connection options from <c>REDIS_*</c>: the URL first, then the separate variables, which win.</summary>
     /// <param name="time">The engine's clock, for the lifetime of Memorystore IAM tokens.</param>
-    public static RedisClientOptions RedisOptions(GatewaySettings settings, TimeProvider time)
+    public static RedisOptions RedisOptionsFor(GatewaySettings settings, TimeProvider time)
     {
         var o = settings.Cache;
-        var client = o.RedisUrl is { } url ? RedisClientOptions.FromUrl(url) : new RedisClientOptions { Endpoints = o.RedisClusterEndpoints };
+        var client = o.RedisUrl is { } url ? RedisOptions.FromUrl(url) : new RedisOptions { Endpoints = o.RedisClusterEndpoints };
         if (o.RedisClusterEndpoints.Count > 0)
         {
             client = client with { Endpoints = o.RedisClusterEndpoints };
@@ -350,16 +355,16 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         NamedConfigs.Dispose();
         Upstream.Dispose();
         GuardrailHttp.Dispose();
-        if ((Cache?.Store as FailSafeCacheStore)?.Inner is IAsyncDisposable store)
+        if (Redis is { } redis)
         {
             try
             {
-                // Closing the cache store's connections must not hold the process past its shutdown.
-                await store.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
+                // Closing the Redis connections must not hold the process past its shutdown.
+                await redis.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
-                _logger.LogWarning("The cache store's connections did not close within 3 s; exiting without waiting for them");
+                _logger.LogWarning("The Redis connections did not close within 3 s; exiting without waiting for them");
             }
         }
         if (RequestLog is IAsyncDisposable log)

@@ -1,7 +1,11 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using Switchyard.Core.Caching;
+using Switchyard.Core.Pipeline;
 using Switchyard.Gateway;
+using Switchyard.Tests.Logs.Delivery;
+using Switchyard.Tests.Redis;
 using Switchyard.Tests.Infrastructure;
 using Xunit;
 
@@ -59,16 +63,62 @@ public sealed class CacheSettingsTests
     public void Redis_client_options_come_from_the_url_and_the_separate_variables_win()
     {
         var settings = ServerOptions.FromEnvironment(Env(("REDIS_URL", "rediss://alice:secret@cache.internal:6380/2"), ("REDIS_PASSWORD", "rotated"))).Engine;
-        var client = SwitchyardEngine.RedisOptions(settings, TimeProvider.System);
+        var client = SwitchyardEngine.RedisOptionsFor(settings, TimeProvider.System);
         Assert.Equal([("cache.internal", 6380)], client.Endpoints);
         Assert.True(client.Tls);
         Assert.Equal(("alice", "rotated"), (client.Username, client.Password));
         Assert.Equal(2, client.Database);
         Assert.False(client.Cluster);
 
-        var cluster = SwitchyardEngine.RedisOptions(ServerOptions.FromEnvironment(Env(("REDIS_CLUSTER_ENDPOINTS", "10.0.0.1:7000,10.0.0.2:7001"))).Engine, TimeProvider.System);
+        var cluster = SwitchyardEngine.RedisOptionsFor(ServerOptions.FromEnvironment(Env(("REDIS_CLUSTER_ENDPOINTS", "10.0.0.1:7000,10.0.0.2:7001"))).Engine, TimeProvider.System);
         Assert.True(cluster.Cluster);
         Assert.Equal([("10.0.0.1", 7000), ("10.0.0.2", 7001)], cluster.Endpoints);
+    }
+
+    [Fact]
+    public async Task A_retired_redis_client_setting_is_warned_about_at_start_and_the_engine_shares_one_redis_connection()
+    {
+        Assert.Null(CacheOptions.FromEnvironment(Env()).IgnoredRedisClient);
+        var port = RedisServer.FreePort();
+        var settings = TestGateway.FastSettings(Directory.CreateTempSubdirectory("switchyard-cache-").FullName) with
+        {
+            Logs = new() { Store = "none" },
+            Cache = CacheOptions.FromEnvironment(Env(("REDIS_URL", $"redis://127.0.0.1:{port}"), ("REDIS_CLIENT", "switchyard"))),
+        };
+        var logger = new CapturingLogger();
+        var engine = new SwitchyardEngine(settings, new SwitchyardEngineOptions { Environment = _ => null, Loggers = new OneLoggerFactory(logger) });
+        Assert.Equal(1, logger.Count(LogLevel.Warning, "REDIS_CLIENT=switchyard no longer has an effect"));
+        Assert.NotNull(engine.Redis);
+        Assert.Same(engine.Redis, ((RedisCacheStore)((FailSafeCacheStore)engine.Cache!.Store).Inner).Connection);
+
+        // Nothing listens on the port: start-up reports it, and shutdown is not held up by the connection.
+        engine.Start();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (logger.Count(LogLevel.Warning, "is not reachable yet") == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+        Assert.Equal(1, logger.Count(LogLevel.Warning, $"127.0.0.1:{port}"));
+        var stopping = DateTime.UtcNow;
+        await engine.DisposeAsync();
+        Assert.True(DateTime.UtcNow - stopping < TimeSpan.FromSeconds(3));
+        Assert.NotNull(engine.Redis.Problem);
+
+        await using var memory = new SwitchyardEngine(settings with { Cache = new CacheOptions() }, new SwitchyardEngineOptions { Environment = _ => null, Loggers = new OneLoggerFactory(logger) });
+        Assert.Null(memory.Redis);
+    }
+
+    private sealed class OneLoggerFactory(ILogger logger) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName) => logger;
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
     }
 
     [Fact]

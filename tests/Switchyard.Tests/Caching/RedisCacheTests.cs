@@ -104,15 +104,10 @@ public sealed class RedisCacheTests
     public async Task Tls_with_the_test_ca_and_an_acl_user_limited_to_the_key_prefix_serve_the_cache()
     {
         await using var tls = await RedisTlsTests.TlsServer.StartAsync();
-        await using (var admin = new Switchyard.Redis.RedisClient(new Switchyard.Redis.RedisClientOptions
-        {
-            Endpoints = [("127.0.0.1", tls.Server.Port)], Tls = true, TlsCaFile = tls.Ca.CaPemFile,
-        }))
-        {
-            // The gateway's user may only touch its own keys; the default user is switched off.
-            await admin.ExecuteAsync(null, "ACL", "SETUSER", "gateway", "on", ">gw-s3cret", "~switchyard:*", "+@all");
-            await admin.ExecuteAsync(null, "ACL", "SETUSER", "default", "off");
-        }
+        var admin = new RedisCli(tls.Server.Port) { TlsCaFile = tls.Ca.CaPemFile };
+        // The gateway's user may only touch its own keys (and no pub/sub channel); the default user is switched off.
+        await admin.RunAsync("ACL", "SETUSER", "gateway", "on", ">gw-s3cret", "~switchyard:*", "resetchannels", "+@all");
+        await admin.RunAsync("ACL", "SETUSER", "default", "off");
         await using var sim = await OpenAiSimulator.StartAsync();
         var env = new Dictionary<string, string>
         {
@@ -155,10 +150,9 @@ public sealed class RedisCacheTests
         var keys = new List<(string Key, int Node)>();
         for (var n = 0; n < 3; n++)
         {
-            await using var admin = await cluster.AdminAsync(n);
-            foreach (var k in (await admin.ExecuteAsync(["KEYS", "switchyard:resp:*"])).Items!)
+            foreach (var k in await cluster.Admin(n).ItemsAsync("KEYS", "switchyard:resp:*"))
             {
-                keys.Add((k.Text!, n));
+                keys.Add((k, n));
             }
         }
         Assert.Equal(6, keys.Count);
@@ -199,14 +193,8 @@ public sealed class RedisCacheTests
         Assert.Equal("HIT", (await AskAsync(gw, config, Requests.Chat("iam one"))).Response.Header("x-portkey-cache-status"));
 
         // The password rotates to the next token and existing connections are dropped.
-        await using (var admin = new Switchyard.Redis.RedisClient(new Switchyard.Redis.RedisClientOptions
-        {
-            Endpoints = [("127.0.0.1", redis.Port)], Password = "ya29.metadata-1",
-        }))
-        {
-            await admin.ExecuteAsync(null, "CONFIG", "SET", "requirepass", "ya29.metadata-2");
-            await admin.ExecuteAsync(null, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
-        }
+        await new RedisCli(redis.Port) { Password = "ya29.metadata-1" }.RunAsync("CONFIG", "SET", "requirepass", "ya29.metadata-2");
+        await new RedisCli(redis.Port) { Password = "ya29.metadata-2" }.RunAsync("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
         await Task.Delay(2500);
         var deadline = DateTime.UtcNow.AddSeconds(15);
         string status;

@@ -219,9 +219,10 @@ public sealed class ExampleConfigsTests
             Assert.Equal("chat.completion", (await r.JsonAsync()).GetProperty("object").GetString());
         }
         Assert.Equal(3, Upstream());
-        await using var admin = new Switchyard.Redis.RedisClient(new Switchyard.Redis.RedisClientOptions { Endpoints = [("127.0.0.1", redis.Port)] });
-        Assert.Equal(3, (await admin.ExecuteAsync(null, "KEYS", "switchyard:resp:*")).Items!.Count);
-        Assert.Equal(3, (await admin.ExecuteAsync(null, "KEYS", "switchyard:sem:*")).Items!.Count);
-        Assert.True((await admin.ExecuteAsync(null, "TTL", (await admin.ExecuteAsync(null, "KEYS", "switchyard:resp:*")).Items![0].Text!)).Integer is > 3500 and <= 3600);
+        var admin = new Switchyard.Tests.Redis.RedisCli(redis.Port);
+        var entries = await admin.ItemsAsync("KEYS", "switchyard:resp:*");
+        Assert.Equal(3, entries.Length);
+        Assert.Equal(3, (await admin.ItemsAsync("KEYS", "switchyard:sem:*")).Length);
+        Assert.True(await admin.IntegerAsync("TTL", entries[0]) is > 3500 and <= 3600);
     }
 }

@@ -48,10 +48,8 @@ public sealed class TestGateway : IAsyncDisposable
     };
 
     /// <summary>Cache settings from environment-style variables, with the tests' patient timeout.</summary>
-    /// <remarks><c>SWITCHYARD_TEST_REDIS_CLIENT=stackexchange</c> in the test process runs the Redis tests on StackExchange.Redis.</remarks>
     public static Switchyard.Core.Caching.CacheOptions CacheFromEnvironment(Func<string, string?> get) =>
-        Switchyard.Core.Caching.CacheOptions.FromEnvironment(name => name == "REDIS_CLIENT" && get(name) is null
-            ? Environment.GetEnvironmentVariable("SWITCHYARD_TEST_REDIS_CLIENT") : get(name)) with { Timeout = TimeSpan.FromSeconds(2) };
+        Switchyard.Core.Caching.CacheOptions.FromEnvironment(get) with { Timeout = TimeSpan.FromSeconds(2) };
 
     public static async Task<TestGateway> StartAsync(
         IReadOnlyDictionary<string, string>? configs = null,

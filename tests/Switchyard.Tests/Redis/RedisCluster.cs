@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Switchyard.Redis;
 
 namespace Switchyard.Tests.Redis;
 
@@ -37,8 +36,8 @@ internal sealed class RedisCluster : IAsyncDisposable
             var deadline = DateTime.UtcNow.AddSeconds(20);
             for (var i = 0; i < nodes.Length; i++)
             {
-                await using var admin = await cluster.AdminAsync(i);
-                while (!(await admin.ExecuteAsync(["CLUSTER", "INFO"])).Text!.Contains("cluster_state:ok", StringComparison.Ordinal))
+                var admin = cluster.Admin(i);
+                while (!(await admin.RunAsync("CLUSTER", "INFO")).Contains("cluster_state:ok", StringComparison.Ordinal))
                 {
                     if (DateTime.UtcNow > deadline)
                     {
@@ -56,23 +55,21 @@ internal sealed class RedisCluster : IAsyncDisposable
         }
     }
 
-    internal Task<RedisConnection> AdminAsync(int node) =>
-        RedisConnection.ConnectAsync(new RedisEndpoint("127.0.0.1", Nodes[node].Port));
+    /// <summary>Commands to one node only (redis-cli without -c follows no redirect).</summary>
+    internal RedisCli Admin(int node) => new(Nodes[node].Port);
 
-    public async Task<string> IdOfAsync(int node)
-    {
-        await using var admin = await AdminAsync(node);
-        return (await admin.ExecuteAsync(["CLUSTER", "MYID"])).Text!;
-    }
+    public Task<string> IdOfAsync(int node) => Admin(node).RunAsync("CLUSTER", "MYID");
+
+    /// <summary>The hash slot of <paramref name="key"/>, as the server computes it.</summary>
+    public Task<string> SlotOfAsync(string key) => Admin(0).RunAsync("CLUSTER", "KEYSLOT", key);
 
     /// <summary>Index of the node that holds <paramref name="key"/> now.</summary>
     public async Task<int> OwnerOfAsync(string key)
     {
         for (var i = 0; i < Nodes.Count; i++)
         {
-            await using var admin = await AdminAsync(i);
             // KEYS answers from the node's own data without redirecting (EXISTS on another node says MOVED).
-            if ((await admin.ExecuteAsync(["KEYS", key])).Items is { Count: 1 })
+            if ((await Admin(i).ItemsAsync("KEYS", key)).Length == 1)
             {
                 return i;
             }
@@ -83,22 +80,29 @@ internal sealed class RedisCluster : IAsyncDisposable
     /// <summary>Moves the slot of <paramref name="key"/> with its keys from node <paramref name="from"/> to node <paramref name="to"/> (a live resharding step).</summary>
     public async Task MoveSlotAsync(string key, int from, int to)
     {
-        var slot = ClusterKeySlot.Of(key).ToString(CultureInfo.InvariantCulture);
-        await using var source = await AdminAsync(from);
-        await using var target = await AdminAsync(to);
-        var sourceId = await IdOfAsync(from);
-        var targetId = await IdOfAsync(to);
-        await target.ExecuteAsync(["CLUSTER", "SETSLOT", slot, "IMPORTING", sourceId]);
-        await source.ExecuteAsync(["CLUSTER", "SETSLOT", slot, "MIGRATING", targetId]);
-        var keys = await source.ExecuteAsync(["CLUSTER", "GETKEYSINSLOT", slot, "1000"]);
-        foreach (var k in keys.Items!)
+        var slot = await SlotOfAsync(key);
+        await BeginMoveAsync(slot, from, to);
+        foreach (var k in await Admin(from).ItemsAsync("CLUSTER", "GETKEYSINSLOT", slot, "1000"))
         {
-            await source.ExecuteAsync(["MIGRATE", "127.0.0.1", Nodes[to].Port.ToString(CultureInfo.InvariantCulture), k.Text!, "0", "5000"]);
+            await Admin(from).RunAsync("MIGRATE", "127.0.0.1", Nodes[to].Port.ToString(CultureInfo.InvariantCulture), k, "0", "5000");
         }
+        await EndMoveAsync(slot, to);
+    }
+
+    /// <summary>The first step of a slot move: the target imports, the source migrates (it answers ASK for keys it no longer has).</summary>
+    public async Task BeginMoveAsync(string slot, int from, int to)
+    {
+        await Admin(to).RunAsync("CLUSTER", "SETSLOT", slot, "IMPORTING", await IdOfAsync(from));
+        await Admin(from).RunAsync("CLUSTER", "SETSLOT", slot, "MIGRATING", await IdOfAsync(to));
+    }
+
+    /// <summary>The last step: every node assigns the slot to the target (the source answers MOVED from then on).</summary>
+    public async Task EndMoveAsync(string slot, int to)
+    {
+        var targetId = await IdOfAsync(to);
         for (var i = 0; i < Nodes.Count; i++)
         {
-            await using var admin = await AdminAsync(i);
-            await admin.ExecuteAsync(["CLUSTER", "SETSLOT", slot, "NODE", targetId]);
+            await Admin(i).RunAsync("CLUSTER", "SETSLOT", slot, "NODE", targetId);
         }
     }
 

@@ -1,6 +1,5 @@
-using System.Globalization;
-using System.Text;
-using Switchyard.Redis;
+using StackExchange.Redis;
+using Switchyard.Core.Redis;
 using Xunit;
 
 namespace Switchyard.Tests.Redis;
@@ -15,123 +14,103 @@ public sealed class RedisClusterFixture : IAsyncLifetime
     public async Task DisposeAsync() => await Cluster.DisposeAsync();
 }
 
-/// <summary>RedisClient in cluster mode against a real three-node Redis Cluster: slots, routing, ASK and MOVED during a slot migration, scripts.</summary>
+/// <summary>RedisConnection in cluster mode against a real three-node Redis Cluster: routing, ASK and MOVED during a slot migration, scripts.</summary>
 public sealed class RedisClusterTests(RedisClusterFixture fixture) : IClassFixture<RedisClusterFixture>
 {
     private RedisCluster Cluster => fixture.Cluster;
 
-    private RedisClient NewClient() => new(new RedisClientOptions
+    private RedisConnection Connect() => new(new RedisOptions
     {
         Endpoints = [("127.0.0.1", Cluster.Nodes[1].Port)], // any one seed is enough to discover the rest
         Cluster = true,
     });
 
     [Fact]
-    public async Task Key_slots_match_cluster_keyslot_for_plain_keys_hash_tags_and_their_edge_cases()
+    public async Task Keys_land_on_their_slot_owners_across_all_three_nodes_from_one_seed()
     {
-        string[] edgeCases = ["", "{}", "{}a", "a{}", "{a}", "{a}{b}", "a{b", "a}b{c", "}{a}", "{{a}}", "{a", "user:{123}:profile",
-            "user:{123}:settings", "clé", "日本語{タグ}", "{", "}", "foo{}{bar}", "foo{{bar}}zap", "foo{bar}{zap}"];
-        var keys = edgeCases.Concat(Enumerable.Range(0, 600).Select(i => "cache:v1:" + i.ToString("x", CultureInfo.InvariantCulture) + (i % 7 == 0 ? "{t" + i % 13 + "}" : ""))).ToArray();
-        await using var admin = await Cluster.AdminAsync(0);
-        var slots = await Task.WhenAll(keys.Select(k => admin.ExecuteAsync(["CLUSTER", "KEYSLOT", k])));
-        for (var i = 0; i < keys.Length; i++)
-        {
-            Assert.True(slots[i].Integer == ClusterKeySlot.Of(keys[i]), $"key '{keys[i]}': server says {slots[i].Integer}, client {ClusterKeySlot.Of(keys[i])}");
-        }
-        Assert.Equal(12182, ClusterKeySlot.Of("foo")); // the value in the Redis Cluster specification
-    }
-
-    [Fact]
-    public async Task Keys_are_routed_to_their_slot_owners_across_all_three_nodes_from_one_seed()
-    {
-        await using var client = NewClient();
+        await using var redis = Connect();
         var keys = Enumerable.Range(0, 300).Select(i => "spread:" + i).ToArray();
-        await Task.WhenAll(keys.Select(k => client.SetAsync(k, Encoding.UTF8.GetBytes("v-" + k), TimeSpan.FromMinutes(5))));
-        var values = await Task.WhenAll(keys.Select(k => client.GetAsync(k)));
-        Assert.Equal(keys.Select(k => "v-" + k), values.Select(v => Encoding.UTF8.GetString(v!)));
-        var perNode = new long[3];
+        await Task.WhenAll(keys.Select(k => redis.RunAsync(db => db.StringSetAsync(k, "v-" + k, TimeSpan.FromMinutes(5)), default)));
+        var values = await Task.WhenAll(keys.Select(k => redis.RunAsync(db => db.StringGetAsync(k), default)));
+        Assert.Equal(keys.Select(k => "v-" + k), values.Select(v => (string?)v));
+        var perNode = new int[3];
         for (var i = 0; i < 3; i++)
         {
-            await using var admin = await Cluster.AdminAsync(i);
-            perNode[i] = keys.Count(k => Cluster.IndexOf(client.RouteOf(k)!) == i);
-            foreach (var key in keys.Where(k => Cluster.IndexOf(client.RouteOf(k)!) == i).Take(20))
-            {
-                Assert.Equal(1, (await admin.ExecuteAsync(["EXISTS", key])).Integer); // the key really lives on the node the client routed it to
-            }
+            // KEYS on one node lists only what that node holds.
+            perNode[i] = (await Cluster.Admin(i).ItemsAsync("KEYS", "spread:*")).Length;
         }
+        Assert.Equal(300, perNode.Sum());
         Assert.All(perNode, count => Assert.True(count > 50));
-        Assert.Equal(1, await client.DeleteAsync(keys[0]));
-        await client.PingAsync();
-        Assert.True(client.IsConnected);
-        Assert.Null(client.LastError);
+        Assert.True(await redis.RunAsync(db => db.KeyDeleteAsync(keys[0]), default));
+        await redis.PingAsync();
+        Assert.True(redis.IsConnected);
+        Assert.Null(redis.Problem);
     }
 
     [Fact]
-    public async Task A_slot_migration_is_followed_by_ask_while_migrating_and_by_moved_afterwards_with_the_map_updated()
+    public async Task A_slot_migration_is_followed_through_ask_while_migrating_and_moved_afterwards()
     {
-        await using var client = NewClient();
+        await using var redis = Connect();
         const string key = "migrating:{slot-move}";
         const string sibling = "migrating:{slot-move}:new";
-        var slot = ClusterKeySlot.Of(key).ToString(CultureInfo.InvariantCulture);
-        await client.SetAsync(key, "before-move"u8.ToArray(), null);
-        var source = Cluster.IndexOf(client.RouteOf(key)!);
+        await redis.RunAsync(db => db.StringSetAsync(key, "before-move"), default);
+        var source = await Cluster.OwnerOfAsync(key);
         var target = (source + 1) % 3;
-        var third = (source + 2) % 3;
-        var sourceId = await Cluster.IdOfAsync(source);
-        var targetId = await Cluster.IdOfAsync(target);
-        await using var sourceAdmin = await Cluster.AdminAsync(source);
-        await using var targetAdmin = await Cluster.AdminAsync(target);
-        await using var thirdAdmin = await Cluster.AdminAsync(third);
+        var slot = await Cluster.SlotOfAsync(key);
 
-        await targetAdmin.ExecuteAsync(["CLUSTER", "SETSLOT", slot, "IMPORTING", sourceId]);
-        await sourceAdmin.ExecuteAsync(["CLUSTER", "SETSLOT", slot, "MIGRATING", targetId]);
-        await sourceAdmin.ExecuteAsync(["MIGRATE", "127.0.0.1", Cluster.Nodes[target].Port.ToString(CultureInfo.InvariantCulture), "", "0", "5000", "KEYS", key]);
-        Assert.Equal("ASK", (await Assert.ThrowsAsync<RedisServerException>(() => sourceAdmin.ExecuteAsync(["GET", key]))).Code);
+        await Cluster.BeginMoveAsync(slot, source, target);
+        await Cluster.Admin(source).RunAsync("MIGRATE", "127.0.0.1", Cluster.Nodes[target].Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "", "0", "5000", "KEYS", key);
+        var ask = await Assert.ThrowsAsync<RedisCliException>(() => Cluster.Admin(source).RunAsync("GET", key));
+        Assert.StartsWith("ASK", ask.Reply, StringComparison.Ordinal);
 
-        // Mid-migration: the source answers ASK, the client asks the target once and keeps the slot on the source.
-        Assert.Equal("before-move"u8.ToArray(), await client.GetAsync(key));
-        await client.SetAsync(sibling, "written-mid-migration"u8.ToArray(), null);
-        Assert.Equal("written-mid-migration"u8.ToArray(), await client.GetAsync(sibling));
-        Assert.Equal(source, Cluster.IndexOf(client.RouteOf(key)!));
+        // Mid-migration: the source answers ASK for the moved key and for a new one in the slot.
+        Assert.Equal("before-move", (string?)await redis.RunAsync(db => db.StringGetAsync(key), default));
+        await redis.RunAsync(db => db.StringSetAsync(sibling, "written-mid-migration"), default);
+        Assert.Equal("written-mid-migration", (string?)await redis.RunAsync(db => db.StringGetAsync(sibling), default));
 
-        foreach (var admin in new[] { targetAdmin, sourceAdmin, thirdAdmin })
-        {
-            await admin.ExecuteAsync(["CLUSTER", "SETSLOT", slot, "NODE", targetId]);
-        }
-        Assert.Equal("MOVED", (await Assert.ThrowsAsync<RedisServerException>(() => sourceAdmin.ExecuteAsync(["GET", key]))).Code);
+        await Cluster.EndMoveAsync(slot, target);
+        var moved = await Assert.ThrowsAsync<RedisCliException>(() => Cluster.Admin(source).RunAsync("GET", key));
+        Assert.StartsWith("MOVED", moved.Reply, StringComparison.Ordinal);
 
-        // After: the source answers MOVED, the client follows it and routes the slot to the target from then on.
-        Assert.Equal("before-move"u8.ToArray(), await client.GetAsync(key));
-        Assert.Equal(target, Cluster.IndexOf(client.RouteOf(key)!));
-        await client.SetAsync(key, "after-move"u8.ToArray(), null);
-        Assert.Equal("after-move", (await targetAdmin.ExecuteAsync(["GET", key])).Text);
-        Assert.Equal("written-mid-migration"u8.ToArray(), await client.GetAsync(sibling));
-        Assert.Null(client.LastError);
+        // After: MOVED is followed, and writes reach the new owner.
+        Assert.Equal("before-move", (string?)await redis.RunAsync(db => db.StringGetAsync(key), default));
+        await redis.RunAsync(db => db.StringSetAsync(key, "after-move"), default);
+        Assert.Equal("after-move", await Cluster.Admin(target).RunAsync("GET", key));
+        Assert.Equal("written-mid-migration", await Cluster.Admin(target).RunAsync("GET", sibling));
+        Assert.Equal(target, await Cluster.OwnerOfAsync(key));
+        Assert.Null(redis.Problem);
     }
 
     [Fact]
-    public async Task A_script_runs_on_the_node_owning_its_key_and_is_loaded_there_after_noscript()
+    public async Task A_script_with_several_keys_sharing_a_hash_tag_runs_atomically_on_their_node_even_after_noscript()
     {
-        await using var client = NewClient();
-        var script = new RedisScript("redis.call('SET', KEYS[1], ARGV[1]); return redis.call('STRLEN', KEYS[1])");
+        await using var redis = Connect();
+        // The shape of a rate-limit script: two counters of one caller, updated together.
+        const string script = """
+            local a = redis.call('INCRBY', KEYS[1], ARGV[1])
+            local b = redis.call('INCRBY', KEYS[2], ARGV[1])
+            redis.call('PEXPIRE', KEYS[1], ARGV[2])
+            redis.call('PEXPIRE', KEYS[2], ARGV[2])
+            return {a, b}
+            """;
+        RedisKey[] keys = ["limit:{team-a}:minute", "limit:{team-a}:day"];
         for (var i = 0; i < 3; i++)
         {
-            await using var admin = await Cluster.AdminAsync(i);
-            await admin.ExecuteAsync(["SCRIPT", "FLUSH"]);
+            await Cluster.Admin(i).RunAsync("SCRIPT", "FLUSH");
         }
-        const string key = "lua:{cluster-script}";
-        var reply = await client.EvalAsync(script, [key], ["hello"u8.ToArray()]);
-        Assert.Equal(5, reply.Integer);
-        Assert.Equal(6, (await client.EvalAsync(script, [key], ["hello!"u8.ToArray()])).Integer);
-        Assert.Equal("hello!"u8.ToArray(), await client.GetAsync(key));
-        var owner = Cluster.IndexOf(client.RouteOf(key)!);
-        for (var i = 0; i < 3; i++)
-        {
-            await using var admin = await Cluster.AdminAsync(i);
-            var exists = (await admin.ExecuteAsync(["SCRIPT", "EXISTS", script.Sha1])).Items![0].Integer;
-            Assert.Equal(i == owner ? 1 : 0, exists);
-        }
-        var crossSlot = await Assert.ThrowsAsync<RedisServerException>(() => client.EvalAsync(script, ["{a}x", "{b}y"], ["v"u8.ToArray()]));
-        Assert.Equal("CROSSSLOT", crossSlot.Code);
+        var first = (long[])(await redis.EvaluateAsync(script, keys, [5, 60_000], default))!;
+        Assert.Equal([5L, 5L], first);
+        var owner = await Cluster.OwnerOfAsync("limit:{team-a}:minute");
+        Assert.Equal(owner, await Cluster.OwnerOfAsync("limit:{team-a}:day"));
+
+        // The owner forgets its scripts (a restart, a failover): the next call still runs.
+        await Cluster.Admin(owner).RunAsync("SCRIPT", "FLUSH");
+        var second = (long[])(await redis.EvaluateAsync(script, keys, [2, 60_000], default))!;
+        Assert.Equal([7L, 7L], second);
+        Assert.Equal("7", await Cluster.Admin(owner).RunAsync("GET", "limit:{team-a}:day"));
+
+        // Keys in different slots cannot run in one script on a cluster: refused before reaching a server.
+        await Assert.ThrowsAsync<RedisCommandException>(() => redis.EvaluateAsync(script, ["limit:{team-a}:minute", "limit:{team-b}:day"], [1, 60_000], default));
+        Assert.Equal("7", await Cluster.Admin(owner).RunAsync("GET", "limit:{team-a}:minute"));
     }
 }

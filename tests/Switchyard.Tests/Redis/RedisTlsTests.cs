@@ -1,11 +1,11 @@
 using System.Security.Cryptography.X509Certificates;
-using Switchyard.Redis;
+using Switchyard.Core.Redis;
 using Switchyard.Simulators.Azure;
 using Xunit;
 
 namespace Switchyard.Tests.Redis;
 
-/// <summary>RedisClient over TLS to a real redis-server whose certificate is signed by a throwaway CA (like a self-signed Memorystore CA).</summary>
+/// <summary>RedisConnection over TLS to a real redis-server whose certificate is signed by a throwaway CA (like a self-signed Memorystore CA).</summary>
 public sealed class RedisTlsTests
 {
     internal sealed class TlsServer : IAsyncDisposable
@@ -42,11 +42,10 @@ public sealed class RedisTlsTests
         }
     }
 
-    private static RedisClientOptions Options(TlsServer tls, string host = "127.0.0.1") => new()
+    private static RedisOptions Options(TlsServer tls, string host = "127.0.0.1") => new()
     {
         Endpoints = [(host, tls.Server.Port)],
         Tls = true,
-        ConnectionsPerNode = 1,
         ReconnectMinDelay = TimeSpan.Zero,
     };
 
@@ -54,17 +53,20 @@ public sealed class RedisTlsTests
     public async Task Tls_with_the_ca_file_works_for_the_ip_and_the_host_name_in_the_certificate()
     {
         await using var tls = await TlsServer.StartAsync();
-        await using (var client = new RedisClient(Options(tls) with { TlsCaFile = tls.Ca.CaPemFile }))
+        await using (var redis = new RedisConnection(Options(tls) with { TlsCaFile = tls.Ca.CaPemFile }))
         {
-            await client.SetAsync("over-tls", "yes"u8.ToArray(), TimeSpan.FromMinutes(1));
-            Assert.Equal("yes"u8.ToArray(), await client.GetAsync("over-tls"));
-            Assert.True(client.IsConnected);
+            await redis.RunAsync(db => db.StringSetAsync("over-tls", "yes", TimeSpan.FromMinutes(1)), default);
+            Assert.Equal("yes", (string?)await redis.RunAsync(db => db.StringGetAsync("over-tls"), default));
+            Assert.True(redis.IsConnected);
+            Assert.Null(redis.Problem);
+            // What the server saw: this client, over TLS (the server has no plain port).
+            Assert.Contains("name=switchyard", await new RedisCli(tls.Server.Port) { TlsCaFile = tls.Ca.CaPemFile }.RunAsync("CLIENT", "LIST"), StringComparison.Ordinal);
         }
-        await using (var byName = new RedisClient(Options(tls, "localhost") with { TlsCaFile = tls.Ca.CaPemFile }))
+        await using (var byName = new RedisConnection(Options(tls, "localhost") with { TlsCaFile = tls.Ca.CaPemFile }))
         {
-            Assert.Equal("yes"u8.ToArray(), await byName.GetAsync("over-tls"));
+            Assert.Equal("yes", (string?)await byName.RunAsync(db => db.StringGetAsync("over-tls"), default));
         }
-        await using (var viaUrl = new RedisClient(RedisClientOptions.FromUrl($"rediss://127.0.0.1:{tls.Server.Port}/0") with { TlsCaFile = tls.Ca.CaPemFile }))
+        await using (var viaUrl = new RedisConnection(RedisOptions.FromUrl($"rediss://127.0.0.1:{tls.Server.Port}/0") with { TlsCaFile = tls.Ca.CaPemFile }))
         {
             await viaUrl.PingAsync();
         }
@@ -76,32 +78,34 @@ public sealed class RedisTlsTests
         await using var tls = await TlsServer.StartAsync();
         using var otherCa = TestCertificateAuthority.Create();
 
-        await using (var systemRootsOnly = new RedisClient(Options(tls)))
+        await using (var systemRootsOnly = new RedisConnection(Options(tls)))
         {
-            var error = await Assert.ThrowsAsync<RedisConnectionException>(() => systemRootsOnly.PingAsync());
+            var error = await Assert.ThrowsAsync<RedisUnavailableException>(() => systemRootsOnly.PingAsync());
             Assert.Contains("certificate is not trusted", error.Message, StringComparison.Ordinal);
-            Assert.Contains("certificate", systemRootsOnly.LastError, StringComparison.Ordinal);
+            Assert.Contains("certificate", systemRootsOnly.Problem, StringComparison.Ordinal);
+            Assert.False(systemRootsOnly.IsConnected);
         }
-        await using (var wrongCa = new RedisClient(Options(tls) with { TlsCaFile = otherCa.CaPemFile }))
+        await using (var wrongCa = new RedisConnection(Options(tls) with { TlsCaFile = otherCa.CaPemFile }))
         {
-            var error = await Assert.ThrowsAsync<RedisConnectionException>(() => wrongCa.PingAsync());
+            var error = await Assert.ThrowsAsync<RedisUnavailableException>(() => wrongCa.PingAsync());
             Assert.Contains("certificate is not signed by the configured CA", error.Message, StringComparison.Ordinal);
         }
-        await using (var wrongName = new RedisClient(Options(tls) with { TlsCaFile = tls.Ca.CaPemFile, TlsServerName = "redis.example.com" }))
+        await using (var wrongName = new RedisConnection(Options(tls) with { TlsCaFile = tls.Ca.CaPemFile, TlsServerName = "redis.example.com" }))
         {
-            var error = await Assert.ThrowsAsync<RedisConnectionException>(() => wrongName.PingAsync());
+            var error = await Assert.ThrowsAsync<RedisUnavailableException>(() => wrongName.PingAsync());
             Assert.Contains("certificate does not match the host name", error.Message, StringComparison.Ordinal);
         }
-        await using (var plain = new RedisClient(Options(tls) with { Tls = false, CommandTimeout = TimeSpan.FromMilliseconds(500) }))
+        await using (var plain = new RedisConnection(Options(tls) with { Tls = false, ConnectTimeout = TimeSpan.FromMilliseconds(500), CommandTimeout = TimeSpan.FromMilliseconds(500) }))
         {
-            await Assert.ThrowsAsync<RedisConnectionException>(() => plain.PingAsync());
+            await Assert.ThrowsAsync<RedisUnavailableException>(() => plain.PingAsync());
+            Assert.NotNull(plain.Problem);
         }
     }
 
     [Fact]
     public void A_missing_ca_file_is_a_configuration_error_at_construction()
     {
-        var error = Assert.Throws<ArgumentException>(() => new RedisClient(new RedisClientOptions
+        var error = Assert.Throws<ArgumentException>(() => new RedisConnection(new RedisOptions
         {
             Endpoints = [("127.0.0.1", 6379)],
             Tls = true,

@@ -1,15 +1,15 @@
-using Switchyard.Redis;
+using Switchyard.Core.Redis;
 using Xunit;
 
 namespace Switchyard.Tests.Redis;
 
 /// <summary>REDIS_URL parsing: redis:// and rediss://, percent-decoded credentials, database, and errors that never echo the password.</summary>
-public sealed class RedisClientOptionsTests
+public sealed class RedisOptionsTests
 {
     [Fact]
     public void Full_urls_parse_into_endpoint_credentials_tls_and_database()
     {
-        var options = RedisClientOptions.FromUrl("rediss://gate%40way:p%40ss%3Aw%2Frd@cache.example.com:6380/2");
+        var options = RedisOptions.FromUrl("rediss://gate%40way:p%40ss%3Aw%2Frd@cache.example.com:6380/2");
         Assert.Equal([("cache.example.com", 6380)], options.Endpoints);
         Assert.Equal("gate@way", options.Username);
         Assert.Equal("p@ss:w/rd", options.Password);
@@ -27,7 +27,7 @@ public sealed class RedisClientOptionsTests
     [InlineData("redis://u:a@b/c@host:1/3", "host", 1, "u", "a@b/c", 3)]
     public void Url_forms(string url, string host, int port, string? user, string? password, int database)
     {
-        var options = RedisClientOptions.FromUrl(url);
+        var options = RedisOptions.FromUrl(url);
         Assert.Equal([(host, port)], options.Endpoints);
         Assert.Equal(user, options.Username);
         Assert.Equal(password, options.Password);
@@ -48,7 +48,7 @@ public sealed class RedisClientOptionsTests
     [InlineData("redis://:topsecret@[::1", "IPv6")]
     public void Bad_urls_raise_a_clear_format_exception_without_the_password(string url, string expected)
     {
-        var error = Assert.Throws<FormatException>(() => RedisClientOptions.FromUrl(url));
+        var error = Assert.Throws<FormatException>(() => RedisOptions.FromUrl(url));
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("topsecret", error.Message, StringComparison.Ordinal);
     }
@@ -56,8 +56,7 @@ public sealed class RedisClientOptionsTests
     [Fact]
     public void Defaults_match_the_brief()
     {
-        var options = RedisClientOptions.FromUrl("redis://h");
-        Assert.Equal(2, options.ConnectionsPerNode);
+        var options = RedisOptions.FromUrl("redis://h");
         Assert.Equal(TimeSpan.FromSeconds(2), options.ConnectTimeout);
         Assert.Equal(TimeSpan.FromSeconds(1), options.CommandTimeout);
         Assert.Equal(TimeSpan.FromMilliseconds(100), options.ReconnectMinDelay);

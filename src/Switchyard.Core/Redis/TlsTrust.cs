@@ -1,7 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Switchyard.Redis;
+namespace Switchyard.Core.Redis;
 
 /// <summary>Server certificate check: the system roots, or else the configured CA certificates (self-signed Memorystore CAs).</summary>
 internal static class TlsTrust

@@ -1,13 +1,13 @@
 using System.Globalization;
 
-namespace Switchyard.Redis;
+namespace Switchyard.Core.Redis;
 
-/// <summary>Where and how <see cref="RedisClient"/> connects: endpoints, credentials, TLS, pool size, timeouts and backoff.</summary>
-public sealed record RedisClientOptions
+/// <summary>Where and how <see cref="RedisConnection"/> connects: endpoints, credentials, TLS, timeouts and reconnect backoff.</summary>
+public sealed record RedisOptions
 {
     public const int DefaultPort = 6379;
 
-    /// <summary>Seed nodes; standalone mode uses the first.</summary>
+    /// <summary>Seed nodes; in cluster mode any one of them is enough to discover the rest.</summary>
     public IReadOnlyList<(string Host, int Port)> Endpoints { get; init; } = [];
 
     public bool Cluster { get; init; }
@@ -27,10 +27,8 @@ public sealed record RedisClientOptions
     /// <summary>SNI and the name the certificate must carry; the endpoint host by default.</summary>
     public string? TlsServerName { get; init; }
 
-    /// <summary>SELECT n after connecting (standalone only).</summary>
+    /// <summary>The database commands use (standalone only: a cluster has only database 0).</summary>
     public int Database { get; init; }
-
-    public int ConnectionsPerNode { get; init; } = 2;
 
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
@@ -44,7 +42,7 @@ public sealed record RedisClientOptions
     /// Parses <c>redis://[user[:pass]@]host[:port][/db]</c> and <c>rediss://…</c> (TLS). User and password are
     /// percent-decoded. Bad input raises a <see cref="FormatException"/> whose message never contains the password.
     /// </summary>
-    public static RedisClientOptions FromUrl(string url)
+    public static RedisOptions FromUrl(string url)
     {
         ArgumentNullException.ThrowIfNull(url);
         url = url.Trim();
@@ -91,7 +89,7 @@ public sealed record RedisClientOptions
         {
             throw new FormatException($"The Redis URL path must be a database number (e.g. /0), not '/{path}'");
         }
-        return new RedisClientOptions
+        return new RedisOptions
         {
             Endpoints = [(host, port)],
             Username = username,
