@@ -93,7 +93,12 @@ public sealed class JwtAuthTests(Xunit.Abstractions.ITestOutputHelper output)
         await using var jwks = await JwksServer.StartAsync(rsa, ec);
         await using var sim = await OpenAiSimulator.StartAsync();
         var clock = new ManualClock();
-        await using var gw = await StartAsync(jwks, clock, new Dictionary<string, string> { ["prod.json"] = Requests.Target(sim.BaseUrl, key: "sk-from-config") });
+        await using var gw = await StartAsync(jwks, clock, new Dictionary<string, string>
+        {
+            ["prod.json"] = Requests.Target(sim.BaseUrl, key: "sk-from-config"),
+            // No api_key: the gateway would pass on the client's Authorization, which here holds the JWT.
+            ["keyless.json"] = $$"""{"provider":"openai","custom_host":"{{sim.BaseUrl}}"}""",
+        });
         var now = clock.GetUtcNow();
 
         // Config mode, JWT as bearer (what an OpenAI SDK sends): the config's key goes upstream, the JWT does not.
@@ -107,7 +112,9 @@ public sealed class JwtAuthTests(Xunit.Abstractions.ITestOutputHelper output)
         response = await gw.SendAsync(HeaderModeChat(sim.BaseUrl, ecToken, "jwt-ec"));
         Assert.True(HttpStatusCode.OK == response.StatusCode, await response.Content.ReadAsStringAsync());
         Assert.Equal("Bearer " + Requests.Key, sim.Requests[^1].Headers["Authorization"]);
-        Assert.Equal(2, sim.Requests.Count);
+        await gw.SendAsync(ConfigModeChat("keyless", rsaToken));
+        Assert.Equal(3, sim.Requests.Count);
+        Assert.False(sim.Requests[^1].Headers.ContainsKey("Authorization"));
         foreach (var token in new[] { rsaToken, ecToken })
         {
             Assert.DoesNotContain(sim.Requests.SelectMany(r => r.Headers.Values), v => v.Contains(token.Split('.')[2], StringComparison.Ordinal));
@@ -334,6 +341,7 @@ public sealed class JwtAuthTests(Xunit.Abstractions.ITestOutputHelper output)
         var token = rsa.Token(clock.GetUtcNow());
         var request = HeaderModeChat(sim.BaseUrl, null);
         request.Headers.Add("x-id-token", token);
+        request.Headers.Add("x-portkey-forward-headers", "x-id-token"); // would send it upstream, had the gateway not removed it
         Assert.Equal(HttpStatusCode.OK, (await gw.SendAsync(request)).StatusCode);
         Assert.False(sim.Requests[^1].Headers.ContainsKey("x-id-token"));
         Assert.Equal("Bearer " + Requests.Key, sim.Requests[^1].Headers["Authorization"]);
