@@ -112,7 +112,15 @@ internal sealed class JwtAuthenticator : IDisposable
         string? problem = null;
         foreach (var key in keys)
         {
-            problem = JwsSignature.Check(jwt, key, _options.Algorithms);
+            try
+            {
+                problem = JwsSignature.Check(jwt, key, _options.Algorithms);
+            }
+            catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or ArgumentException)
+            {
+                // A published key the platform cannot load (an odd RSA exponent, say) fails this token, never the request with a 500.
+                problem = "signature verification failed";
+            }
             if (problem is null)
             {
                 break;
