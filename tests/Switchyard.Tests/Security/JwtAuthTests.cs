@@ -25,10 +25,10 @@ public sealed class JwtAuthTests(Xunit.Abstractions.ITestOutputHelper output)
     };
 
     private static async Task<TestGateway> StartAsync(JwksServer jwks, TimeProvider? clock = null, IReadOnlyDictionary<string, string>? configs = null,
-        Func<JwtAuthOptions, JwtAuthOptions>? jwt = null, string? keysDir = null, bool waitForKeys = true)
+        Func<JwtAuthOptions, JwtAuthOptions>? jwt = null, string? keysDir = null, bool waitForKeys = true, Func<GatewaySettings, GatewaySettings>? settings = null)
     {
         var options = Options(jwks);
-        var gw = await TestGateway.StartAsync(configs, time: clock, server: o => o with
+        var gw = await TestGateway.StartAsync(configs, settings, time: clock, server: o => o with
         {
             Auth = new AuthOptions { Jwt = jwt is null ? options : jwt(options), Keys = keysDir is not null, ApiKeysPath = keysDir },
         });
@@ -305,7 +305,7 @@ public sealed class JwtAuthTests(Xunit.Abstractions.ITestOutputHelper output)
             $"keys:\n  - name: batch\n    team: data\n    hash: {ApiKeyHash.Format(GatewayKey)}\n    scopes: [completions.write]\n");
         var clock = new ManualClock();
         await using var gw = await StartAsync(jwks, clock, new Dictionary<string, string> { ["prod.json"] = Requests.Target(sim.BaseUrl, key: "sk-from-config") },
-            keysDir: dir);
+            keysDir: dir, settings: s => s with { Logs = s.Logs with { LookupEnabled = true } });
         var token = rsa.Token(clock.GetUtcNow());
 
         Assert.Equal(HttpStatusCode.OK, (await gw.SendAsync(HeaderModeChat(sim.BaseUrl, GatewayKey, "both-key"))).StatusCode);
@@ -318,7 +318,17 @@ public sealed class JwtAuthTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal("Bearer sk-from-config", sim.Requests[2].Headers["Authorization"]);
         Assert.Equal("Bearer sk-from-config", sim.Requests[3].Headers["Authorization"]);
         Assert.Equal("batch", (await RequestLogTests.RecordAsync(gw, "both-key")).GetProperty("api_key_name").GetString());
-        Assert.Equal("alice@example.com", (await RequestLogTests.RecordAsync(gw, "both-jwt")).GetProperty("api_key_name").GetString());
+        var jwtRecord = await RequestLogTests.RecordAsync(gw, "both-jwt");
+        Assert.Equal("alice@example.com", jwtRecord.GetProperty("api_key_name").GetString());
+
+        // GET /v1/logs/{id} needs logs.read: a JWT carrying it reads the record, one without it gets 403, the gateway key (no logs.read) too.
+        var id = jwtRecord.GetProperty("_id").GetString();
+        HttpRequestMessage Lookup(string credential) => TestGateway.With(new HttpRequestMessage(HttpMethod.Get, $"/v1/logs/{id}"), ("Authorization", "Bearer " + credential));
+        var reader = rsa.Token(clock.GetUtcNow(), c => c["scope"] = "logs.read");
+        Assert.Equal(HttpStatusCode.OK, (await gw.SendAsync(Lookup(reader))).StatusCode);
+        await RefusedAsync(await gw.SendAsync(Lookup(token)), HttpStatusCode.Forbidden, "033", token);
+        await RefusedAsync(await gw.SendAsync(TestGateway.With(new HttpRequestMessage(HttpMethod.Get, $"/v1/logs/{id}"), ("x-portkey-api-key", GatewayKey))),
+            HttpStatusCode.Forbidden, "033", GatewayKey);
 
         await RefusedAsync(await gw.SendAsync(HeaderModeChat(sim.BaseUrl, "sy-wrong")), HttpStatusCode.Unauthorized, "03", "sy-wrong");
         var expired = rsa.Token(clock.GetUtcNow(), c => c["exp"] = clock.GetUtcNow().ToUnixTimeSeconds() - 3600);
@@ -352,21 +362,29 @@ public sealed class JwtAuthTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     /// <summary>Sends raw bytes, so header values HttpClient would refuse (non-ASCII, control characters) reach the server.</summary>
-    private static async Task<int> RawStatusAsync(Uri baseUrl, byte[] headerBlock)
+    /// <returns>The status; null when the server answered and closed before the request was fully sent and the answer was lost with the connection.</returns>
+    private static async Task<int?> RawStatusAsync(Uri baseUrl, byte[] headerBlock)
     {
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(baseUrl.Host, baseUrl.Port);
         var stream = tcp.GetStream();
         var body = Encoding.UTF8.GetBytes(Requests.Chat());
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(
-            $"POST /v1/chat/completions HTTP/1.1\r\nHost: {baseUrl.Authority}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n"));
-        await stream.WriteAsync(headerBlock);
-        await stream.WriteAsync("\r\n"u8.ToArray());
-        await stream.WriteAsync(body);
-        using var reader = new StreamReader(stream, Encoding.Latin1);
-        var statusLine = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
-        Assert.NotNull(statusLine);
-        return int.Parse(statusLine!.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        // One write: a small request lands in the socket buffer whole, even when the server refuses it at its first bad header.
+        byte[] request = [.. Encoding.ASCII.GetBytes(
+            $"POST /v1/chat/completions HTTP/1.1\r\nHost: {baseUrl.Authority}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\nConnection: close\r\n"),
+            .. headerBlock, .. "\r\n"u8.ToArray(), .. body];
+        try
+        {
+            await stream.WriteAsync(request);
+            using var reader = new StreamReader(stream, Encoding.Latin1);
+            var statusLine = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.NotNull(statusLine);
+            return int.Parse(statusLine!.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     [Fact]
@@ -420,7 +438,8 @@ public sealed class JwtAuthTests(Xunit.Abstractions.ITestOutputHelper output)
             foreach (var headers in placements)
             {
                 var status = await RawStatusAsync(gw.BaseUrl, headers);
-                Assert.True(status is >= 400 and < 500, $"{name}: got {status}");
+                // Only a request larger than Kestrel's header limit may be cut off mid-send (Kestrel answers 431 and closes).
+                Assert.True(status is >= 400 and < 500 || (status is null && headers.Length > 32 * 1024), $"{name}: got {status?.ToString() ?? "no answer"}");
             }
         }
         Assert.Empty(sim.Requests);
