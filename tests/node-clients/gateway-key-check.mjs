@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Switchyard gateway-key check: the `portkey-ai` SDK's apiKey option and the `openai` SDK's apiKey (as Bearer, in config
-// mode) against a gateway running with AUTH_MODE=keys.
+// mode) against a gateway running with AUTH_MODE=keys, or AUTH_MODE=jwt with a JWT as GATEWAY_KEY (the same three cases hold).
 //
 // Environment: GATEWAY_URL (…/v1), UPSTREAM_URL, PROVIDER_API_KEY, GATEWAY_KEY, CONFIG_NAME.
 // Output: one JSON line per case ({"case","ok","error"?}). Exit code 0 when every case passed, 1 otherwise.

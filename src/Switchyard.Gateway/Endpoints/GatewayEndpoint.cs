@@ -42,10 +42,11 @@ internal sealed class GatewayEndpoint(SwitchyardEngine engine, IdleMemoryTrimmer
         Core.Security.ApiKeys.ApiKey? key = null;
         if (gate is not null)
         {
-            key = gate.Authenticate(http.Request, out var refusal);
+            var auth = await gate.AuthenticateAsync(http.Request, http.RequestAborted);
+            key = auth.Key;
             if (key is null)
             {
-                await ApiKeyGate.WriteAsync(http, refusal!);
+                await ApiKeyGate.WriteAsync(http, auth.Refusal!);
                 return;
             }
         }

@@ -8,7 +8,7 @@ namespace Switchyard.Gateway.Endpoints;
 /// <summary><c>GET /v1/health</c>: Portkey's body plus version, uptime, readiness and the state of the named-config store.</summary>
 /// <remarks>Always 200 while the process serves (the liveness answer); whether it should get traffic is <see cref="ReadinessEndpoint"/>'s.</remarks>
 internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness readiness, Switchyard.Gateway.Hosting.LoadShedder shedder,
-    Core.Security.ApiKeys.ApiKeyStore? keys = null)
+    Core.Security.ApiKeys.ApiKeyStore? keys = null, Core.Security.Jwt.JwtAuthenticator? jwt = null)
 {
     public static readonly string Version =
         typeof(HealthEndpoint).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
@@ -45,6 +45,7 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness r
         WriteProblems(json, store.Problems, store.Warnings);
         json.WriteEndObject();
         WriteKeys(json, keys);
+        WriteJwt(json, jwt);
         WriteCache(json, engine);
         WriteLogs(json, engine);
         WriteLimits(json, shedder);
@@ -127,6 +128,48 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness r
         json.WriteString("loaded_at", snapshot.LoadedAt);
         WriteProblems(json, snapshot.Problems, snapshot.Warnings);
         json.WriteEndObject();
+    }
+
+    /// <summary>JWT authentication: where the signing keys come from, when they were fetched, how many, and what went wrong (never a token).</summary>
+    private static void WriteJwt(Utf8JsonWriter json, Core.Security.Jwt.JwtAuthenticator? jwt)
+    {
+        json.WriteStartObject("jwt");
+        if (jwt is null)
+        {
+            json.WriteString("state", "disabled");
+            json.WriteEndObject();
+            return;
+        }
+        var state = jwt.Keys.State;
+        // ok: the last fetch worked. degraded: it failed, earlier keys still serve. unavailable: no keys, JWT requests get 503.
+        // pending: the first fetch has not finished.
+        json.WriteString("state", state.Keys is null ? (state.Problem is null ? "pending" : "unavailable") : state.Problem is null ? "ok" : "degraded");
+        json.WriteString("jwks_host", jwt.Keys.Url.Host);
+        json.WriteNumber("key_count", state.Keys?.Count ?? 0);
+        WriteTime(json, "last_fetch", state.LastAttempt);
+        WriteTime(json, "last_success", state.LastSuccess);
+        json.WriteNumber("fetches", jwt.Keys.FetchCount);
+        if (state.Problem is { } problem)
+        {
+            json.WriteString("problem", problem);
+        }
+        else
+        {
+            json.WriteNull("problem");
+        }
+        json.WriteEndObject();
+
+        static void WriteTime(Utf8JsonWriter json, string name, DateTimeOffset? at)
+        {
+            if (at is { } t)
+            {
+                json.WriteString(name, t);
+            }
+            else
+            {
+                json.WriteNull(name);
+            }
+        }
     }
 
     /// <summary>Request-log delivery: what waits in memory and on disk, what arrived and what was lost.</summary>

@@ -13,8 +13,8 @@ internal sealed class LogLookupEndpoint(SwitchyardEngine engine, ApiKeyGate? gat
     {
         if (gate is not null)
         {
-            var key = gate.Authenticate(context.Request, out var refusal);
-            refusal ??= ApiKeyGate.Authorize(key!, Core.Security.ApiKeys.ApiKeyScopes.LogsRead, context.Request.Headers, null, engine);
+            var auth = await gate.AuthenticateAsync(context.Request, context.RequestAborted);
+            var refusal = auth.Refusal ?? ApiKeyGate.Authorize(auth.Key!, Core.Security.ApiKeys.ApiKeyScopes.LogsRead, context.Request.Headers, null, engine);
             if (refusal is not null)
             {
                 await ApiKeyGate.WriteAsync(context, refusal);

@@ -69,7 +69,16 @@ public static class GatewayApp
                 store.Start();
                 return store;
             });
-            builder.Services.AddSingleton(sp => new ApiKeyGate(sp.GetRequiredService<Core.Security.ApiKeys.ApiKeyStore>(), options.Time));
+        }
+        if (options.Auth.Jwt is { } jwt)
+        {
+            builder.Services.AddSingleton(sp => new Core.Security.Jwt.JwtAuthenticator(jwt, options.Time,
+                sp.GetRequiredService<ILoggerFactory>().CreateLogger("Switchyard.Jwt")));
+        }
+        if (options.Auth.Required)
+        {
+            builder.Services.AddSingleton(sp => new ApiKeyGate(sp.GetService<Core.Security.ApiKeys.ApiKeyStore>(),
+                sp.GetService<Core.Security.Jwt.JwtAuthenticator>(), options.Time));
         }
         builder.Services.AddSingleton<GatewayEndpoint>();
         builder.Services.AddSingleton<HealthEndpoint>();
@@ -131,9 +140,23 @@ public static class GatewayApp
             // Loaded now, not on the first request: problems show in the start-up log and in health straight away.
             _ = app.Services.GetRequiredService<Core.Security.ApiKeys.ApiKeyStore>();
         }
-        else if (options.BindAddress is not ("localhost" or "127.0.0.1" or "::1"))
+        if (options.Auth.Jwt is { } jwtOptions)
         {
-            app.Logger.LogWarning("AUTH_MODE=none on {Address}: anyone who can reach this port can spend the provider keys of every named config. Set AUTH_MODE=keys with API_KEYS_PATH (docs/access-control.md), or bind to 127.0.0.1",
+            // The first key fetch starts now, in the background, for the same reason; requests that come first wait for it.
+            _ = app.Services.GetRequiredService<Core.Security.Jwt.JwtAuthenticator>().Keys.StartAsync();
+            if (jwtOptions.Issuers is null || jwtOptions.Audiences is null)
+            {
+                app.Logger.LogWarning("AUTH_MODE=jwt without {Missing}: any token the identity provider signs, for any application, is accepted. Set JWT_ISSUER and JWT_AUDIENCE (docs/access-control.md)",
+                    jwtOptions.Issuers is null && jwtOptions.Audiences is null ? "JWT_ISSUER and JWT_AUDIENCE" : jwtOptions.Issuers is null ? "JWT_ISSUER" : "JWT_AUDIENCE");
+            }
+            if (jwtOptions.JwksUrl.Scheme == "http" && !jwtOptions.JwksUrl.IsLoopback)
+            {
+                app.Logger.LogWarning("JWT_JWKS_URL uses plain http: whoever can alter that traffic can make the gateway trust their own signing keys. Use https");
+            }
+        }
+        if (!options.Auth.Required && options.BindAddress is not ("localhost" or "127.0.0.1" or "::1"))
+        {
+            app.Logger.LogWarning("AUTH_MODE=none on {Address}: anyone who can reach this port can spend the provider keys of every named config. Set AUTH_MODE=keys with API_KEYS_PATH, or AUTH_MODE=jwt with JWT_JWKS_URL (docs/access-control.md), or bind to 127.0.0.1",
                 options.BindAddress);
         }
         app.MapGet("/v1/health", health.HandleAsync);

@@ -76,9 +76,9 @@ public sealed record ServerOptions
         }
         var observability = ObservabilityOptions.FromEnvironment(get);
         var auth = AuthOptions.FromEnvironment(get);
-        if (observability.MetricsRequireKey && !auth.Keys)
+        if (observability.MetricsRequireKey && !auth.Required)
         {
-            throw new FormatException("METRICS_REQUIRE_KEY=true needs AUTH_MODE=keys: /metrics is checked against the gateway's keys, and with AUTH_MODE=none there are none.");
+            throw new FormatException("METRICS_REQUIRE_KEY=true needs AUTH_MODE=keys or jwt: /metrics is checked like any other caller, and with AUTH_MODE=none nobody can be.");
         }
         if (observability.MetricsPort is { } metricsPort && metricsPort != 0 && metricsPort == port)
         {

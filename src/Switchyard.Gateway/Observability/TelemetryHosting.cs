@@ -96,14 +96,19 @@ internal static class TelemetryHosting
     }
 
     /// <summary><c>METRICS_REQUIRE_KEY</c>: a scrape must bring a gateway key (Prometheus sends it as <c>Authorization: Bearer</c>) allowed to read.</summary>
-    private static Task RequireKeyAsync(ApiKeyGate gate, HttpContext context, RequestDelegate next)
+    private static async Task RequireKeyAsync(ApiKeyGate gate, HttpContext context, RequestDelegate next)
     {
-        var key = gate.Authenticate(context.Request, out var refusal);
+        var (key, refusal) = await gate.AuthenticateAsync(context.Request, context.RequestAborted);
         if (key is not null && !key.Scopes.Contains(Core.Security.ApiKeys.ApiKeyScopes.LogsRead) && !key.Scopes.Contains(Core.Security.ApiKeys.ApiKeyScopes.Admin))
         {
             refusal = AuthRefusal.Forbidden($"API key '{key.Name}' needs the logs.read or admin scope to read /metrics");
         }
-        return refusal is null ? next(context) : ApiKeyGate.WriteAsync(context, refusal);
+        if (refusal is null)
+        {
+            await next(context);
+            return;
+        }
+        await ApiKeyGate.WriteAsync(context, refusal);
     }
 
     /// <summary>On the metrics port, everything but <c>/metrics</c> is 404 (the API stays on the main port).</summary>

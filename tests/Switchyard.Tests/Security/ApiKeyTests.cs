@@ -194,7 +194,7 @@ public sealed class ApiKeyTests : IDisposable
     }
 
     [Fact]
-    public void Auth_mode_settings_default_to_none_and_refuse_jwt_unknown_modes_and_keys_without_a_path()
+    public void Auth_mode_settings_default_to_none_and_refuse_unknown_modes_keys_without_a_path_and_jwt_without_a_jwks_url()
     {
         Func<string, string?> Env(params (string Name, string Value)[] values) => n => values.FirstOrDefault(v => v.Name == n).Value;
         Assert.False(ServerOptions.FromEnvironment(Env()).Auth.Keys);
@@ -204,7 +204,7 @@ public sealed class ApiKeyTests : IDisposable
         Assert.Equal("/etc/switchyard/keys", keys.ApiKeysPath);
 
         Assert.Contains("API_KEYS_PATH", Assert.Throws<FormatException>(() => ServerOptions.FromEnvironment(Env(("AUTH_MODE", "keys")))).Message, StringComparison.Ordinal);
-        Assert.Contains("not built yet", Assert.Throws<FormatException>(() => ServerOptions.FromEnvironment(Env(("AUTH_MODE", "keys,jwt"), ("API_KEYS_PATH", "/k")))).Message, StringComparison.Ordinal);
+        Assert.Contains("JWT_JWKS_URL", Assert.Throws<FormatException>(() => ServerOptions.FromEnvironment(Env(("AUTH_MODE", "keys,jwt"), ("API_KEYS_PATH", "/k")))).Message, StringComparison.Ordinal);
         Assert.StartsWith("AUTH_MODE=bogus", Assert.Throws<FormatException>(() => ServerOptions.FromEnvironment(Env(("AUTH_MODE", "bogus")))).Message, StringComparison.Ordinal);
         Assert.Contains("none cannot be combined", Assert.Throws<FormatException>(() => ServerOptions.FromEnvironment(Env(("AUTH_MODE", "none,keys"), ("API_KEYS_PATH", "/k")))).Message, StringComparison.Ordinal);
     }
@@ -222,8 +222,9 @@ public sealed class ApiKeyTests : IDisposable
         {
             var http = new DefaultHttpContext();
             http.Request.Headers["x-portkey-api-key"] = "sy-temp";
-            gate.Authenticate(http.Request, out var refusal);
-            return refusal;
+            var result = gate.AuthenticateAsync(http.Request, CancellationToken.None);
+            Assert.True(result.IsCompletedSuccessfully); // a key is checked without going async
+            return result.Result.Refusal;
         }
         Assert.Null(Check());
         clock.Advance(TimeSpan.FromMinutes(59));

@@ -204,13 +204,7 @@ internal sealed partial class JwtCheck : IGuardrailCheck
     /// <summary>jose's jwtVerify: algorithm allowed and matching the key, signature valid, exp/nbf/iat within tolerance.</summary>
     private string? VerifySignatureAndTimes(JwtToken jwt, JsonWebKey key)
     {
-        var alg = jwt.Alg;
-        if (alg is null || alg == "none") return "JWS \"alg\" (Algorithm) Header Parameter missing or not allowed";
-        if (!_algorithms.Contains(alg)) return "\"alg\" (Algorithm) Header Parameter value not allowed";
-        if (key.Alg is not null && key.Alg != alg) return "the key is not usable with the token's algorithm";
-        if (!key.Supports(alg)) return "the key is not usable with the token's algorithm";
-        if (jwt.Header["crit"] is not null) return "Extension Header Parameter \"crit\" is not supported";
-        if (!key.Verify(alg, jwt.SignedPart, jwt.Signature)) return "signature verification failed";
+        if (JwsSignature.Check(jwt, key, _algorithms) is { } signatureError) return signatureError;
 
         var now = _services.Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;
         now = Math.Floor(now);

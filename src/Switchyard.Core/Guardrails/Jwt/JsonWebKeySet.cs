@@ -11,6 +11,9 @@ internal sealed class JsonWebKeySet
 
     public int Count => _keys.Length;
 
+    /// <summary>Every usable key, for a token without a <c>kid</c>.</summary>
+    public IReadOnlyList<JsonWebKey> Keys => _keys;
+
     public JsonWebKey? Find(string kid)
     {
         foreach (var key in _keys)

@@ -45,10 +45,12 @@ internal sealed class JwtToken
                 error = "Invalid JWT: the header and payload must be JSON objects";
                 return null;
             }
+            // JsonObject fills itself on first use; do it here so a duplicate member fails the parse, not a later claim read.
+            _ = header.Count + payload.Count;
             error = null;
             return new JwtToken(header, payload, Encoding.ASCII.GetBytes(parts[0] + "." + parts[1]), Base64Url.DecodeFromChars(parts[2]));
         }
-        catch (Exception ex) when (ex is FormatException or JsonException)
+        catch (Exception ex) when (ex is FormatException or JsonException or ArgumentException)
         {
             error = "Invalid JWT: " + ex.Message;
             return null;
