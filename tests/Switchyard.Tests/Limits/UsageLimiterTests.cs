@@ -244,7 +244,7 @@ public sealed class UsageLimiterTests
                 rate_limits: [{requests: 2, per: minute}]
               - name: free-spend
                 match: {metadata: {tier: free}}
-                budgets: [{tokens: 60, period: day}]
+                budgets: [{tokens: 100, period: day}]
             """);
         using var limiter = Limiter(new LimitOptions { Path = dir });
         limiter.Start();
