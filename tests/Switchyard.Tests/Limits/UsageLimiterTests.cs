@@ -86,6 +86,23 @@ public sealed class UsageLimiterTests
     }
 
     [Fact]
+    public async Task Without_any_rule_the_step_allocates_nothing_per_request()
+    {
+        using var limiter = Limiter();
+        var step = new Core.Pipeline.Steps.LimitAdmissionStep(limiter);
+        var context = Context(_time, Key("plain"));
+        _ = await step.RunAsync(context, CancellationToken.None);
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 10_000; i++)
+        {
+            var pending = step.RunAsync(context, CancellationToken.None);
+            Assert.True(pending.IsCompletedSuccessfully);
+        }
+        limiter.Settle(context);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public async Task A_full_key_rate_limit_answers_429_with_portkey_code_05_retry_after_and_openai_ratelimit_headers()
     {
         using var limiter = Limiter();
