@@ -296,7 +296,8 @@ public sealed class UsageLimiterTests
         Assert.Null(await limiter.AdmitAsync(Context(_time, model: "gpt-4o-mini"), CancellationToken.None));
 
         var reloaded = new TaskCompletionSource<WatchedSnapshot>(TaskCreationOptions.RunContinuationsAsynchronously);
-        limiter.Reloaded += s => reloaded.TrySetResult(new WatchedSnapshot(s.Generation, s.Problems.Count));
+        // A reader may catch the file halfway through the rewrite (empty: refused, the last good version serves): wait for the good one.
+        limiter.Reloaded += s => { if (s.Problems.Count == 0) reloaded.TrySetResult(new WatchedSnapshot(s.Generation, s.Problems.Count)); };
         await File.WriteAllTextAsync(file, "models:\n  gpt-4o: {rate_limits: [{requests: 3, per: hour}]}\n");
         await reloaded.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Null(await limiter.AdmitAsync(Context(_time, model: "gpt-4o"), CancellationToken.None));
