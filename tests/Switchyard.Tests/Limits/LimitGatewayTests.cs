@@ -129,7 +129,7 @@ public sealed class LimitGatewayTests
         Func<GatewaySettings, GatewaySettings> withRedis = s => s with
         {
             Cache = TestGateway.CacheFromEnvironment(n => n switch { "CACHE_STORE" => "redis", "REDIS_URL" => $"redis://127.0.0.1:{redis.Port}", _ => null }),
-            UsageLimits = s.UsageLimits with { RedisTimeout = TimeSpan.FromMilliseconds(500), RedisRetryInterval = TimeSpan.FromMilliseconds(200) },
+            UsageLimits = s.UsageLimits with { RedisTimeout = TimeSpan.FromSeconds(2), RedisRetryInterval = TimeSpan.FromMilliseconds(200) },
         };
         var alice = new LimitSubject(LimitSubjectKind.Key, "alice");
         long used;

@@ -76,7 +76,8 @@ public sealed class RedisLimitCounterTests(RedisClusterFixture cluster) : IClass
     {
         await using var mux = await ConnectAsync(cluster.Cluster.Nodes.Select(n => n.Port).ToArray());
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
-        using var limiter = new UsageLimiter(new LimitOptions(), _ => Task.FromResult(mux.GetDatabase()), _ => null, PriceTable.Default, time, NullLogger.Instance);
+        // A patient bound: the test machine is shared, and a slow answer here would read as an outage.
+        using var limiter = new UsageLimiter(new LimitOptions { RedisTimeout = TimeSpan.FromSeconds(3) }, _ => Task.FromResult(mux.GetDatabase()), _ => null, PriceTable.Default, time, NullLogger.Instance);
         var owners = new HashSet<int>();
         for (var k = 0; k < 12; k++)
         {
@@ -98,7 +99,7 @@ public sealed class RedisLimitCounterTests(RedisClusterFixture cluster) : IClass
     {
         await using var server = await RedisServer.StartAsync();
         await using var mux = await ConnectAsync(server.Port);
-        var options = new LimitOptions { Replicas = 2, RedisTimeout = TimeSpan.FromMilliseconds(300), RedisRetryInterval = TimeSpan.FromMilliseconds(100) };
+        var options = new LimitOptions { Replicas = 2, RedisTimeout = TimeSpan.FromSeconds(1), RedisRetryInterval = TimeSpan.FromMilliseconds(100) };
         using var limiter = new UsageLimiter(options, _ => Task.FromResult(mux.GetDatabase()), _ => null, PriceTable.Default, TimeProvider.System, NullLogger.Instance);
         var name = "down-" + Guid.NewGuid().ToString("N")[..6];
         var key = UsageLimiterTests.Key(name, null, UsageLimiterTests.Rate(LimitUnit.Requests, 10, LimitWindow.Hour),
