@@ -84,6 +84,11 @@ public sealed class LimitGatewayTests
         var health = (await (await gw.Client.GetAsync("/v1/health")).JsonAsync()).GetProperty("usage_limits");
         Assert.Equal("local", health.GetProperty("state").GetString());
         Assert.NotNull(gw.Engine.Limits);
+        // The refusal is counted by kind and configured subject.
+        var metrics = await gw.Client.GetStringAsync("/metrics");
+        var refusals = metrics.Split('\n').Where(l => l.StartsWith("switchyard_limits_refusals", StringComparison.Ordinal) && !l.StartsWith('#')).ToList();
+        Assert.Contains(refusals, l => l.Contains("\"rate_limit\"", StringComparison.Ordinal) && l.Contains("\"alice\"", StringComparison.Ordinal)
+            && l.Contains("\"key\"", StringComparison.Ordinal) && l.TrimEnd().EndsWith(" 1", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -116,6 +121,10 @@ public sealed class LimitGatewayTests
         Assert.Equal("Portkey Error: Usage limit exceeded: team 'ml-platform' has used its budget of 2000 tokens in total. Error Code: 04",
             body.GetProperty("message").GetString());
         Assert.Single(sim.Requests);
+        var metrics = await gw.Client.GetStringAsync("/metrics");
+        Assert.Contains(metrics.Split('\n'), l => l.StartsWith("switchyard_limits_budget_used_ratio", StringComparison.Ordinal) && l.Contains("\"ml-platform\"", StringComparison.Ordinal));
+        Assert.Contains(metrics.Split('\n'), l => l.StartsWith("switchyard_limits_refusals", StringComparison.Ordinal) && l.Contains("\"budget\"", StringComparison.Ordinal)
+            && l.Contains("\"team\"", StringComparison.Ordinal));
         // Alice is in no team: the team budget does not touch her.
         Assert.Equal(HttpStatusCode.OK, (await gw.SendAsync(Chat(sim.BaseUrl, AliceKey, maxTokens: 2000))).StatusCode);
     }
