@@ -79,8 +79,9 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         var prices = PriceTable.Load(settings.Pricing);
         Accounting = new UsageAccounting(prices);
         Router = new Router(Providers, Leaves, routingLog, prices: prices);
+        Limiter = CreateLimiter(settings, options, prices, loggers);
         Pipeline = new GatewayPipeline([new RequestValidationStep(settings.Limits), new ConfigResolutionStep(Resolver),
-            new DefaultGuardrailsStep(guardrailCompiler)], Router,
+            new LimitAdmissionStep(Limiter), new DefaultGuardrailsStep(guardrailCompiler)], Router,
             loggers.CreateLogger("Switchyard.Pipeline"));
         var logs = settings.Logs;
         if (logs.Store == "local")
@@ -131,7 +132,10 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     public SwitchyardTracing Tracing { get; }
 
     /// <summary>Rate limits and budgets: usage and what remains, for the admin API; null when no rule is configured anywhere.</summary>
-    public Limits.ILimitUsage? Limits { get; private set; }
+    public Limits.ILimitUsage? Limits => Limiter.HasRules ? Limiter : null;
+
+    /// <summary>Admits requests against rate limits and budgets and settles what they used (<c>LIMITS_*</c>, key and virtual-key rules).</summary>
+    public Limits.UsageLimiter Limiter { get; }
 
     /// <summary>The response cache; null when <c>CACHE_STORE=none</c>.</summary>
     public ResponseCache? Cache { get; }
@@ -165,6 +169,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     public void Start()
     {
         NamedConfigs.Start();
+        Limiter.Start();
         // Loading a tiktoken vocabulary takes about half a second: not on the first request that needs a count.
         _ = Task.Run(Usage.Tokens.TokenCounter.Preload);
         switch (RequestLog)
@@ -189,7 +194,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         var valid = traceId is { Length: > 0 and <= 128 } && traceId.AsSpan().IndexOfAnyExceptInRange('\u0021', '\u007e') < 0;
         var logging = RequestLog is not null;
         // Usage is read from answers whenever something consumes it: the log, or token and cost metrics being scraped.
-        return new RequestContext(valid ? traceId! : TraceIds.NewId(Time), Time, wantsUsage: logging || Metrics.CountsUsage, finish: _finish)
+        return new RequestContext(valid ? traceId! : TraceIds.NewId(Time), Time, wantsUsage: logging || Metrics.CountsUsage || Limiter.CountsUsage, finish: _finish)
         {
             RejectedTraceId = string.IsNullOrEmpty(traceId) || valid ? null : traceId,
             // A client's trace id may name several requests; each record still needs its own id.
@@ -221,6 +226,14 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             // A defect in accounting must cost the figures, never the answer already on its way.
             _logsLogger.LogError(ex, "Could not settle the usage of {TraceId}", context.TraceId);
         }
+        try
+        {
+            Limiter.Settle(context);
+        }
+        catch (Exception ex)
+        {
+            _logsLogger.LogError(ex, "Could not settle the limits of {TraceId}", context.TraceId);
+        }
         Metrics.Record(context);
         Tracing.Complete(context);
         if (RequestLog is null || context.Request is { } request && LogBodyPolicy.Ignored(request.Headers))
@@ -239,6 +252,15 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             return;
         }
         RequestLog.TryWrite(record);
+    }
+
+    private Limits.UsageLimiter CreateLimiter(GatewaySettings settings, SwitchyardEngineOptions options, PriceTable prices, ILoggerFactory loggers)
+    {
+        // The counters share the gateway's one Redis connection (TLS, IAM auth, cluster as the cache has them); none means in-process counting.
+        Func<CancellationToken, Task<StackExchange.Redis.IDatabase>>? redis = Redis is { } connection ? connection.DatabaseAsync : null;
+        // Virtual keys' rules arrive with the virtual-key store; until it is wired no virtual key has rules.
+        return new Limits.UsageLimiter(settings.UsageLimits, redis, static _ => null, prices, options.Time,
+            loggers.CreateLogger("Switchyard.Limits"), Metrics.Meter, settings.Cache.KeyPrefix);
     }
 
     /// <summary>The gateway calling itself (the semantic cache's embedding target): a request that is not logged.</summary>
@@ -353,6 +375,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     {
         Metrics.Dispose();
         NamedConfigs.Dispose();
+        Limiter.Dispose();
         Upstream.Dispose();
         GuardrailHttp.Dispose();
         if (Redis is { } redis)
