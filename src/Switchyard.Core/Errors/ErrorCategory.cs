@@ -41,4 +41,7 @@ public enum ErrorCategory
 
     /// <summary>The gateway is at its concurrency or memory limit and refuses new work. 503 with Retry-After, OpenAI's error shape (SDKs retry it).</summary>
     Overloaded,
+
+    /// <summary>The caller may not use what it asked for (a virtual key, a model). 403, Portkey's authZ body with <see cref="GatewayError.Code"/>.</summary>
+    Forbidden,
 }

@@ -43,6 +43,15 @@ public static class ErrorResponseWriter
                     json.WriteString("provider", error.Provider);
                 }
                 break;
+            case var _ when error.Code is { } code:
+                // Portkey's authN/authZ shape, as the API-key gate writes it.
+                json.WriteString("status", "failure");
+                json.WriteString("message", $"Portkey Error: {error.Message}. Error Code: {code}");
+                json.WriteStartObject("error");
+                json.WriteString("message", error.Message);
+                json.WriteString("code", code);
+                json.WriteEndObject();
+                break;
             default:
                 json.WriteString("status", "failure");
                 json.WriteString("message", error.Message);

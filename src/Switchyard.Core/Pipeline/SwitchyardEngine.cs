@@ -61,7 +61,13 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         var compiler = new ConfigCompiler(settings.Retry, Providers, hosts, guardrailCompiler);
         NamedConfigs = new NamedConfigStore(settings.Configs, compiler, options.Environment,
             loggers.CreateLogger("Switchyard.Configs"), options.Time);
-        Resolver = new ConfigResolver(compiler, NamedConfigs, Providers, hosts);
+        if (settings.VirtualKeys.Path is { } virtualKeysPath)
+        {
+            VirtualKeys = new Security.VirtualKeys.VirtualKeyStore(virtualKeysPath,
+                new Security.VirtualKeys.VirtualKeyFile.Context(Providers, hosts, options.Environment),
+                loggers.CreateLogger("Switchyard.VirtualKeys"), options.Time, settings.VirtualKeys.ReloadDebounce);
+        }
+        Resolver = new ConfigResolver(compiler, NamedConfigs, Providers, hosts, VirtualKeys);
         Upstream = new HttpMessageInvoker(options.UpstreamHandler ?? CreateUpstreamHandler(settings.Upstream), disposeHandler: true);
         Cache = CreateCache(settings, options.Time, _logger, embed: SendInternalAsync);
         var routingLog = loggers.CreateLogger("Switchyard.Routing");
@@ -72,7 +78,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             settings.Retry, options.Time, routingLog);
         var prices = PriceTable.Load(settings.Pricing);
         Accounting = new UsageAccounting(prices);
-        Router = new Router(Providers, Leaves, routingLog, prices: prices);
+        Router = new Router(Providers, Leaves, routingLog, prices: prices, virtualKeys: VirtualKeys);
         Pipeline = new GatewayPipeline([new RequestValidationStep(settings.Limits), new ConfigResolutionStep(Resolver),
             new DefaultGuardrailsStep(guardrailCompiler)], Router,
             loggers.CreateLogger("Switchyard.Pipeline"));
@@ -134,6 +140,9 @@ public sealed class SwitchyardEngine : IAsyncDisposable
 
     public NamedConfigStore NamedConfigs { get; }
 
+    /// <summary>Virtual keys from <c>VIRTUAL_KEYS_PATH</c>; null when it is unset.</summary>
+    public Security.VirtualKeys.VirtualKeyStore? VirtualKeys { get; }
+
     public ConfigResolver Resolver { get; }
 
     public LeafPipeline Leaves { get; }
@@ -156,6 +165,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     public void Start()
     {
         NamedConfigs.Start();
+        VirtualKeys?.Start();
         // Loading a tiktoken vocabulary takes about half a second: not on the first request that needs a count.
         _ = Task.Run(Usage.Tokens.TokenCounter.Preload);
         switch (RequestLog)
@@ -348,6 +358,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     {
         Metrics.Dispose();
         NamedConfigs.Dispose();
+        VirtualKeys?.Dispose();
         Upstream.Dispose();
         GuardrailHttp.Dispose();
         if ((Cache?.Store as FailSafeCacheStore)?.Inner is IAsyncDisposable store)
