@@ -83,7 +83,7 @@ public sealed class ConfigResolver
         {
             if (_virtualKeys is null || !_virtualKeys.TryGet(slug, out _))
             {
-                var which = plan.Mode == "named" ? $"Config '{plan.Config.Source}'" : "The config";
+                var which = plan.Mode == "named" ? $"Config '{Printable(request.Headers.Get("x-portkey-config")?.Trim() ?? "")}'" : "The config";
                 error = GatewayError.Invalid($"{which} uses virtual key '{Printable(slug)}', which is not loaded"
                     + (_virtualKeys is null ? " (no virtual keys are configured: set VIRTUAL_KEYS_PATH)" : " from VIRTUAL_KEYS_PATH"));
                 return null;
