@@ -180,6 +180,39 @@ public sealed class VirtualKeyFileTests
         }
     }
 
+    [Fact]
+    public async Task A_rotated_secret_file_is_picked_up_without_touching_the_virtual_key_file()
+    {
+        var dir = Directory.CreateTempSubdirectory("switchyard-vk-rotate-").FullName;
+        try
+        {
+            var secret = Path.Combine(dir, "secret", "openai");
+            Directory.CreateDirectory(Path.GetDirectoryName(secret)!);
+            File.WriteAllText(secret, "sk-before-rotation");
+            var keys = Path.Combine(dir, "keys.yaml");
+            File.WriteAllText(keys, "- {slug: a, provider: openai, api_key: '${KEY_FILE}'}\n");
+            using var store = new VirtualKeyStore(keys, new VirtualKeyFile.Context(ProviderRegistry.Default, CustomHostValidator.FromEnvironment(null),
+                name => name == "KEY_FILE" ? secret : null), NullLogger.Instance, TimeProvider.System, pollInterval: TimeSpan.FromMilliseconds(200));
+            store.Start();
+            Assert.True(store.TryGet("a", out var before));
+            Assert.Equal("sk-before-rotation", before.ApiKey);
+            var rotated = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            store.Reloaded += _ =>
+            {
+                if (store.TryGet("a", out var k) && k.ApiKey == "sk-after-rotation")
+                {
+                    rotated.TrySetResult();
+                }
+            };
+            File.WriteAllText(secret, "sk-after-rotation\n");
+            await rotated.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("@openai-prod/gpt-4o", true, "openai-prod", "gpt-4o")]
     [InlineData("@azure/deployments/x", true, "azure", "deployments/x")]

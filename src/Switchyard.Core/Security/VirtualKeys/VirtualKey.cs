@@ -37,6 +37,9 @@ public sealed record VirtualKey
     /// <summary>Provider fields (snake_case, as in a config target), resolved: Azure resource and deployment, AWS and Vertex settings.</summary>
     public IReadOnlyDictionary<string, string> ProviderFields { get; init; } = FrozenDictionary<string, string>.Empty;
 
+    /// <summary>The mounted secret files its credentials were read from; the store re-reads the key when one changes.</summary>
+    public IReadOnlyList<string> SecretFiles { get; init; } = [];
+
     // The generated ToString would print the credential wherever a record lands in a log message or a debugger.
     public override string ToString() => $"VirtualKey {{ Slug = {Slug}, Provider = {Provider}, File = {File} }}";
 }

@@ -34,7 +34,11 @@ public static partial class VirtualKeyFile
     private static partial Regex SlugShape();
 
     /// <summary>What the parser checks entries against: the providers this build knows, the custom-host rules, the environment.</summary>
-    public sealed record Context(ProviderRegistry Providers, CustomHostValidator Hosts, Func<string, string?> Environment);
+    public sealed record Context(ProviderRegistry Providers, CustomHostValidator Hosts, Func<string, string?> Environment)
+    {
+        /// <summary>Where the entry being parsed records the secret files it read.</summary>
+        internal List<string>? SecretFiles { get; init; }
+    }
 
     public static List<VirtualKey>? Parse(string text, string fileName, Context context, List<(string Path, string Message)> errors, List<string> warnings)
     {
@@ -83,6 +87,8 @@ public static partial class VirtualKeyFile
     private static VirtualKey? ParseEntry(JsonObject entry, string path, string fileName, Context context, List<(string, string)> errors, List<string> warnings)
     {
         var before = errors.Count;
+        var secretFiles = new List<string>();
+        context = context with { SecretFiles = secretFiles };
         var slug = PlainString(entry, "slug", path, errors);
         if (slug is null)
         {
@@ -227,6 +233,7 @@ public static partial class VirtualKeyFile
             CustomHost = customHost,
             Headers = headers.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase),
             ProviderFields = fields.ToFrozenDictionary(StringComparer.Ordinal),
+            SecretFiles = secretFiles,
         };
     }
 
@@ -316,6 +323,7 @@ public static partial class VirtualKeyFile
                     return null;
                 }
                 value = System.IO.File.ReadAllText(trimmed).Trim();
+                context.SecretFiles?.Add(trimmed);
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {

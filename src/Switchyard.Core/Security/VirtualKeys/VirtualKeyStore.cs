@@ -12,13 +12,69 @@ namespace Switchyard.Core.Security.VirtualKeys;
 public sealed class VirtualKeyStore : IDisposable
 {
     private readonly WatchedFileStore<IReadOnlyList<VirtualKey>, FrozenDictionary<string, VirtualKey>> _files;
+    private readonly Timer _secretPoll;
+    private readonly ILogger _logger;
+    private string _secretsFingerprint = "";
 
     public VirtualKeyStore(string path, VirtualKeyFile.Context context, ILogger logger, TimeProvider time, TimeSpan? debounce = null, TimeSpan? pollInterval = null)
     {
         _files = new WatchedFileStore<IReadOnlyList<VirtualKey>, FrozenDictionary<string, VirtualKey>>(path, "VIRTUAL_KEYS_PATH",
             (text, fileName, errors, warnings) => VirtualKeyFile.Parse(text, fileName, context, errors, warnings), Combine,
             FrozenDictionary<string, VirtualKey>.Empty, logger, time, debounce, pollInterval);
-        _files.Reloaded += s => Reloaded?.Invoke(s);
+        _logger = logger;
+        _files.Reloaded += s =>
+        {
+            _secretsFingerprint = SecretsFingerprint(s.Index);
+            Reloaded?.Invoke(s);
+        };
+        var poll = pollInterval ?? TimeSpan.FromSeconds(2);
+        _secretPoll = new Timer(_ => PollSecrets(), null, poll, poll);
+    }
+
+    /// <summary>
+    /// A rotated Kubernetes secret changes the mounted file, not the virtual-key file: its content is compared on the same 2 s poll,
+    /// so a new credential applies without touching the virtual-key file.
+    /// </summary>
+    private void PollSecrets()
+    {
+        try
+        {
+            var current = _files.Current;
+            if (current.Index.Count > 0 && SecretsFingerprint(current.Index) != _secretsFingerprint)
+            {
+                _logger.LogInformation("A secret file referenced from VIRTUAL_KEYS_PATH changed; reloading the virtual keys");
+                _files.Reload();
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A timer thread: a failure costs this poll, never the process.
+            _logger.LogWarning("Checking the virtual keys' secret files failed ({Reason})", ex.GetType().Name);
+        }
+    }
+
+    private static string SecretsFingerprint(FrozenDictionary<string, VirtualKey> keys)
+    {
+        var files = keys.Values.SelectMany(k => k.SecretFiles).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        if (files.Count == 0)
+        {
+            return "";
+        }
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var file in files)
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(file + "\0"));
+            try
+            {
+                // Contents, not timestamps: a secret volume swaps a symlink, and the link's own times say nothing.
+                hash.AppendData(File.ReadAllBytes(file));
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                hash.AppendData(System.Text.Encoding.UTF8.GetBytes("unreadable:" + ex.GetType().Name));
+            }
+        }
+        return Convert.ToHexString(hash.GetHashAndReset());
     }
 
     public string Path => _files.FullPath;
@@ -60,5 +116,9 @@ public sealed class VirtualKeyStore : IDisposable
         return bySlug.ToFrozenDictionary(StringComparer.Ordinal);
     }
 
-    public void Dispose() => _files.Dispose();
+    public void Dispose()
+    {
+        _secretPoll.Dispose();
+        _files.Dispose();
+    }
 }
