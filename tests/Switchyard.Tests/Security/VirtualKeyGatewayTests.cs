@@ -280,13 +280,17 @@ public sealed class VirtualKeyGatewayTests(Xunit.Abstractions.ITestOutputHelper 
             configs: new Dictionary<string, string> { ["bedrock.yaml"] = "virtual_key: bedrock-prod\n" });
         var gw = s.Gateway;
         const string model = "anthropic.claude-3-haiku-20240307-v1:0";
+        // A client's role or session token would make the operator's credentials act for another identity: they are not used.
         await OkAsync(await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(model: model), ("x-portkey-virtual-key", "bedrock-prod"),
-            ("x-portkey-aws-region", "us-east-1"))));
+            ("x-portkey-aws-region", "us-east-1"), ("x-portkey-aws-role-arn", "arn:aws:iam::123456789012:role/attacker"),
+            ("x-portkey-aws-session-token", "client-session-token"))));
         await OkAsync(await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(model: model), ("x-portkey-config", "bedrock"))));
         await OkAsync(await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(model: "@bedrock-prod/" + model))));
         Assert.Equal(3, sim.Requests.Count);
+        Assert.Empty(sim.StsRequests);
         Assert.All(sim.Requests, r =>
         {
+            Assert.False(r.Headers.ContainsKey("X-Amz-Security-Token"));
             Assert.Equal("/eu-central-1/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse", r.Path);
             Assert.StartsWith("AWS4-HMAC-SHA256 Credential=AKIDVIRTUALKEY/", r.Headers["Authorization"]);
             Assert.Contains("/eu-central-1/bedrock/aws4_request", r.Headers["Authorization"]);
