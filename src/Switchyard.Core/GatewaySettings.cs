@@ -48,6 +48,9 @@ public sealed record GatewaySettings
     /// <summary>Metric names and label bounds (<c>OTEL_SEMCONV_STABILITY_OPT_IN</c>, <c>METRICS_LABEL_VALUE_LIMIT</c>, <c>PROMETHEUS_*</c> label options).</summary>
     public TelemetryOptions Telemetry { get; init; } = new();
 
+    /// <summary>Virtual keys: named provider credentials (<c>VIRTUAL_KEYS_PATH</c>).</summary>
+    public Security.VirtualKeys.VirtualKeyOptions VirtualKeys { get; init; } = new();
+
     /// <summary>Reads every group from environment-style variables; unknown or malformed values raise a clear error at start-up.</summary>
     public static GatewaySettings FromEnvironment(Func<string, string?> get) => new()
     {
@@ -62,5 +65,6 @@ public sealed record GatewaySettings
         Pricing = Usage.Pricing.PricingOptions.FromEnvironment(get),
         Telemetry = TelemetryOptions.FromEnvironment(get),
         UsageLimits = global::Switchyard.Core.Limits.LimitOptions.FromEnvironment(get),
+        VirtualKeys = Security.VirtualKeys.VirtualKeyOptions.FromEnvironment(get),
     };
 }

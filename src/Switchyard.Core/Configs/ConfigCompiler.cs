@@ -27,7 +27,7 @@ public sealed class ConfigCompiler
     // refused: a typo such as overide_params must not quietly route without its override.
     private static readonly FrozenSet<string> NodeKeys = new[]
     {
-        "strategy", "targets", "name", "weight", "provider", "api_key", "override_params", "retry", "request_timeout", "cache",
+        "strategy", "targets", "name", "weight", "provider", "api_key", "virtual_key", "override_params", "retry", "request_timeout", "cache",
         "custom_host", "forward_headers", "strict_open_ai_compliance",
     }.ToFrozenSet(StringComparer.Ordinal);
 
@@ -41,7 +41,6 @@ public sealed class ConfigCompiler
     // Portkey keys this version accepts nowhere, each with the reason, so the author knows it is not a typo.
     private static readonly FrozenDictionary<string, string> UnsupportedNodeKeys = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        ["virtual_key"] = "virtual keys are not available in this version of Switchyard yet (access control will add them); give provider and api_key instead",
         ["on_status_codes"] = "on_status_codes on a target is a legacy Portkey field that routing never reads; use strategy.on_status_codes (fallback) or retry.on_status_codes",
         ["id"] = "id is not used by Switchyard (in Portkey it only marks targets for circuit breaking, which this version does not have); use name to label a target",
         ["prompt_id"] = "prompt templates are not available in this version of Switchyard; send the prompt in the request body",
@@ -112,7 +111,25 @@ public sealed class ConfigCompiler
                 logging = CompileLogging(p.Value, p.Name, errors);
             }
         }
-        return errors.Count > before || node is null ? null : new RoutingConfig { Root = node, Source = source, Logging = logging };
+        return errors.Count > before || node is null ? null : new RoutingConfig { Root = node, Source = source, Logging = logging, VirtualKeys = VirtualKeySlugs(node) };
+    }
+
+    private static List<string> VirtualKeySlugs(ConfigNode root)
+    {
+        var slugs = new List<string>();
+        void Walk(ConfigNode n)
+        {
+            if (n.VirtualKey is { } slug && !slugs.Contains(slug, StringComparer.Ordinal))
+            {
+                slugs.Add(slug);
+            }
+            foreach (var t in n.Targets)
+            {
+                Walk(t);
+            }
+        }
+        Walk(root);
+        return slugs;
     }
 
     /// <summary>The root's <c>logging</c> block: <c>{"bodies": bool, "max_body_bytes": n}</c>, both optional.</summary>
@@ -265,6 +282,19 @@ public sealed class ConfigCompiler
         RefuseUnreadKeys(fields, spelling, path, provider, routes: fields.ContainsKey("strategy") || fields.ContainsKey("targets"), errors);
         RefuseUnsendableValues(fields, spelling, path, errors);
         string? apiKey = fields.TryGetValue("api_key", out var keyEl) ? RequireString(keyEl, Join(path, "api_key"), errors) : null;
+        string? virtualKey = null;
+        if (fields.TryGetValue("virtual_key", out var virtualKeyEl))
+        {
+            virtualKey = RequireString(virtualKeyEl, Join(path, spelling["virtual_key"]), errors);
+            if (virtualKey is { Length: 0 })
+            {
+                errors.Add(new ConfigError(Join(path, spelling["virtual_key"]), "must be the slug of a virtual key"));
+            }
+            else if (apiKey is not null)
+            {
+                errors.Add(new ConfigError(Join(path, "api_key"), "a target with virtual_key takes its credential from the virtual key; remove api_key"));
+            }
+        }
         string? name = fields.TryGetValue("name", out var nameEl) ? RequireString(nameEl, Join(path, "name"), errors) : null;
 
         var weight = 1.0;
@@ -357,11 +387,15 @@ public sealed class ConfigCompiler
         if (mode is null)
         {
             // A leaf. The root of a config may omit the provider: it then comes from x-portkey-provider.
-            if (provider is null && !isRoot && !hasTargets)
+            if (provider is null && virtualKey is null && !isRoot && !hasTargets)
             {
-                errors.Add(new ConfigError(path, "a target needs a provider, or a strategy with targets"));
+                errors.Add(new ConfigError(path, "a target needs a provider (or a virtual_key), or a strategy with targets"));
             }
-            if (isRoot && provider is null && !hasTargets && !HasAnyRootSetting(fields) && !logging)
+            if (virtualKey is not null)
+            {
+                RefuseVirtualKeyOverrides(fields, spelling, path, settings, errors);
+            }
+            if (isRoot && provider is null && virtualKey is null && !hasTargets && !HasAnyRootSetting(fields) && !logging)
             {
                 errors.Add(new ConfigError("", "the config is empty: give a provider, or a strategy with targets (or retry, cache, request_timeout or hooks together with the x-portkey-provider header)"));
             }
@@ -381,6 +415,7 @@ public sealed class ConfigCompiler
                 Weight = weight,
                 Provider = provider,
                 ApiKey = apiKey,
+                VirtualKey = virtualKey,
                 ProviderFields = ProviderFields(fields),
                 Settings = settings,
             };
@@ -443,6 +478,30 @@ public sealed class ConfigCompiler
             ProviderFields = ProviderFields(fields),
             Settings = settings,
         };
+    }
+
+    /// <summary>Provider fields a target may set next to a virtual key: they change behaviour, never where the credential goes.</summary>
+    internal static readonly FrozenSet<string> VirtualKeySafeFields = new[] { "anthropic_beta", "anthropic_version", "openai_beta" }.ToFrozenSet(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A virtual key's operator-held credential must go only to the host and account the operator configured: a config (inline ones
+    /// come from clients) may not point it elsewhere with custom_host or host-shaping provider fields.
+    /// </summary>
+    private static void RefuseVirtualKeyOverrides(Dictionary<string, JsonElement> fields, Dictionary<string, string> spelling, string path,
+        TargetSettings settings, List<ConfigError> errors)
+    {
+        if (settings.CustomHost is not null)
+        {
+            var at = fields.ContainsKey("custom_host") ? Join(path, spelling["custom_host"]) : Join(path, spelling["virtual_key"]);
+            errors.Add(new ConfigError(at, "custom_host (set here or inherited) cannot be combined with virtual_key: the virtual key's credential goes only to its own host; set custom_host in the virtual-key file"));
+        }
+        foreach (var key in fields.Keys)
+        {
+            if (ProviderFieldCatalog.All.Contains(key) && !VirtualKeySafeFields.Contains(key))
+            {
+                errors.Add(new ConfigError(Join(path, spelling[key]), $"{key} cannot be combined with virtual_key: provider settings come from the virtual key (set them in the virtual-key file)"));
+            }
+        }
     }
 
     private static bool HasAnyRootSetting(Dictionary<string, JsonElement> fields) =>
@@ -795,7 +854,7 @@ public sealed class ConfigCompiler
             if (NodeKeys.Contains(key))
             {
                 // The router calls providers only at leaves and does not pass these down, so on a strategy node they would do nothing.
-                if (routes && key is "provider" or "api_key")
+                if (routes && key is "provider" or "api_key" or "virtual_key")
                 {
                     errors.Add(new ConfigError(at, $"a node with a strategy does not call a provider, and its targets do not inherit {key}; set it on each target"));
                 }

@@ -33,6 +33,9 @@ public sealed class ConfigNode
 
     public string? ApiKey { get; init; }
 
+    /// <summary>The slug of the virtual key a leaf takes its provider and credential from; looked up when the leaf runs.</summary>
+    public string? VirtualKey { get; init; }
+
     /// <summary>Provider-specific fields of this node (snake_case), e.g. openai_organization.</summary>
     public IReadOnlyDictionary<string, string> ProviderFields { get; init; } = EmptyFields;
 

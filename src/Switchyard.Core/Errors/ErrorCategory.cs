@@ -53,4 +53,7 @@ public enum ErrorCategory
 
     /// <summary>A usage-limit policy's budget is spent. 412, <c>usage_limits_policy_exhaust_error</c> with code 06.</summary>
     PolicyUsageLimitExhausted,
+
+    /// <summary>The caller may not use what it asked for (a virtual key, a model). 403, Portkey's authZ body with <see cref="GatewayError.Code"/>.</summary>
+    Forbidden,
 }

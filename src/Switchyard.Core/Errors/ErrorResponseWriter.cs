@@ -44,8 +44,9 @@ public static class ErrorResponseWriter
                 }
                 break;
             case ErrorCategory.RateLimited or ErrorCategory.UsageLimitExhausted:
-                // Portkey's authN/authZ shape: the code both in the message and in error.code.
-                var code = error.Category == ErrorCategory.RateLimited ? "05" : "04";
+            case var _ when error.Code is not null:
+                // Portkey's authN/authZ shape, as the API-key gate writes it: the code both in the message and in error.code.
+                var code = error.Code ?? (error.Category == ErrorCategory.RateLimited ? "05" : "04");
                 json.WriteString("status", "failure");
                 json.WriteString("message", $"Portkey Error: {error.Message}. Error Code: {code}");
                 json.WriteStartObject("error");

@@ -12,8 +12,12 @@ public sealed record GatewayError(ErrorCategory Category, string Message)
     /// <summary>The provider the failing target used, when there was one.</summary>
     public string? Provider { get; init; }
 
+    /// <summary>Portkey's error code (<c>033</c> …); when set the body is Portkey's authN/authZ shape.</summary>
+    public string? Code { get; init; }
+
     public int Status => Category switch
     {
+        ErrorCategory.Forbidden => 403,
         ErrorCategory.InvalidRequest or ErrorCategory.InvalidConfig or ErrorCategory.ConfigNotFound
             or ErrorCategory.NoTarget or ErrorCategory.UnsupportedEndpoint => 400,
         ErrorCategory.ProviderUnavailable => 501,
@@ -28,10 +32,14 @@ public sealed record GatewayError(ErrorCategory Category, string Message)
     };
 
     /// <summary>True when the failure is the gateway's own verdict on the target, which stops a fallback chain (Portkey's x-portkey-gateway-exception).</summary>
-    public bool IsGatewayException => Category is ErrorCategory.UnsupportedEndpoint or ErrorCategory.ProviderUnavailable or ErrorCategory.Internal;
+    public bool IsGatewayException => Category is ErrorCategory.UnsupportedEndpoint or ErrorCategory.ProviderUnavailable or ErrorCategory.Internal
+        or ErrorCategory.Forbidden;
 
     /// <summary>True for failures that a retry of the same target may cure.</summary>
     public bool IsTransient => Category is ErrorCategory.UpstreamUnreachable;
 
     public static GatewayError Invalid(string message) => new(ErrorCategory.InvalidRequest, message);
+
+    /// <summary>Portkey's 403 with code <c>033</c>: the caller is known but may not do this.</summary>
+    public static GatewayError Forbidden(string message) => new(ErrorCategory.Forbidden, message) { Code = "033" };
 }

@@ -106,6 +106,16 @@ public sealed class UsageLimiter : ILimitUsage, IDisposable
     /// <summary>Set by whoever owns virtual keys when one of them has a token or cost rule.</summary>
     public bool VirtualKeysCountUsage { get; set; }
 
+    /// <summary>The virtual keys as loaded now: those with rules are listed for the admin API, and a token or cost rule makes requests carry usage.</summary>
+    public void UseVirtualKeys(IEnumerable<Security.VirtualKeys.VirtualKey> keys)
+    {
+        var withRules = keys.Where(k => k.Limits.Count > 0).ToList();
+        _virtualKeysWithRules = withRules.Select(k => k.Slug).ToList();
+        VirtualKeysCountUsage = withRules.Any(k => k.Limits.Any(r => r.Unit != LimitUnit.Requests));
+    }
+
+    private volatile IReadOnlyList<string> _virtualKeysWithRules = [];
+
     public void Start() => _file?.Start();
 
     /// <summary>The gateway keys as loaded now (their rules are read from the request's key; this serves the admin API and <see cref="CountsUsage"/>).</summary>
@@ -708,7 +718,8 @@ public sealed class UsageLimiter : ILimitUsage, IDisposable
             list.AddRange(_keys.Where(k => k.Limits.Count > 0).Select(k => k.Name).Concat(_keysSeen.Keys).Distinct().Order(StringComparer.Ordinal)
                 .Select(k => new LimitSubject(LimitSubjectKind.Key, k)));
             list.AddRange(index.Teams.Keys.Order(StringComparer.Ordinal).Select(t => new LimitSubject(LimitSubjectKind.Team, t)));
-            list.AddRange(_virtualKeysSeen.Keys.Order(StringComparer.Ordinal).Select(v => new LimitSubject(LimitSubjectKind.VirtualKey, v)));
+            list.AddRange(_virtualKeysWithRules.Concat(_virtualKeysSeen.Keys).Distinct().Order(StringComparer.Ordinal)
+                .Select(v => new LimitSubject(LimitSubjectKind.VirtualKey, v)));
             list.AddRange(index.Models.Keys.Order(StringComparer.Ordinal).Select(m => new LimitSubject(LimitSubjectKind.Model, m)));
             list.AddRange(index.Policies.Select(p => new LimitSubject(LimitSubjectKind.Policy, p.Name)));
             return list;
@@ -716,7 +727,8 @@ public sealed class UsageLimiter : ILimitUsage, IDisposable
     }
 
     /// <summary>Whether any rule exists now (keys, teams, models, policies, or a virtual key seen with rules).</summary>
-    public bool HasRules => !_index.IsEmpty || _keys.Any(k => k.Limits.Count > 0) || !_keysSeen.IsEmpty || !_virtualKeysSeen.IsEmpty;
+    public bool HasRules => !_index.IsEmpty || _keys.Any(k => k.Limits.Count > 0) || !_keysSeen.IsEmpty || !_virtualKeysSeen.IsEmpty
+        || _virtualKeysWithRules.Count > 0;
 
     public async ValueTask<IReadOnlyList<LimitStatus>> StatusAsync(LimitSubject subject, CancellationToken ct)
     {

@@ -45,7 +45,8 @@ public sealed class GatewayPipeline
                     return Answer(context, refused);
                 }
             }
-            var outcome = await _router.RouteAsync(request, context.Plan!, context, clientAborted).ConfigureAwait(false);
+            // A step may have replaced the request (a virtual key's "@slug/model" is rewritten to the model the provider sees).
+            var outcome = await _router.RouteAsync(context.Request ?? request, context.Plan!, context, clientAborted).ConfigureAwait(false);
             context.Provider = outcome.Provider;
             context.LastUsedOptionIndex = outcome.LastUsedOptionIndex;
             context.RetryAttemptCount = outcome.RetryAttemptCount;

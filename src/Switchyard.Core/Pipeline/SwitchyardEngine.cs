@@ -60,7 +60,13 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         var compiler = new ConfigCompiler(settings.Retry, Providers, hosts, guardrailCompiler);
         NamedConfigs = new NamedConfigStore(settings.Configs, compiler, options.Environment,
             loggers.CreateLogger("Switchyard.Configs"), options.Time);
-        Resolver = new ConfigResolver(compiler, NamedConfigs, Providers, hosts);
+        if (settings.VirtualKeys.Path is { } virtualKeysPath)
+        {
+            VirtualKeys = new Security.VirtualKeys.VirtualKeyStore(virtualKeysPath,
+                new Security.VirtualKeys.VirtualKeyFile.Context(Providers, hosts, options.Environment),
+                loggers.CreateLogger("Switchyard.VirtualKeys"), options.Time, settings.VirtualKeys.ReloadDebounce);
+        }
+        Resolver = new ConfigResolver(compiler, NamedConfigs, Providers, hosts, VirtualKeys);
         Upstream = new HttpMessageInvoker(options.UpstreamHandler ?? CreateUpstreamHandler(settings.Upstream), disposeHandler: true);
         if (settings.Cache.IgnoredRedisClient is { } client)
         {
@@ -78,7 +84,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             settings.Retry, options.Time, routingLog);
         var prices = PriceTable.Load(settings.Pricing);
         Accounting = new UsageAccounting(prices);
-        Router = new Router(Providers, Leaves, routingLog, prices: prices);
+        Router = new Router(Providers, Leaves, routingLog, prices: prices, virtualKeys: VirtualKeys);
         Limiter = CreateLimiter(settings, options, prices, loggers);
         Pipeline = new GatewayPipeline([new RequestValidationStep(settings.Limits), new ConfigResolutionStep(Resolver),
             new LimitAdmissionStep(Limiter), new DefaultGuardrailsStep(guardrailCompiler)], Router,
@@ -147,6 +153,9 @@ public sealed class SwitchyardEngine : IAsyncDisposable
 
     public NamedConfigStore NamedConfigs { get; }
 
+    /// <summary>Virtual keys from <c>VIRTUAL_KEYS_PATH</c>; null when it is unset.</summary>
+    public Security.VirtualKeys.VirtualKeyStore? VirtualKeys { get; }
+
     public ConfigResolver Resolver { get; }
 
     public LeafPipeline Leaves { get; }
@@ -169,6 +178,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     public void Start()
     {
         NamedConfigs.Start();
+        VirtualKeys?.Start();
         Limiter.Start();
         // Loading a tiktoken vocabulary takes about half a second: not on the first request that needs a count.
         _ = Task.Run(Usage.Tokens.TokenCounter.Preload);
@@ -258,9 +268,15 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     {
         // The counters share the gateway's one Redis connection (TLS, IAM auth, cluster as the cache has them); none means in-process counting.
         Func<CancellationToken, Task<StackExchange.Redis.IDatabase>>? redis = Redis is { } connection ? connection.DatabaseAsync : null;
-        // Virtual keys' rules arrive with the virtual-key store; until it is wired no virtual key has rules.
-        return new Limits.UsageLimiter(settings.UsageLimits, redis, static _ => null, prices, options.Time,
+        var store = VirtualKeys;
+        var limiter = new Limits.UsageLimiter(settings.UsageLimits, redis,
+            slug => store is not null && store.TryGet(slug, out var key) ? key.Limits : null, prices, options.Time,
             loggers.CreateLogger("Switchyard.Limits"), Metrics.Meter, settings.Cache.KeyPrefix);
+        if (store is not null)
+        {
+            store.Reloaded += _ => limiter.UseVirtualKeys(store.All);
+        }
+        return limiter;
     }
 
     /// <summary>The gateway calling itself (the semantic cache's embedding target): a request that is not logged.</summary>
@@ -375,6 +391,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     {
         Metrics.Dispose();
         NamedConfigs.Dispose();
+        VirtualKeys?.Dispose();
         Limiter.Dispose();
         Upstream.Dispose();
         GuardrailHttp.Dispose();

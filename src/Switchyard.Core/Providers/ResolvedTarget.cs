@@ -21,6 +21,12 @@ public sealed class ResolvedTarget
     /// <summary>Names of client headers to copy to the upstream request.</summary>
     public IReadOnlyList<string> ForwardHeaders { get; init; } = [];
 
+    /// <summary>The slug of the virtual key that supplied provider and credential, if one did.</summary>
+    public string? VirtualKey { get; init; }
+
+    /// <summary>Headers the operator set for every request with this target's credential (a virtual key's <c>headers</c>); null for none.</summary>
+    public IReadOnlyDictionary<string, string>? ExtraHeaders { get; init; }
+
     /// <summary>The first non-empty provider field among <paramref name="names"/> (config and header-mode spellings differ).</summary>
     public string? Field(params ReadOnlySpan<string> names)
     {

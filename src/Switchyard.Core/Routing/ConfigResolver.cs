@@ -2,9 +2,11 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Switchyard.Core.Configs;
 using Switchyard.Core.Errors;
+using Switchyard.Core.Pipeline;
 using Switchyard.Core.Providers;
 using Switchyard.Core.Requests;
 using Switchyard.Core.Security;
+using Switchyard.Core.Security.VirtualKeys;
 
 namespace Switchyard.Core.Routing;
 
@@ -17,14 +19,17 @@ public sealed class ConfigResolver
     private readonly NamedConfigStore? _named;
     private readonly ProviderRegistry _providers;
     private readonly CustomHostValidator _hosts;
+    private readonly VirtualKeyStore? _virtualKeys;
     // Clients usually send the same inline config on every call: compile it once.
     private readonly ConcurrentDictionary<string, RoutingConfig> _inline = new(StringComparer.Ordinal);
     private readonly RoutingConfig _headerOnly;
     // Clients send the same x-portkey-custom-host on every call: validate each distinct value once.
     private readonly ConcurrentDictionary<string, (string? BaseUrl, string? Error)> _hostVerdicts = new(StringComparer.Ordinal);
 
-    public ConfigResolver(ConfigCompiler compiler, NamedConfigStore? named, ProviderRegistry providers, CustomHostValidator hosts)
+    /// <param name="virtualKeys">Where <c>@slug</c>, <c>x-portkey-virtual-key</c> and <c>virtual_key</c> are looked up; null when none are configured.</param>
+    public ConfigResolver(ConfigCompiler compiler, NamedConfigStore? named, ProviderRegistry providers, CustomHostValidator hosts, VirtualKeyStore? virtualKeys = null)
     {
+        _virtualKeys = virtualKeys;
         _compiler = compiler;
         _named = named;
         _providers = providers;
@@ -36,9 +41,71 @@ public sealed class ConfigResolver
         };
     }
 
-    public RoutePlan? Resolve(IRequestHeaders headers, out GatewayError? error)
+    public RoutePlan? Resolve(IRequestHeaders headers, out GatewayError? error) => Resolve(headers, null, out error, out _);
+
+    /// <summary>
+    /// Resolves the plan for <see cref="RequestContext.Request"/>, virtual keys included: sets <see cref="RequestContext.VirtualKey"/>
+    /// for a header-level virtual key, checks every slug a config names (unknown: 400) against the caller's key (not allowed: 403),
+    /// and for <c>"model": "@slug/model"</c> replaces the request with one whose model is the part after the slash.
+    /// </summary>
+    public RoutePlan? Resolve(RequestContext context, out GatewayError? error)
     {
-        var defaults = ReadHeaderDefaults(headers, out error);
+        var request = context.Request!;
+        var plan = Resolve(request.Headers, request, out error, out var model);
+        if (plan is null)
+        {
+            return null;
+        }
+        if (plan.Headers.VirtualKey is { } vk)
+        {
+            if (Refuse(context, vk.Slug) is { } refused)
+            {
+                error = refused;
+                return null;
+            }
+            context.VirtualKey = vk.Slug;
+        }
+        if (model is not null)
+        {
+            context.Request = new GatewayRequest
+            {
+                Method = request.Method,
+                Endpoint = request.Endpoint,
+                Path = request.Path,
+                UpstreamPath = request.UpstreamPath,
+                QueryString = request.QueryString,
+                Headers = request.Headers,
+                Body = VirtualKeyReferences.ReplaceModel(request.Body, model),
+                ContentType = request.ContentType,
+            };
+        }
+        foreach (var slug in plan.Config.VirtualKeys)
+        {
+            if (_virtualKeys is null || !_virtualKeys.TryGet(slug, out _))
+            {
+                var which = plan.Mode == "named" ? $"Config '{Printable(request.Headers.Get("x-portkey-config")?.Trim() ?? "")}'" : "The config";
+                error = GatewayError.Invalid($"{which} uses virtual key '{Printable(slug)}', which is not loaded"
+                    + (_virtualKeys is null ? " (no virtual keys are configured: set VIRTUAL_KEYS_PATH)" : " from VIRTUAL_KEYS_PATH"));
+                return null;
+            }
+            if (Refuse(context, slug) is { } refused)
+            {
+                error = refused;
+                return null;
+            }
+        }
+        return plan;
+    }
+
+    /// <summary>The caller's gateway key may name the virtual keys it may use; 403 with code 033 for any other.</summary>
+    private static GatewayError? Refuse(RequestContext context, string slug) =>
+        context.ApiKey is { VirtualKeys: { } allowed } key && !allowed.Contains(slug)
+            ? GatewayError.Forbidden($"API key '{key.Name}' may not use virtual key '{Printable(slug)}'")
+            : null;
+
+    private RoutePlan? Resolve(IRequestHeaders headers, GatewayRequest? request, out GatewayError? error, out string? model)
+    {
+        var defaults = ReadHeaderDefaults(headers, request, out error, out model);
         if (error is not null)
         {
             return null;
@@ -150,7 +217,75 @@ public sealed class ConfigResolver
         return verdict;
     }
 
-    private HeaderDefaults? ReadHeaderDefaults(IRequestHeaders headers, out GatewayError? error)
+    /// <summary>
+    /// The virtual key a request names in its headers or model, in Portkey's order: <c>x-portkey-provider: @slug</c>, then
+    /// <c>x-portkey-virtual-key</c>, then <c>"model": "@slug/model"</c>. A request naming none pays one header lookup and a look at the model's first character.
+    /// </summary>
+    private VirtualKey? FindVirtualKey(IRequestHeaders headers, GatewayRequest? request, ref string? provider, out string? model, out GatewayError? error)
+    {
+        error = null;
+        model = null;
+        string? slug = null;
+        string? form = null;
+        if (provider is { Length: > 0 } && provider[0] == '@')
+        {
+            slug = provider[1..].Trim();
+            provider = null;
+            form = "x-portkey-provider";
+        }
+        else if (headers.Get("x-portkey-virtual-key") is { } header && !string.IsNullOrWhiteSpace(header))
+        {
+            slug = header.Trim();
+            form = "x-portkey-virtual-key";
+        }
+        if (request is not null && request.IsJson && request.Endpoint.HasJsonBody()
+            && request.BodyFacts.Model is ['@', ..] sent && VirtualKeyReferences.TrySplitModel(sent, out var modelSlug, out var rest))
+        {
+            if (slug is not null && slug != modelSlug)
+            {
+                error = GatewayError.Invalid($"The model names virtual key '{Printable(modelSlug)}' but {form} names '{Printable(slug)}'; name one");
+                return null;
+            }
+            slug = modelSlug;
+            model = rest;
+        }
+        if (slug is null)
+        {
+            return null;
+        }
+        if (slug.Length == 0)
+        {
+            error = GatewayError.Invalid("The virtual key's slug is empty");
+            return null;
+        }
+        if (_virtualKeys is null || !_virtualKeys.TryGet(slug, out var vk))
+        {
+            // The loaded slugs are not listed: the names of the operator's credentials are not the caller's business.
+            error = GatewayError.Invalid($"Virtual key '{Printable(slug)}' was not found"
+                + (_virtualKeys is null ? ": no virtual keys are configured (set VIRTUAL_KEYS_PATH)" : " in VIRTUAL_KEYS_PATH"));
+            return null;
+        }
+        if (provider is not null && !string.Equals(provider, vk.Provider, StringComparison.OrdinalIgnoreCase))
+        {
+            error = GatewayError.Invalid($"x-portkey-provider '{Printable(provider)}' does not match virtual key '{vk.Slug}', which is for provider '{vk.Provider}'");
+            return null;
+        }
+        if (headers.Get("x-portkey-custom-host") is { Length: > 0 })
+        {
+            error = GatewayError.Invalid("x-portkey-custom-host cannot be combined with a virtual key: the virtual key's credential goes only to the host set in its file");
+            return null;
+        }
+        provider = vk.Provider;
+        return vk;
+    }
+
+    private static string Printable(string value)
+    {
+        var s = value.Length > 100 ? value[..100] + "…" : value;
+        return string.Concat(s.Select(c => char.IsControl(c) ? '?' : c));
+    }
+
+    private HeaderDefaults? ReadHeaderDefaults(IRequestHeaders headers, GatewayRequest? request, out GatewayError? error, out string? model)
     {
         error = null;
         var provider = headers.Get("x-portkey-provider")?.Trim();
@@ -158,13 +293,18 @@ public sealed class ConfigResolver
         {
             provider = null;
         }
+        var virtualKey = FindVirtualKey(headers, request, ref provider, out model, out error);
+        if (error is not null)
+        {
+            return null;
+        }
         if (provider is not null && !_providers.TryGetProvider(provider, out _))
         {
             error = GatewayError.Invalid($"Invalid provider passed: '{provider}'");
             return null;
         }
         string? customHost = null;
-        if (headers.Get("x-portkey-custom-host") is { Length: > 0 } rawHost)
+        if (virtualKey is null && headers.Get("x-portkey-custom-host") is { Length: > 0 } rawHost)
         {
             var verdict = ValidateHost(rawHost);
             if (verdict.Error is not null)
@@ -190,8 +330,13 @@ public sealed class ConfigResolver
             return null;
         }
         // Anthropic clients (Claude Code, the Anthropic SDKs) send their key as x-api-key.
-        var apiKey = HeaderDefaults.BearerToken(headers) ?? NonEmpty(headers.Get("x-api-key"));
+        var apiKey = virtualKey is not null ? null : HeaderDefaults.BearerToken(headers) ?? NonEmpty(headers.Get("x-api-key"));
         var fields = HeaderDefaults.ReadProviderFields(headers);
+        if (virtualKey is not null && fields.Count > 0)
+        {
+            // The client may tune behaviour (beta flags, API version), never the account or host the operator's credential reaches.
+            fields = fields.Where(f => ConfigCompiler.VirtualKeySafeFields.Contains(f.Key)).ToDictionary(StringComparer.Ordinal);
+        }
         // These travel on to the provider as headers, and an HTTP header cannot carry them: say so now, not as a 502 later.
         if (apiKey is not null && !IsHeaderSafe(apiKey))
         {
@@ -209,7 +354,8 @@ public sealed class ConfigResolver
         return new HeaderDefaults
         {
             Provider = provider,
-            ApiKey = apiKey,
+            VirtualKey = virtualKey,
+            ApiKey = virtualKey is not null ? virtualKey.ApiKey : apiKey,
             CustomHost = customHost,
             ForwardHeaders = forward,
             RequestTimeoutMs = timeout,

@@ -43,6 +43,10 @@ public sealed class HeaderDefaults
 
     public IReadOnlyDictionary<string, string> ProviderFields { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>The virtual key named by <c>x-portkey-provider: @slug</c>, <c>x-portkey-virtual-key</c> or <c>"model": "@slug/…"</c>.</summary>
+    /// <remarks>When set, <see cref="Provider"/> is its provider and <see cref="ApiKey"/> its credential; the client's own are not used.</remarks>
+    public Security.VirtualKeys.VirtualKey? VirtualKey { get; init; }
+
     /// <summary>The bearer token from <c>Authorization</c>, without the scheme.</summary>
     public static string? BearerToken(IRequestHeaders headers)
     {

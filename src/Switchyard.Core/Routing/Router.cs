@@ -18,10 +18,14 @@ public sealed class Router
     private readonly Func<double> _random;
     private readonly ILogger _logger;
     private readonly PriceTable _prices;
+    private readonly Security.VirtualKeys.VirtualKeyStore? _virtualKeys;
 
     /// <param name="prices">Prices for the <c>request.estimated_cost</c> condition key; <see cref="PriceTable.Default"/> when null.</param>
-    public Router(ProviderRegistry providers, LeafPipeline leaves, ILogger logger, Func<double>? random = null, PriceTable? prices = null)
+    /// <param name="virtualKeys">Where a target's <c>virtual_key</c> is looked up when the target runs.</param>
+    public Router(ProviderRegistry providers, LeafPipeline leaves, ILogger logger, Func<double>? random = null, PriceTable? prices = null,
+        Security.VirtualKeys.VirtualKeyStore? virtualKeys = null)
     {
+        _virtualKeys = virtualKeys;
         _providers = providers;
         _leaves = leaves;
         _logger = logger;
@@ -163,12 +167,33 @@ public sealed class Router
         return Task.FromResult(outcome);
     }
 
-    private ResolvedTarget? Resolve(ConfigNode leaf, RoutePlan plan, out GatewayError? error)
+    private ResolvedTarget? Resolve(ConfigNode leaf, RouteState state, out GatewayError? error)
     {
         error = null;
+        var plan = state.Plan;
         var headers = plan.Headers;
-        var fromHeaders = leaf.Provider is null;
-        var slug = leaf.Provider ?? headers.Provider;
+        Security.VirtualKeys.VirtualKey? vk = null;
+        if (leaf.VirtualKey is { } vkSlug)
+        {
+            // Looked up now, not when the config compiled: virtual keys reload independently of configs.
+            if (_virtualKeys is null || !_virtualKeys.TryGet(vkSlug, out vk))
+            {
+                error = GatewayError.Invalid($"Virtual key '{vkSlug}' named at {leaf.OptionPath} is not loaded"
+                    + (_virtualKeys is null ? " (no virtual keys are configured: set VIRTUAL_KEYS_PATH)" : " from VIRTUAL_KEYS_PATH"));
+                return null;
+            }
+            if (leaf.Provider is not null && !string.Equals(leaf.Provider, vk.Provider, StringComparison.OrdinalIgnoreCase))
+            {
+                error = GatewayError.Invalid($"The target at {leaf.OptionPath} names provider '{leaf.Provider}' but virtual key '{vk.Slug}' is for provider '{vk.Provider}'");
+                return null;
+            }
+        }
+        else if (leaf.Provider is null)
+        {
+            vk = headers.VirtualKey;
+        }
+        var fromHeaders = leaf.Provider is null && leaf.VirtualKey is null;
+        var slug = vk?.Provider ?? leaf.Provider ?? headers.Provider;
         if (slug is null || !_providers.TryGetProvider(slug, out var provider))
         {
             error = GatewayError.Invalid("Either x-portkey-provider needs to be passed. Or the x-portkey-config header should have a valid config with provider details in it.");
@@ -181,7 +206,18 @@ public sealed class Router
             return null;
         }
         var settings = leaf.Settings;
-        var customHost = settings.CustomHost ?? (fromHeaders ? headers.CustomHost : null);
+        if (vk is not null && settings.CustomHost is not null)
+        {
+            // An inline config is the client's: it must not send the operator's credential to a host of its choosing.
+            error = GatewayError.Invalid("custom_host cannot be combined with a virtual key: the virtual key's credential goes only to the host set in its file");
+            return null;
+        }
+        if (vk?.Models is { } allowedModels && ModelOf(leaf, state.Request) is { } model && !allowedModels.Contains(model))
+        {
+            error = GatewayError.Forbidden($"Virtual key '{vk.Slug}' may not be used with model '{Printable(model)}'") with { Provider = slug };
+            return null;
+        }
+        var customHost = vk is not null ? vk.CustomHost : settings.CustomHost ?? (fromHeaders ? headers.CustomHost : null);
         string baseUrl;
         if (customHost is not null)
         {
@@ -197,7 +233,27 @@ public sealed class Router
             return null;
         }
         IReadOnlyDictionary<string, string> fields = leaf.ProviderFields;
-        if (fromHeaders && headers.ProviderFields.Count > 0)
+        if (vk is not null)
+        {
+            // The virtual key's settings win; around them only the behaviour fields (beta flags, versions) of the config or headers.
+            var merged = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var source in fromHeaders ? [headers.ProviderFields, leaf.ProviderFields] : new[] { leaf.ProviderFields })
+            {
+                foreach (var (k, v) in source)
+                {
+                    if (ConfigCompiler.VirtualKeySafeFields.Contains(k))
+                    {
+                        merged[k] = v;
+                    }
+                }
+            }
+            foreach (var (k, v) in vk.ProviderFields)
+            {
+                merged[k] = v;
+            }
+            fields = merged;
+        }
+        else if (fromHeaders && headers.ProviderFields.Count > 0)
         {
             var merged = new Dictionary<string, string>(headers.ProviderFields, StringComparer.Ordinal);
             foreach (var (k, v) in leaf.ProviderFields)
@@ -209,19 +265,36 @@ public sealed class Router
         return new ResolvedTarget
         {
             Provider = provider,
-            // A config target without api_key uses the client's own key (Portkey would send none).
-            ApiKey = leaf.ApiKey is { Length: > 0 } key ? key : headers.ApiKey,
+            // A config target without api_key uses the client's own key (Portkey would send none); a virtual key uses only its own.
+            ApiKey = vk is not null ? vk.ApiKey : leaf.ApiKey is { Length: > 0 } key ? key : headers.ApiKey,
             BaseUrl = baseUrl,
             Settings = settings,
             ProviderFields = fields,
             ForwardHeaders = settings.ForwardHeaders ?? headers.ForwardHeaders ?? [],
+            VirtualKey = vk?.Slug,
+            ExtraHeaders = vk is { Headers.Count: > 0 } ? vk.Headers : null,
         };
+    }
+
+    /// <summary>The model the provider will be asked for: the target's <c>override_params.model</c>, else the client's.</summary>
+    private static string? ModelOf(ConfigNode leaf, GatewayRequest request) =>
+        leaf.Settings.OverrideParams is { } overrides && overrides.TryGetPropertyValue("model", out var node)
+            && node is System.Text.Json.Nodes.JsonValue value && value.TryGetValue<string>(out var model)
+            ? model
+            : request.BodyFacts.Model;
+
+    private static string Printable(string value)
+    {
+        var s = value.Length > 100 ? value[..100] + "…" : value;
+        return string.Concat(s.Select(c => char.IsControl(c) ? '?' : c));
     }
 
     private Task<RouteOutcome> ExecuteLeafAsync(ConfigNode leaf, RouteState state, CancellationToken ct)
     {
         var request = state.Request;
-        var target = Resolve(leaf, state.Plan, out var resolveError);
+        var target = Resolve(leaf, state, out var resolveError);
+        // The answering leaf's virtual key is the request's: the last leaf tried sets it (null when it used none).
+        state.Context.VirtualKey = target?.VirtualKey ?? leaf.VirtualKey ?? (leaf.Provider is null ? state.Plan.Headers.VirtualKey?.Slug : null);
         RouteOutcome Fail(GatewayError e)
         {
             var o = RouteOutcome.FromError(e);

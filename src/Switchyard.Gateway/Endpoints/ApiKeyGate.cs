@@ -180,9 +180,9 @@ internal sealed class ApiKeyGate(ApiKeyStore? store, JwtAuthenticator? jwt, Time
             {
                 return AuthRefusal.Forbidden($"{Who(key)} has a provider allow list; inline configs are not allowed");
             }
-            var headerProvider = headers.TryGetValue("x-portkey-provider", out var p) ? p.ToString().Trim() : null;
+            var headerProvider = HeaderProvider(headers, model, engine);
             // A named config may send to every provider in its tree: all of them must be allowed.
-            var reached = named is null ? (headerProvider is { Length: > 0 } ? [headerProvider] : []) : Providers(named.Root, headerProvider);
+            var reached = named is null ? (headerProvider is { Length: > 0 } ? [headerProvider] : []) : Providers(named.Root, headerProvider, engine);
             foreach (var provider in reached)
             {
                 if (!providers.Contains(provider))
@@ -191,6 +191,8 @@ internal sealed class ApiKeyGate(ApiKeyStore? store, JwtAuthenticator? jwt, Time
                 }
             }
         }
+        // "@slug/model" names a virtual key; the model allowed or not is the one the provider sees.
+        model = Core.Security.VirtualKeys.VirtualKeyReferences.Effective(model);
         if (key.Models is { } models && model is not null && !models.Contains(model))
         {
             return AuthRefusal.Forbidden($"{Who(key)} may not use model '{Printable(model)}'");
@@ -201,14 +203,40 @@ internal sealed class ApiKeyGate(ApiKeyStore? store, JwtAuthenticator? jwt, Time
     /// <summary>How messages name the caller: a JWT identity has no key behind it (its hash is empty, a file key's never is).</summary>
     private static string Who(ApiKey key) => key.Hash.Length == 0 ? $"JWT for '{key.Name}'" : $"API key '{key.Name}'";
 
-    private static List<string> Providers(ConfigNode node, string? headerProvider)
+    /// <summary>The provider the headers select: <c>x-portkey-provider</c>, or the provider of the virtual key the request names.</summary>
+    private static string? HeaderProvider(IHeaderDictionary headers, string? model, SwitchyardEngine engine)
+    {
+        var provider = headers.TryGetValue("x-portkey-provider", out var p) ? p.ToString().Trim() : null;
+        string? slug = null;
+        if (provider is ['@', ..])
+        {
+            slug = provider[1..];
+        }
+        else if (headers.TryGetValue("x-portkey-virtual-key", out var v) && v.ToString().Trim() is { Length: > 0 } named)
+        {
+            slug = named;
+        }
+        else if (Core.Security.VirtualKeys.VirtualKeyReferences.TrySplitModel(model, out var modelSlug, out _))
+        {
+            slug = modelSlug;
+        }
+        if (slug is null)
+        {
+            return provider;
+        }
+        // An unknown slug is refused by the engine with its own 400; here it allows nothing new.
+        return engine.VirtualKeys is { } store && store.TryGet(slug, out var vk) ? vk.Provider : provider is ['@', ..] ? null : provider;
+    }
+
+    private static List<string> Providers(ConfigNode node, string? headerProvider, SwitchyardEngine engine)
     {
         var found = new List<string>();
         void Walk(ConfigNode n)
         {
             if (n.IsLeaf)
             {
-                if ((n.Provider ?? headerProvider) is { Length: > 0 } provider)
+                var leafProvider = n.VirtualKey is { } slug && engine.VirtualKeys is { } store && store.TryGet(slug, out var vk) ? vk.Provider : n.Provider;
+                if ((leafProvider ?? (n.VirtualKey is null ? headerProvider : null)) is { Length: > 0 } provider)
                 {
                     found.Add(provider);
                 }

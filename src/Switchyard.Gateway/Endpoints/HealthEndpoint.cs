@@ -46,6 +46,7 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness r
         json.WriteEndObject();
         WriteKeys(json, keys);
         WriteJwt(json, jwt);
+        WriteVirtualKeys(json, engine.VirtualKeys);
         WriteCache(json, engine);
         WriteLogs(json, engine);
         WriteLimits(json, shedder);
@@ -198,6 +199,26 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness r
                 json.WriteNull(name);
             }
         }
+    }
+
+    /// <summary>Virtual keys: how many are loaded and what is wrong with their files (slugs and problems only, never a credential).</summary>
+    private static void WriteVirtualKeys(Utf8JsonWriter json, Core.Security.VirtualKeys.VirtualKeyStore? store)
+    {
+        json.WriteStartObject("virtual_keys");
+        if (store is null)
+        {
+            json.WriteString("state", "disabled");
+            json.WriteEndObject();
+            return;
+        }
+        var snapshot = store.Current;
+        json.WriteString("state", snapshot.State);
+        json.WriteString("path", store.Path);
+        json.WriteNumber("count", snapshot.Index.Count);
+        json.WriteNumber("generation", snapshot.Generation);
+        json.WriteString("loaded_at", snapshot.LoadedAt);
+        WriteProblems(json, snapshot.Problems, snapshot.Warnings);
+        json.WriteEndObject();
     }
 
     /// <summary>Request-log delivery: what waits in memory and on disk, what arrived and what was lost.</summary>

@@ -38,14 +38,17 @@ public sealed partial class UnreadConfigKeysTests
     private static void Accepted(string json) => Assert.Empty(Errors(json));
 
     [Theory]
-    [InlineData("""{"provider":"openai","api_key":"k","virtual_key":"vk-1"}""", "virtual_key", "virtual keys are not available", "access control")]
-    [InlineData("""{"virtualKey":"vk-1","retry":{"attempts":1}}""", "virtualKey", "virtual keys are not available")]
+    [InlineData("""{"provider":"openai","api_key":"k","virtual_key":"vk-1"}""", "api_key", "takes its credential from the virtual key")]
+    [InlineData("""{"virtualKey":"vk-1","custom_host":"https://example.com/v1"}""", "custom_host", "cannot be combined with virtual_key")]
+    [InlineData("""{"custom_host":"https://example.com/v1","strategy":{"mode":"single"},"targets":[{"virtual_key":"vk-1"}]}""", "targets[0].virtual_key", "set here or inherited")]
+    [InlineData("""{"virtual_key":"vk-1","resource_name":"attacker"}""", "resource_name", "provider settings come from the virtual key")]
+    [InlineData("""{"strategy":{"mode":"fallback"},"virtual_key":"vk-1","targets":[{"provider":"openai"}]}""", "virtual_key", "set it on each target")]
     [InlineData("""{"strategy":{"mode":"fallback"},"targets":[{"provider":"openai","on_status_codes":[429]}]}""", "targets[0].on_status_codes", "legacy", "strategy.on_status_codes")]
     [InlineData("""{"provider":"openai","id":"t-1"}""", "id", "not used by Switchyard", "name")]
     [InlineData("""{"provider":"openai","prompt_id":"p-1"}""", "prompt_id", "prompt templates are not available")]
     [InlineData("""{"strategy":{"mode":"loadbalance","sticky":{"enabled":true,"hash_fields":["metadata.user"]}},"targets":[{"provider":"openai"}]}""", "strategy.sticky", "sticky load balancing is not available")]
     [InlineData("""{"strategy":{"mode":"fallback","cb_config":{"failure_threshold":3}},"targets":[{"provider":"openai"}]}""", "strategy.cb_config", "circuit breaker is not available")]
-    public void Portkey_keys_this_version_does_not_honour_are_refused_with_a_reason(string json, string path, params string[] message) => Refused(json, path, message);
+    public void Portkey_keys_this_version_does_not_honour_are_refused_with_a_reason_and_virtual_keys_cannot_be_redirected(string json, string path, params string[] message) => Refused(json, path, message);
 
     [Theory]
     [InlineData("""{"provider":"openai","overide_params":{"model":"gpt-4o"}}""", "overide_params", "did you mean 'override_params'")]
@@ -104,7 +107,7 @@ public sealed partial class UnreadConfigKeysTests
     public void Every_problem_is_reported_not_just_the_first()
     {
         var errors = Errors("""{"provider":"openai","virtual_key":"v","overide_params":{},"resource_name":"r","retry":{"attempts":1,"attempt":2}}""");
-        Assert.Equal(["overide_params", "resource_name", "retry.attempt", "virtual_key"], errors.Select(e => e.Path).Order(StringComparer.Ordinal));
+        Assert.Equal(["overide_params", "resource_name", "resource_name", "retry.attempt"], errors.Select(e => e.Path).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -115,17 +118,14 @@ public sealed partial class UnreadConfigKeysTests
     }
 
     [Fact]
-    public async Task A_virtual_key_in_an_inline_config_is_a_400_naming_the_key()
+    public async Task A_virtual_key_in_an_inline_config_without_virtual_keys_configured_is_a_400_naming_the_key()
     {
         await using var sim = await OpenAiSimulator.StartAsync();
         await using var gw = await TestGateway.StartAsync();
-        var config = Requests.Target(sim.BaseUrl, extra: "\"virtual_key\":\"openai-prod\"");
-        var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), Requests.Config(config)));
+        var response = await gw.SendAsync(TestGateway.Post("/v1/chat/completions", Requests.Chat(), Requests.Config("""{"virtual_key":"openai-prod"}""")));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var body = await response.JsonAsync();
-        Assert.Equal("Invalid config passed", body.GetProperty("message").GetString());
-        var error = Assert.Single(body.GetProperty("errors").EnumerateArray()).GetString();
-        Assert.StartsWith("path: virtual_key, message: virtual keys are not available in this version of Switchyard yet", error);
+        Assert.Equal("The config uses virtual key 'openai-prod', which is not loaded (no virtual keys are configured: set VIRTUAL_KEYS_PATH)", body.GetProperty("message").GetString());
         Assert.Empty(sim.Requests);
     }
 

@@ -8,7 +8,7 @@ public sealed class ConfigResolutionStep(ConfigResolver resolver) : IRequestStep
 {
     public ValueTask<GatewayError?> RunAsync(RequestContext context, CancellationToken ct)
     {
-        var plan = resolver.Resolve(context.Request!.Headers, out var error);
+        var plan = resolver.Resolve(context, out var error);
         context.Plan = plan;
         return ValueTask.FromResult(plan is null ? error : null);
     }

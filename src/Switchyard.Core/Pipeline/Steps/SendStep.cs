@@ -79,6 +79,10 @@ public sealed class SendStep(HttpMessageInvoker upstream, UpstreamOptions option
         try
         {
             message = await call.CreateRequestAsync(scope.Token).ConfigureAwait(false);
+            if (target.ExtraHeaders is { } extra)
+            {
+                AddExtraHeaders(message, extra);
+            }
             if (span is not null)
             {
                 SwitchyardTracing.Propagate(span, message);
@@ -127,6 +131,20 @@ public sealed class SendStep(HttpMessageInvoker upstream, UpstreamOptions option
         if (span is not null)
         {
             SwitchyardTracing.EndAttempt(span, leaf, outcome, message?.RequestUri);
+        }
+    }
+
+    /// <summary>A virtual key's operator-set headers; they replace a header of the same name the adapter set.</summary>
+    private static void AddExtraHeaders(HttpRequestMessage message, IReadOnlyDictionary<string, string> extra)
+    {
+        foreach (var (name, value) in extra)
+        {
+            message.Headers.Remove(name);
+            if (!message.Headers.TryAddWithoutValidation(name, value) && message.Content is { } content)
+            {
+                content.Headers.Remove(name);
+                content.Headers.TryAddWithoutValidation(name, value);
+            }
         }
     }
 

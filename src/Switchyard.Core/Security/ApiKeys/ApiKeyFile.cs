@@ -12,11 +12,8 @@ public static class ApiKeyFile
     private static readonly FrozenSet<string> Known = new[]
     {
         "id", "name", "team", "hash", "scopes", "configs", "providers", "models", "metadata", "expires_at", "disabled", "description",
-        "rate_limits", "budgets",
+        "rate_limits", "budgets", "virtual_keys",
     }.ToFrozenSet(StringComparer.Ordinal);
-
-    /// <summary>Fields issue 13's later parts will enforce; accepted now, reported as not enforced rather than ignored silently.</summary>
-    private static readonly string[] NotEnforcedYet = ["virtual_keys"];
 
     public static List<ApiKey>? Parse(string text, string fileName, List<(string Path, string Message)> errors, List<string> warnings)
     {
@@ -129,13 +126,9 @@ public static class ApiKeyFile
                 errors.Add(($"{path}.disabled", $"key '{label}': 'disabled' must be true or false"));
             }
         }
-        foreach (var field in NotEnforcedYet.Where(entry.ContainsKey))
-        {
-            warnings.Add($"Key file {fileName}: key '{label}' sets '{field}', which is not enforced yet (issue 13); the key works without it");
-        }
         foreach (var (field, _) in entry)
         {
-            if (!Known.Contains(field) && field != "key" && !NotEnforcedYet.Contains(field))
+            if (!Known.Contains(field) && field != "key")
             {
                 warnings.Add($"Key file {fileName}: key '{label}' has an unknown field '{field}', which is ignored");
             }

@@ -24,4 +24,22 @@ public sealed record VirtualKey
 
     /// <summary>The file it came from, for health and the admin API.</summary>
     public string File { get; init; } = "";
+
+    /// <summary>The resolved provider credential (sent as the provider's own auth header); null when the provider fields carry it.</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>Validated base URL the credential goes to instead of the provider's, without trailing slash.</summary>
+    public string? CustomHost { get; init; }
+
+    /// <summary>Extra headers sent to the provider with every request made with this key.</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = FrozenDictionary<string, string>.Empty;
+
+    /// <summary>Provider fields (snake_case, as in a config target), resolved: Azure resource and deployment, AWS and Vertex settings.</summary>
+    public IReadOnlyDictionary<string, string> ProviderFields { get; init; } = FrozenDictionary<string, string>.Empty;
+
+    /// <summary>The mounted secret files its credentials were read from; the store re-reads the key when one changes.</summary>
+    public IReadOnlyList<string> SecretFiles { get; init; } = [];
+
+    // The generated ToString would print the credential wherever a record lands in a log message or a debugger.
+    public override string ToString() => $"VirtualKey {{ Slug = {Slug}, Provider = {Provider}, File = {File} }}";
 }
