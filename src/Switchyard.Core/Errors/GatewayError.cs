@@ -33,7 +33,8 @@ public sealed record GatewayError(ErrorCategory Category, string Message)
 
     /// <summary>True when the failure is the gateway's own verdict on the target, which stops a fallback chain (Portkey's x-portkey-gateway-exception).</summary>
     public bool IsGatewayException => Category is ErrorCategory.UnsupportedEndpoint or ErrorCategory.ProviderUnavailable or ErrorCategory.Internal
-        or ErrorCategory.Forbidden;
+        or ErrorCategory.Forbidden or ErrorCategory.RateLimited or ErrorCategory.UsageLimitExhausted
+        or ErrorCategory.VirtualKeyUsageLimitExhausted or ErrorCategory.PolicyUsageLimitExhausted;
 
     /// <summary>True for failures that a retry of the same target may cure.</summary>
     public bool IsTransient => Category is ErrorCategory.UpstreamUnreachable;

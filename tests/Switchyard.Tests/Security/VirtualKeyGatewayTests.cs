@@ -437,4 +437,35 @@ public sealed class VirtualKeyGatewayTests(Xunit.Abstractions.ITestOutputHelper 
             Assert.Equal("gpt-4o-mini", JsonDocument.Parse(r.Body).RootElement.GetProperty("model").GetString());
         });
     }
+
+    [Fact]
+    public async Task A_virtual_keys_rate_limit_and_budget_are_enforced_with_portkey_bodies_and_listed_for_the_admin_api()
+    {
+        await using var sim = await OpenAiSimulator.StartAsync(new SimulatorOptions { RequiredApiKey = OpenAiSecret });
+        var yaml = "virtual_keys:\n"
+            + OpenAiKey(sim.BaseUrl, "limited", "    rate_limits: [{requests: 2, per: minute}]") + "\n"
+            + OpenAiKey(sim.BaseUrl, "tiny-budget", "    budgets: [{tokens: 5, period: total}]");
+        await using var s = await StartAsync(yaml, new Dictionary<string, string> { ["OPENAI_PROD_KEY"] = OpenAiSecret });
+        HttpRequestMessage Chat(string slug) => TestGateway.Post("/v1/chat/completions", Requests.Chat(), [("x-portkey-virtual-key", slug)]);
+
+        await OkAsync(await s.Gateway.SendAsync(Chat("limited")));
+        await OkAsync(await s.Gateway.SendAsync(Chat("limited")));
+        var refused = await s.Gateway.SendAsync(Chat("limited"));
+        await RefusedAsync(refused, HttpStatusCode.TooManyRequests, "05");
+        Assert.NotNull(refused.Headers.RetryAfter);
+
+        // A budget smaller than any reservation: refused before the provider is called, in Portkey's virtual-key body.
+        var exhausted = await s.Gateway.SendAsync(Chat("tiny-budget"));
+        var text = await exhausted.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.PreconditionFailed, exhausted.StatusCode);
+        var error = JsonDocument.Parse(text).RootElement.GetProperty("error");
+        Assert.Equal("virtual_key_exhaust_error", error.GetProperty("type").GetString());
+        Assert.Equal("04", error.GetProperty("code").GetString());
+        Assert.DoesNotContain(OpenAiSecret, text, StringComparison.Ordinal);
+        Assert.Equal(2, sim.Requests.Count);
+
+        var subjects = s.Gateway.Engine.Limits!.Subjects;
+        Assert.Contains(new Core.Limits.LimitSubject(Core.Limits.LimitSubjectKind.VirtualKey, "limited"), subjects);
+        Assert.Contains(new Core.Limits.LimitSubject(Core.Limits.LimitSubjectKind.VirtualKey, "tiny-budget"), subjects);
+    }
 }
