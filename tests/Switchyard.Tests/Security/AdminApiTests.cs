@@ -399,7 +399,8 @@ public sealed class AdminApiTests
         Assert.Equal("degraded", reloaded["keys"].GetProperty("state").GetString());
         var problem = reloaded["keys"].GetProperty("problems")[0];
         Assert.Equal("broken.yaml", problem.GetProperty("file").GetString());
-        Assert.Equal(s.Store.Current.Generation, reloaded["keys"].GetProperty("generation").GetInt64());
+        // The watcher may reload once more on its own after the file event; the answer is never ahead of the store.
+        Assert.True(s.Store.Current.Generation >= reloaded["keys"].GetProperty("generation").GetInt64());
     }
 
     [Fact]

@@ -33,30 +33,19 @@ internal sealed class AdminApi
             "Admin API calls, by route pattern, method and status (401/403 included)");
         var usage = new AdminUsageEndpoint(() => engine.Limits, services.GetRequiredService<ILogger<AdminUsageEndpoint>>());
         var reload = ActivatorUtilities.CreateInstance<AdminReloadEndpoint>(services);
-        List<AdminRoute> routes = [];
-        if (services.GetService<ApiKeyStore>() is { } store)
-        {
-            var keys = new AdminKeysEndpoint(store, services.GetService<ApiKeyFileWriter>());
-            routes.Add(new("GET", Prefix + "/keys", keys.ListAsync));
-            routes.Add(new("POST", Prefix + "/keys", keys.CreateAsync));
-            routes.Add(new("GET", Prefix + "/keys/{name}", c => keys.GetAsync(c, Value(c, "name"))));
-            routes.Add(new("DELETE", Prefix + "/keys/{name}", c => keys.RevokeAsync(c, Value(c, "name"))));
-        }
-        else
-        {
-            // Without keys every admin request is refused before its handler; the routes are mapped all the same, so the
-            // set of routes (and the OpenAPI document that describes it) never depends on AUTH_MODE.
-            routes.Add(new("GET", Prefix + "/keys", Unreachable));
-            routes.Add(new("POST", Prefix + "/keys", Unreachable));
-            routes.Add(new("GET", Prefix + "/keys/{name}", Unreachable));
-            routes.Add(new("DELETE", Prefix + "/keys/{name}", Unreachable));
-        }
-        routes.Add(new("GET", Prefix + "/virtual-keys", c => AdminVirtualKeys.ListAsync(c, virtualKeys())));
-        routes.Add(new("GET", Prefix + "/usage", usage.ListAsync));
-        routes.Add(new("GET", Prefix + "/usage/{kind}/{name}", c => usage.GetAsync(c, Value(c, "kind"), Value(c, "name"))));
-        routes.Add(new("POST", Prefix + "/reload", reload.ReloadAsync));
-        routes.Add(new("GET", Prefix + "/openapi.json", AdminOpenApi.WriteAsync));
-        Routes = routes;
+        var keys = new AdminKeysEndpoint(services.GetService<ApiKeyStore>(), services.GetService<ApiKeyFileWriter>());
+        Routes =
+        [
+            new("GET", Prefix + "/keys", keys.ListAsync),
+            new("POST", Prefix + "/keys", keys.CreateAsync),
+            new("GET", Prefix + "/keys/{name}", c => keys.GetAsync(c, Value(c, "name"))),
+            new("DELETE", Prefix + "/keys/{name}", c => keys.RevokeAsync(c, Value(c, "name"))),
+            new("GET", Prefix + "/virtual-keys", c => AdminVirtualKeys.ListAsync(c, virtualKeys())),
+            new("GET", Prefix + "/usage", usage.ListAsync),
+            new("GET", Prefix + "/usage/{kind}/{name}", c => usage.GetAsync(c, Value(c, "kind"), Value(c, "name"))),
+            new("POST", Prefix + "/reload", reload.ReloadAsync),
+            new("GET", Prefix + "/openapi.json", AdminOpenApi.WriteAsync),
+        ];
     }
 
     /// <summary>Every route the admin API maps; the OpenAPI test checks the document against this and the endpoint table.</summary>
@@ -125,8 +114,6 @@ internal sealed class AdminApi
     }
 
     private static string Value(HttpContext context, string name) => (string)context.Request.RouteValues[name]!;
-
-    private static Task Unreachable(HttpContext context) => throw new InvalidOperationException("admin requests are refused without AUTH_MODE=keys");
 }
 
 /// <summary>Registers and maps the admin API; the few lines <see cref="GatewayApp"/> needs, kept here.</summary>

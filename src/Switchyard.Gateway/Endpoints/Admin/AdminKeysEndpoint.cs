@@ -9,7 +9,8 @@ namespace Switchyard.Gateway.Endpoints.Admin;
 /// <c>/v1/admin/keys</c>: lists gateway keys without hashes; creates keys in and revokes them from <c>API_KEYS_WRITABLE_FILE</c>.
 /// Keys in every other file are git-managed: listed, never changed here.
 /// </summary>
-internal sealed partial class AdminKeysEndpoint(ApiKeyStore store, ApiKeyFileWriter? writer)
+/// <remarks>Without a key store (no <c>API_KEYS_PATH</c>, as in a JWT-only mode) there are no keys to list and none to change.</remarks>
+internal sealed partial class AdminKeysEndpoint(ApiKeyStore? store, ApiKeyFileWriter? writer)
 {
     private const int MaxBodyBytes = 64 * 1024;
 
@@ -29,7 +30,7 @@ internal sealed partial class AdminKeysEndpoint(ApiKeyStore store, ApiKeyFileWri
 
     public Task ListAsync(HttpContext context)
     {
-        var snapshot = store.Current;
+        var snapshot = store?.Current ?? ApiKeySnapshot.Empty;
         return AdminResponses.WriteAsync(context, StatusCodes.Status200OK, json =>
         {
             json.WriteStartObject();
@@ -51,7 +52,7 @@ internal sealed partial class AdminKeysEndpoint(ApiKeyStore store, ApiKeyFileWri
     public Task GetAsync(HttpContext context, string name)
     {
         // The first by file name when two files use one name, as the store's own "first wins" reads them.
-        var key = AllKeys(store.Current).FirstOrDefault(k => k.Name == name);
+        var key = AllKeys(store?.Current ?? ApiKeySnapshot.Empty).FirstOrDefault(k => k.Name == name);
         return key is null
             ? AdminResponses.ErrorAsync(context, StatusCodes.Status404NotFound, "not_found", $"No key named '{Printable(name)}'")
             : AdminResponses.WriteAsync(context, StatusCodes.Status200OK, json => AdminResponses.WriteKey(json, key, WritableFile));
@@ -59,7 +60,7 @@ internal sealed partial class AdminKeysEndpoint(ApiKeyStore store, ApiKeyFileWri
 
     public async Task CreateAsync(HttpContext context)
     {
-        if (writer is null)
+        if (writer is null || store is null)
         {
             await NotWritableAsync(context);
             return;
@@ -172,7 +173,7 @@ internal sealed partial class AdminKeysEndpoint(ApiKeyStore store, ApiKeyFileWri
 
     public async Task RevokeAsync(HttpContext context, string name)
     {
-        if (writer is null)
+        if (writer is null || store is null)
         {
             await NotWritableAsync(context);
             return;
