@@ -430,6 +430,50 @@ public sealed class AdminApiTests
     }
 
     [Fact]
+    public async Task A_writable_key_file_outside_api_keys_path_stops_start_up_with_exit_code_2_naming_it()
+    {
+        var dir = Directory.CreateTempSubdirectory("switchyard-admin-exit-").FullName;
+        try
+        {
+            var start = new System.Diagnostics.ProcessStartInfo("dotnet", Path.Combine(AppContext.BaseDirectory, "Switchyard.Gateway.dll"))
+            {
+                WorkingDirectory = RepoPaths.Root,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            };
+            start.Environment["PORT"] = "0";
+            start.Environment["BIND_ADDRESS"] = "127.0.0.1";
+            start.Environment["LOG_STORE"] = "none";
+            start.Environment["AUTH_MODE"] = "keys";
+            start.Environment["API_KEYS_PATH"] = Path.Combine(dir, "keys");
+            start.Environment["API_KEYS_WRITABLE_FILE"] = Path.Combine(dir, "elsewhere", "admin.yaml");
+            using var process = System.Diagnostics.Process.Start(start)!;
+            var stderr = process.StandardError.ReadToEndAsync();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            try
+            {
+                await process.WaitForExitAsync(exit.Token);
+            }
+            finally
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill(entireProcessTree: true);
+                }
+            }
+            Assert.Equal(2, process.ExitCode);
+            Assert.Contains("API_KEYS_WRITABLE_FILE", await stderr, StringComparison.Ordinal);
+            Assert.Contains("not inside API_KEYS_PATH", await stderr, StringComparison.Ordinal);
+            await stdout;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task The_openapi_document_describes_every_mapped_admin_route_and_nothing_else()
     {
         await using var s = await StartAsync();
