@@ -129,6 +129,37 @@ public sealed class AdminApiUnitTests
             list[1].EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task Reload_runs_every_registered_action_in_order_and_names_one_that_fails()
+    {
+        var ran = new List<string>();
+        ReloadAction[] actions =
+        [
+            new("virtual_keys", _ =>
+            {
+                ran.Add("virtual_keys");
+                return new ReloadReport(7, "degraded", [new ConfigLoadProblem("vk.yaml", "$.keys[0]", "bad slug", true)], ["a warning"]);
+            }),
+            new("limits", _ =>
+            {
+                ran.Add("limits");
+                throw new InvalidOperationException("secret detail");
+            }),
+        ];
+        var services = new ServiceCollection().BuildServiceProvider();
+        var endpoint = new AdminReloadEndpoint(actions, services, NullLogger<AdminReloadEndpoint>.Instance);
+        var (status, body) = await RunAsync(endpoint.ReloadAsync);
+        Assert.Equal(["virtual_keys", "limits"], ran);
+        Assert.Equal(500, status);
+        var reloaded = body.GetProperty("reloaded");
+        Assert.Equal(7, reloaded[0].GetProperty("generation").GetInt64());
+        Assert.Equal("degraded", reloaded[0].GetProperty("state").GetString());
+        Assert.Equal("vk.yaml", reloaded[0].GetProperty("problems")[0].GetProperty("file").GetString());
+        Assert.Equal("a warning", reloaded[0].GetProperty("warnings")[0].GetString());
+        Assert.Equal("failed", reloaded[1].GetProperty("state").GetString());
+        Assert.DoesNotContain("secret detail", body.GetRawText(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("keys.yaml")]
     [InlineData("keys.json")]
