@@ -75,7 +75,9 @@ internal sealed class AdminApi
         }
         finally
         {
-            _calls.Add(1, new KeyValuePair<string, object?>("route", pattern), new KeyValuePair<string, object?>("method", context.Request.Method),
+            // The method is the client's text on unmatched paths: only the standard ones become label values, so series stay bounded.
+            var method = context.Request.Method is "GET" or "POST" or "PUT" or "PATCH" or "DELETE" or "HEAD" or "OPTIONS" ? context.Request.Method : "_other";
+            _calls.Add(1, new KeyValuePair<string, object?>("route", pattern), new KeyValuePair<string, object?>("method", method),
                 new KeyValuePair<string, object?>(Core.Telemetry.SwitchyardMetrics.StatusLabel, context.Response.StatusCode));
         }
     }
@@ -126,7 +128,8 @@ internal static class AdminApiHosting
         {
             services.AddSingleton(new ApiKeyFileWriter(writable));
         }
-        // Until the virtual-key store is merged there are none; it replaces this registration with its own list.
+        // Until the virtual-key store is merged there are none. Its own list replaces this one: registered before this call
+        // (TryAdd then keeps it) or after (the last registration of a service wins).
         services.TryAddSingleton<Func<IReadOnlyCollection<VirtualKey>>>(_ => () => []);
         if (options.Auth.Keys)
         {
