@@ -118,6 +118,9 @@ public sealed class UsageLimiter : ILimitUsage, IDisposable
 
     public void Start() => _file?.Start();
 
+    /// <summary>Re-reads <c>LIMITS_PATH</c> now (the admin API's reload); the watcher does it by itself within 2 s.</summary>
+    public void Reload() => _file?.Reload();
+
     /// <summary>The gateway keys as loaded now (their rules are read from the request's key; this serves the admin API and <see cref="CountsUsage"/>).</summary>
     public void UseKeys(IEnumerable<ApiKey> keys)
     {

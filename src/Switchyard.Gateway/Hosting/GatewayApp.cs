@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Switchyard.Core.Errors;
 using Switchyard.Core.Pipeline;
 using Switchyard.Gateway.Endpoints;
+using Switchyard.Gateway.Endpoints.Admin;
 using Switchyard.Gateway.Observability;
 
 namespace Switchyard.Gateway.Hosting;
@@ -16,6 +17,7 @@ public static class GatewayApp
         // Before anything is built: a directory that cannot be written is a setting to fix, reported like any other.
         WritableDirectories.Check(options);
         var metrics = new MetricsListener();
+        var admin = new AdminListener();
         // Parsed here, not when first resolved: a bad value must stop the start with its message, not a stack trace.
         var shedding = LoadSheddingOptions.FromEnvironment(options.Environment);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
@@ -43,6 +45,11 @@ public static class GatewayApp
             if (options.Observability is { EnablePrometheus: true, MetricsPort: { } metricsPort })
             {
                 k.Listen(address, metricsPort, metrics.Attach);
+            }
+            if (options.Admin.Port is { } adminPort)
+            {
+                var adminAddress = options.Admin.BindAddress is not { } bind ? address : bind is "localhost" ? IPAddress.Loopback : IPAddress.Parse(bind);
+                k.Listen(adminAddress, adminPort, admin.Attach);
             }
         });
 
@@ -84,6 +91,7 @@ public static class GatewayApp
             builder.Services.AddSingleton(sp => new ApiKeyGate(sp.GetService<Core.Security.ApiKeys.ApiKeyStore>(),
                 sp.GetService<Core.Security.Jwt.JwtAuthenticator>(), options.Time));
         }
+        builder.Services.AddAdminApi(options, admin);
         builder.Services.AddSingleton<GatewayEndpoint>();
         builder.Services.AddSingleton<HealthEndpoint>();
         builder.Services.AddSingleton<LogLookupEndpoint>();
@@ -136,6 +144,7 @@ public static class GatewayApp
             return next(context);
         });
         app.UseMetricsPortIsolation();
+        app.UseAdminPortIsolation();
         var health = app.Services.GetRequiredService<HealthEndpoint>();
         var ready = app.Services.GetRequiredService<ReadinessEndpoint>();
         var gateway = app.Services.GetRequiredService<GatewayEndpoint>();
@@ -171,6 +180,7 @@ public static class GatewayApp
         app.MapGet("/v1/logs/{id}", context => logLookup.HandleAsync(context, (string)context.Request.RouteValues["id"]!));
         app.MapTelemetry(options);
         app.MapGet("/", context => context.Response.WriteAsync("Switchyard AI gateway. OpenAI-compatible API under /v1; health at /v1/health.\n"));
+        app.MapAdminApi();
         app.Map("/v1/{**rest}", gateway.HandleAsync);
         app.MapFallback(context => WriteErrorAsync(context, new GatewayError(ErrorCategory.NotFound, "Not Found")));
         app.Lifetime.ApplicationStopping.Register(() =>
@@ -207,6 +217,9 @@ public static class GatewayApp
 
     /// <summary>The bound <c>METRICS_PORT</c> (useful with 0); -1 without a separate metrics port.</summary>
     public static int BoundMetricsPort(WebApplication app) => app.Services.GetRequiredService<MetricsListener>().Port;
+
+    /// <summary>The bound <c>ADMIN_PORT</c> (useful with 0); -1 without a separate admin port.</summary>
+    public static int BoundAdminPort(WebApplication app) => app.Services.GetRequiredService<AdminListener>().Port;
 
     /// <summary>The address the server actually bound (useful with port 0).</summary>
     public static Uri BoundAddress(WebApplication app)

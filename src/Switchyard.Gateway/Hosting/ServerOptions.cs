@@ -53,6 +53,9 @@ public sealed record ServerOptions
     /// <summary>Gateway API keys (<c>AUTH_MODE</c>, <c>API_KEYS_PATH</c>); off by default.</summary>
     public AuthOptions Auth { get; init; } = new();
 
+    /// <summary>The admin API (<c>ADMIN_PORT</c>, <c>ADMIN_BIND_ADDRESS</c>, <c>API_KEYS_WRITABLE_FILE</c>).</summary>
+    public AdminOptions Admin { get; init; } = new();
+
     /// <summary><c>/metrics</c> and trace export (<c>ENABLE_PROMETHEUS</c>, <c>METRICS_PORT</c>, <c>OTEL_*</c>, <c>SERVICE_NAME</c>).</summary>
     public ObservabilityOptions Observability { get; init; } = new();
 
@@ -101,6 +104,7 @@ public sealed record ServerOptions
             IdleTrimAfter = TimeSpan.FromMilliseconds(EnvironmentValues.Int(get, "IDLE_TRIM_AFTER_MS", (int)o.IdleTrimAfter.TotalMilliseconds, 0, 3_600_000)),
             Engine = GatewaySettings.FromEnvironment(get),
             Auth = auth,
+            Admin = AdminOptions.FromEnvironment(get, port, observability.MetricsPort, auth),
             Environment = get,
         };
     }
