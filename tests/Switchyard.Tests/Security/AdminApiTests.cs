@@ -404,17 +404,18 @@ public sealed class AdminApiTests
     }
 
     [Fact]
-    public async Task Virtual_keys_and_usage_answer_empty_until_their_stores_exist()
+    public async Task Without_virtual_keys_the_list_is_empty_and_usage_shows_the_keys_own_rules()
     {
         await using var s = await StartAsync();
         var vk = Json((await SendAsync(s.Gateway.Client, Admin(HttpMethod.Get, "/v1/admin/virtual-keys"))).Text);
         Assert.Equal(0, vk.GetProperty("count").GetInt32());
         var usage = Json((await SendAsync(s.Gateway.Client, Admin(HttpMethod.Get, "/v1/admin/usage"))).Text);
-        Assert.False(usage.GetProperty("limits_configured").GetBoolean());
-        Assert.Equal(0, usage.GetProperty("subjects").GetArrayLength());
-        Assert.Contains("No rate limits", usage.GetProperty("message").GetString(), StringComparison.Ordinal);
-        var one = Json((await SendAsync(s.Gateway.Client, Admin(HttpMethod.Get, "/v1/admin/usage/team/payments"))).Text);
-        Assert.Equal(0, one.GetProperty("rules").GetArrayLength());
+        Assert.True(usage.GetProperty("limits_configured").GetBoolean());
+        var subject = Assert.Single(usage.GetProperty("subjects").EnumerateArray());
+        Assert.Equal("chatter", subject.GetProperty("name").GetString());
+        Assert.Equal(2, subject.GetProperty("rules").GetArrayLength());
+        var one = await SendAsync(s.Gateway.Client, Admin(HttpMethod.Get, "/v1/admin/usage/team/payments"));
+        Assert.Equal(HttpStatusCode.NotFound, one.Status);
     }
 
     [Fact]
