@@ -42,6 +42,9 @@ public sealed record GatewaySettings
     /// <summary>Response cache store and semantic cache (<c>CACHE_STORE</c>, <c>REDIS_*</c>, <c>SEMANTIC_CACHE_*</c>).</summary>
     public CacheOptions Cache { get; init; } = new();
 
+    /// <summary>Rate limits and budgets: the limits file, replica share, reservation defaults (<c>LIMITS_*</c>).</summary>
+    public Limits.LimitOptions UsageLimits { get; init; } = new();
+
     /// <summary>Metric names and label bounds (<c>OTEL_SEMCONV_STABILITY_OPT_IN</c>, <c>METRICS_LABEL_VALUE_LIMIT</c>, <c>PROMETHEUS_*</c> label options).</summary>
     public TelemetryOptions Telemetry { get; init; } = new();
 
@@ -58,5 +61,6 @@ public sealed record GatewaySettings
         Cache = CacheOptions.FromEnvironment(get),
         Pricing = Usage.Pricing.PricingOptions.FromEnvironment(get),
         Telemetry = TelemetryOptions.FromEnvironment(get),
+        UsageLimits = global::Switchyard.Core.Limits.LimitOptions.FromEnvironment(get),
     };
 }

@@ -167,7 +167,7 @@ public sealed class SeRedisCacheStore : ICacheStore, IAsyncDisposable
         return mux;
     }
 
-    private async ValueTask<IDatabase> DatabaseAsync(CancellationToken ct)
+    internal async ValueTask<IDatabase> DatabaseAsync(CancellationToken ct)
     {
         if (!_connecting.IsCompletedSuccessfully && (_tlsProblem ?? _problem) is { } why)
         {

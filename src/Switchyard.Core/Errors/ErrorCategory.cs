@@ -41,4 +41,16 @@ public enum ErrorCategory
 
     /// <summary>The gateway is at its concurrency or memory limit and refuses new work. 503 with Retry-After, OpenAI's error shape (SDKs retry it).</summary>
     Overloaded,
+
+    /// <summary>A rate limit is full. 429 with Retry-After and x-ratelimit-* headers, Portkey's failure body with code 05.</summary>
+    RateLimited,
+
+    /// <summary>A key's, team's or model's budget is spent. 412, Portkey's failure body with code 04.</summary>
+    UsageLimitExhausted,
+
+    /// <summary>A virtual key's budget is spent. 412, <c>virtual_key_exhaust_error</c> with code 04.</summary>
+    VirtualKeyUsageLimitExhausted,
+
+    /// <summary>A usage-limit policy's budget is spent. 412, <c>usage_limits_policy_exhaust_error</c> with code 06.</summary>
+    PolicyUsageLimitExhausted,
 }

@@ -43,6 +43,24 @@ public static class ErrorResponseWriter
                     json.WriteString("provider", error.Provider);
                 }
                 break;
+            case ErrorCategory.RateLimited or ErrorCategory.UsageLimitExhausted:
+                // Portkey's authN/authZ shape: the code both in the message and in error.code.
+                var code = error.Category == ErrorCategory.RateLimited ? "05" : "04";
+                json.WriteString("status", "failure");
+                json.WriteString("message", $"Portkey Error: {error.Message}. Error Code: {code}");
+                json.WriteStartObject("error");
+                json.WriteString("message", error.Message);
+                json.WriteString("code", code);
+                json.WriteEndObject();
+                break;
+            case ErrorCategory.VirtualKeyUsageLimitExhausted or ErrorCategory.PolicyUsageLimitExhausted:
+                json.WriteStartObject("error");
+                json.WriteString("message", error.Message);
+                json.WriteString("type", error.Category == ErrorCategory.VirtualKeyUsageLimitExhausted ? "virtual_key_exhaust_error" : "usage_limits_policy_exhaust_error");
+                json.WriteNull("param");
+                json.WriteString("code", error.Category == ErrorCategory.VirtualKeyUsageLimitExhausted ? "04" : "06");
+                json.WriteEndObject();
+                break;
             default:
                 json.WriteString("status", "failure");
                 json.WriteString("message", error.Message);

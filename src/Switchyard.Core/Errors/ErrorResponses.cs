@@ -18,6 +18,14 @@ public static class ErrorResponses
     {
         var content = new ByteArrayContent(Body(error, endpoint));
         content.Headers.ContentType = Json;
-        return new HttpResponseMessage((System.Net.HttpStatusCode)error.Status) { Content = content };
+        var response = new HttpResponseMessage((System.Net.HttpStatusCode)error.Status) { Content = content };
+        if (error.Headers is { } headers)
+        {
+            foreach (var (name, value) in headers)
+            {
+                response.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+        return response;
     }
 }

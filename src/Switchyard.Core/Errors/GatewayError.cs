@@ -6,6 +6,9 @@ public sealed record GatewayError(ErrorCategory Category, string Message)
     /// <summary>Schema problems for <see cref="ErrorCategory.InvalidConfig"/>, rendered Portkey-style.</summary>
     public IReadOnlyList<string>? Errors { get; init; }
 
+    /// <summary>Headers the answer carries besides the body (Retry-After and x-ratelimit-* on a 429).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>>? Headers { get; init; }
+
     /// <summary>The provider the failing target used, when there was one.</summary>
     public string? Provider { get; init; }
 
@@ -19,6 +22,8 @@ public sealed record GatewayError(ErrorCategory Category, string Message)
         ErrorCategory.PayloadTooLarge => 413,
         ErrorCategory.NotFound => 404,
         ErrorCategory.Overloaded => 503,
+        ErrorCategory.RateLimited => 429,
+        ErrorCategory.UsageLimitExhausted or ErrorCategory.VirtualKeyUsageLimitExhausted or ErrorCategory.PolicyUsageLimitExhausted => 412,
         _ => 500,
     };
 

@@ -100,6 +100,9 @@ public sealed class RequestContext : IUsageSink
     /// <summary>The caller's key (or the identity a JWT yielded), with its allow lists, limits and budgets; null when <c>AUTH_MODE=none</c>.</summary>
     public Security.ApiKeys.ApiKey? ApiKey { get; set; }
 
+    /// <summary>What the request reserved against rate limits and budgets; settled when it completes.</summary>
+    public Limits.LimitReservation? LimitReservation { get; set; }
+
     /// <summary>The slug of the virtual key whose credentials the answering target used, if any.</summary>
     public string? VirtualKey { get; set; }
 

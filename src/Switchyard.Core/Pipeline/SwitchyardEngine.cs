@@ -73,8 +73,9 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         var prices = PriceTable.Load(settings.Pricing);
         Accounting = new UsageAccounting(prices);
         Router = new Router(Providers, Leaves, routingLog, prices: prices);
+        Limiter = CreateLimiter(settings, options, prices, loggers);
         Pipeline = new GatewayPipeline([new RequestValidationStep(settings.Limits), new ConfigResolutionStep(Resolver),
-            new DefaultGuardrailsStep(guardrailCompiler)], Router,
+            new LimitAdmissionStep(Limiter), new DefaultGuardrailsStep(guardrailCompiler)], Router,
             loggers.CreateLogger("Switchyard.Pipeline"));
         var logs = settings.Logs;
         if (logs.Store == "local")
@@ -125,7 +126,13 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     public SwitchyardTracing Tracing { get; }
 
     /// <summary>Rate limits and budgets: usage and what remains, for the admin API; null when no rule is configured anywhere.</summary>
-    public Limits.ILimitUsage? Limits { get; private set; }
+    public Limits.ILimitUsage? Limits => Limiter.HasRules ? Limiter : null;
+
+    /// <summary>Admits requests against rate limits and budgets and settles what they used (<c>LIMITS_*</c>, key and virtual-key rules).</summary>
+    public Limits.UsageLimiter Limiter { get; }
+
+    /// <summary>The Redis connection the limit counters use until they share the gateway's one (rewired at merge).</summary>
+    private SeRedisCacheStore? _limitsRedis;
 
     /// <summary>The response cache; null when <c>CACHE_STORE=none</c>.</summary>
     public ResponseCache? Cache { get; }
@@ -156,6 +163,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     public void Start()
     {
         NamedConfigs.Start();
+        Limiter.Start();
         // Loading a tiktoken vocabulary takes about half a second: not on the first request that needs a count.
         _ = Task.Run(Usage.Tokens.TokenCounter.Preload);
         switch (RequestLog)
@@ -180,7 +188,7 @@ public sealed class SwitchyardEngine : IAsyncDisposable
         var valid = traceId is { Length: > 0 and <= 128 } && traceId.AsSpan().IndexOfAnyExceptInRange('\u0021', '\u007e') < 0;
         var logging = RequestLog is not null;
         // Usage is read from answers whenever something consumes it: the log, or token and cost metrics being scraped.
-        return new RequestContext(valid ? traceId! : TraceIds.NewId(Time), Time, wantsUsage: logging || Metrics.CountsUsage, finish: _finish)
+        return new RequestContext(valid ? traceId! : TraceIds.NewId(Time), Time, wantsUsage: logging || Metrics.CountsUsage || Limiter.CountsUsage, finish: _finish)
         {
             RejectedTraceId = string.IsNullOrEmpty(traceId) || valid ? null : traceId,
             // A client's trace id may name several requests; each record still needs its own id.
@@ -212,6 +220,14 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             // A defect in accounting must cost the figures, never the answer already on its way.
             _logsLogger.LogError(ex, "Could not settle the usage of {TraceId}", context.TraceId);
         }
+        try
+        {
+            Limiter.Settle(context);
+        }
+        catch (Exception ex)
+        {
+            _logsLogger.LogError(ex, "Could not settle the limits of {TraceId}", context.TraceId);
+        }
         Metrics.Record(context);
         Tracing.Complete(context);
         if (RequestLog is null || context.Request is { } request && LogBodyPolicy.Ignored(request.Headers))
@@ -230,6 +246,21 @@ public sealed class SwitchyardEngine : IAsyncDisposable
             return;
         }
         RequestLog.TryWrite(record);
+    }
+
+    private Limits.UsageLimiter CreateLimiter(GatewaySettings settings, SwitchyardEngineOptions options, PriceTable prices, ILoggerFactory loggers)
+    {
+        Func<CancellationToken, Task<StackExchange.Redis.IDatabase>>? redis = null;
+        if (settings.Cache.Store == "redis")
+        {
+            // Its own multiplexer for now, configured like the cache's (TLS, IAM auth, cluster); to share the gateway's connection later.
+            _limitsRedis = new SeRedisCacheStore(RedisOptions(settings, options.Time));
+            var store = _limitsRedis;
+            redis = async ct => await store.DatabaseAsync(ct).ConfigureAwait(false);
+        }
+        // Virtual keys' rules arrive with the virtual-key store; until it is wired no virtual key has rules.
+        return new Limits.UsageLimiter(settings.UsageLimits, redis, static _ => null, prices, options.Time,
+            loggers.CreateLogger("Switchyard.Limits"), Metrics.Meter, settings.Cache.KeyPrefix);
     }
 
     /// <summary>The gateway calling itself (the semantic cache's embedding target): a request that is not logged.</summary>
@@ -348,6 +379,18 @@ public sealed class SwitchyardEngine : IAsyncDisposable
     {
         Metrics.Dispose();
         NamedConfigs.Dispose();
+        Limiter.Dispose();
+        if (_limitsRedis is not null)
+        {
+            try
+            {
+                await _limitsRedis.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                _logger.LogWarning("The limit counters' Redis connection did not close within 3 s; exiting without waiting for it");
+            }
+        }
         Upstream.Dispose();
         GuardrailHttp.Dispose();
         if ((Cache?.Store as FailSafeCacheStore)?.Inner is IAsyncDisposable store)

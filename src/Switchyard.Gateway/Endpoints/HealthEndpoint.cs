@@ -48,6 +48,34 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness r
         WriteCache(json, engine);
         WriteLogs(json, engine);
         WriteLimits(json, shedder);
+        WriteUsageLimits(json, engine.Limiter);
+        json.WriteEndObject();
+    }
+
+    /// <summary>Rate limits and budgets: where the counters are (<c>redis</c>, <c>local</c>, <c>degraded</c>) and the limits file's state.</summary>
+    private static void WriteUsageLimits(Utf8JsonWriter json, Core.Limits.UsageLimiter limiter)
+    {
+        json.WriteStartObject("usage_limits");
+        json.WriteString("state", limiter.State);
+        json.WriteNumber("replicas", limiter.Options.Replicas);
+        if (limiter.Problem is { } problem)
+        {
+            json.WriteString("problem", problem);
+        }
+        if (limiter.File is { } file)
+        {
+            json.WriteString("path", limiter.FilePath);
+            json.WriteString("file_state", file.State);
+            json.WriteNumber("generation", file.Generation);
+            json.WriteNumber("teams", file.Index.Teams.Count);
+            json.WriteNumber("models", file.Index.Models.Count);
+            json.WriteNumber("policies", file.Index.Policies.Count);
+            WriteProblems(json, file.Problems, file.Warnings);
+        }
+        else
+        {
+            json.WriteNull("path");
+        }
         json.WriteEndObject();
     }
 

@@ -67,6 +67,10 @@ public static class GatewayApp
                 var store = new Core.Security.ApiKeys.ApiKeyStore(options.Auth.ApiKeysPath!, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Switchyard.ApiKeys"),
                     options.Time, options.Auth.ReloadDebounce);
                 store.Start();
+                // Key rules are read from each request's key; the limiter also needs the set for the admin API and usage counting.
+                var limiter = sp.GetRequiredService<SwitchyardEngine>().Limiter;
+                store.Reloaded += snapshot => limiter.UseKeys(snapshot.ByHash.Values);
+                limiter.UseKeys(store.Current.ByHash.Values);
                 return store;
             });
             builder.Services.AddSingleton(sp => new ApiKeyGate(sp.GetRequiredService<Core.Security.ApiKeys.ApiKeyStore>(), options.Time));

@@ -12,10 +12,11 @@ public static class ApiKeyFile
     private static readonly FrozenSet<string> Known = new[]
     {
         "id", "name", "team", "hash", "scopes", "configs", "providers", "models", "metadata", "expires_at", "disabled", "description",
+        "rate_limits", "budgets",
     }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>Fields issue 13's later parts will enforce; accepted now, reported as not enforced rather than ignored silently.</summary>
-    private static readonly string[] NotEnforcedYet = ["rate_limits", "budgets", "virtual_keys"];
+    private static readonly string[] NotEnforcedYet = ["virtual_keys"];
 
     public static List<ApiKey>? Parse(string text, string fileName, List<(string Path, string Message)> errors, List<string> warnings)
     {
