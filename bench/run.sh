@@ -637,6 +637,7 @@ measure_slow_streams() { # run
 # gateway process, warmed up like the main one. Every request carries the key, so the three differ only in what the
 # gateway does with it.
 BENCH_API_KEY=sk-bench-gateway-key
+BENCH_PROBE_KEY=sk-bench-probe-key
 REDIS_PID=""
 start_redis() {
   command -v redis-server >/dev/null || apt_install redis-server
@@ -652,12 +653,16 @@ start_redis() {
   cat "$LOGS/redis.log" >&2; die "redis-server did not start on :$REDIS_PORT"
 }
 write_bench_keys() { # dir [limit-yaml]
-  local hash; hash=$(printf '%s' "$BENCH_API_KEY" | sha256sum | cut -d' ' -f1)
+  local hash probe; hash=$(printf '%s' "$BENCH_API_KEY" | sha256sum | cut -d' ' -f1)
   mkdir -p "$1"
   printf 'keys:\n  - name: bench\n    hash: sha256:%s\n    scopes: [completions.write]\n%s' "$hash" "${2:-}" >"$1/keys.yaml"
+  if [[ -n ${2:-} ]]; then
+    probe=$(printf '%s' "$BENCH_PROBE_KEY" | sha256sum | cut -d' ' -f1)
+    printf '  - name: bench-probe\n    hash: sha256:%s\n    scopes: [completions.write]\n    rate_limits:\n      - requests: 1\n        per: minute\n' "$probe" >>"$1/keys.yaml"
+  fi
 }
 measure_auth() { # run
-  local run=$1 store auth label pid code headers limited line store_env=()
+  local run=$1 store auth label pid code limited state store_env=()
   [[ $AUTH_BENCH == 1 ]] || return 0
   write_bench_keys "$WORK/keys"
   write_bench_keys "$WORK/keys-limited" $'    rate_limits:\n      - requests: 1000000000\n        per: minute\n'
@@ -685,20 +690,28 @@ measure_auth() { # run
           --data-binary "@$FIX/req-small.json" "http://127.0.0.1:$GW_PORT/v1/chat/completions" || echo 000)
         [[ $code == 401 ]] || die "auth step $label: a request without the key got HTTP $code, not 401"
       fi
-      # Whether this build enforces the limit: a limited answer carries x-ratelimit-* headers.
-      local -a h=()
-      while IFS= read -r line; do [[ -z $line ]] || h+=(-H "$line"); done < <(headers_for "auth:$label" json)
-      headers=$(curl -sS -m 10 -o /dev/null -D - -X POST -H 'content-type: application/json' "${h[@]}" \
-        --data-binary "@$FIX/req-small.json" "http://127.0.0.1:$GW_PORT/v1/chat/completions" || true)
-      limited=false; grep -qi '^x-ratelimit-' <<<"$headers" && limited=true
-      [[ $auth == keys+limit && $limited == false ]] && log "auth step $label: the answer has no x-ratelimit-* headers: this build does not enforce the limit"
+      # Whether this build enforces limits here: the limited file also holds a probe key allowed one request a minute, whose
+      # second request must be refused (429). The measured key's limit is never reached.
+      limited=-
+      if [[ $auth == keys+limit ]]; then
+        local probe=()
+        probe_code() {
+          curl -sS -m 10 -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' -H 'x-portkey-provider: openai' \
+            -H 'authorization: Bearer sk-bench' -H "x-portkey-custom-host: http://127.0.0.1:$JSON_PORT/v1" -H "x-portkey-api-key: $BENCH_PROBE_KEY" \
+            --data-binary "@$FIX/req-small.json" "http://127.0.0.1:$GW_PORT/v1/chat/completions" || echo 000
+        }
+        probe=("$(probe_code)" "$(probe_code)")
+        limited=false; [[ ${probe[0]} == 200 && ${probe[1]} == 429 ]] && limited=true
+        [[ $limited == true ]] || log "auth step $label: the probe key's second request got HTTP ${probe[1]} (first ${probe[0]}), not 429: this build does not enforce the limit"
+      fi
+      state=$(curl -fsS -m 5 "http://127.0.0.1:$GW_PORT/v1/health" | grep -o '"usage_limits":{"state":"[a-z]*"' | cut -d'"' -f6 || true)
       log "auth step: $label (gateway pid $pid)"
       start_sampler "$pid" "$LOGS/rss-run$run-auth.txt"
       warmup "$run" "auth:$label" "$pid"
       point "$run" "auth:$label" json small c1 1 0 "$pid"
       point "$run" "auth:$label" json small peak "$PEAK_CONNS" 0 "$pid"
       stop_sampler
-      printf '{"run":%d,"label":"%s","store":"%s","auth":"%s","limit_headers":%s}\n' "$run" "$label" "$store" "$auth" "$limited" >>"$OUT/auth.jsonl"
+      printf '{"run":%d,"label":"%s","store":"%s","auth":"%s","limit_enforced":"%s","limits_state":"%s"}\n' "$run" "$label" "$store" "$auth" "$limited" "${state:-?}" >>"$OUT/auth.jsonl"
       stop_pid "$pid"; GW_PID=""
     done
   done
@@ -712,24 +725,25 @@ summarize_auth() {
     printf '\n## Key checks and a rate limit on every request\n\n'
     printf 'JSON small body through a gateway with no key check, with a key check, and with a key check plus a rate limit that never refuses; '
     printf 'the counters on the in-memory store or on Redis. Every request carries the key. Δ CPU = CPU per request minus the same store'"'"'s AUTH_MODE=none figure in the same run.\n\n'
-    printf '| run | store | auth | peak req/s | CPU µs/req (peak) | Δ CPU vs none | c=1 p50 | c=1 CPU µs/req | errors | x-ratelimit headers |\n'
-    printf '|--:|---|---|--:|--:|--:|--:|--:|--:|---|\n'
-    local line run label store auth limited peak c1 base
+    printf '| run | store | auth | peak req/s | CPU µs/req (peak) | Δ CPU vs none | c=1 p50 | c=1 CPU µs/req | errors | limit enforced | usage_limits.state |\n'
+    printf '|--:|---|---|--:|--:|--:|--:|--:|--:|---|---|\n'
+    local line run label store auth limited state peak c1 base
     while IFS= read -r line; do
       run=$(grep -o '"run":[0-9]*' <<<"$line" | cut -d: -f2)
       label=$(grep -o '"label":"[^"]*"' <<<"$line" | cut -d'"' -f4)
       store=${label#*/}; auth=${label%/*}
-      limited=$(grep -o '"limit_headers":[a-z]*' <<<"$line" | cut -d: -f2)
+      limited=$(grep -o '"limit_enforced":"[^"]*"' <<<"$line" | cut -d'"' -f4)
+      state=$(grep -o '"limits_state":"[^"]*"' <<<"$line" | cut -d'"' -f4)
       peak=$(grep "\"run\":$run,\"target\":\"auth:$label\",\"mode\":\"json\",\"body\":\"small\",\"kind\":\"peak\"" "$OUT/points.jsonl" | tail -1)
       c1=$(grep "\"run\":$run,\"target\":\"auth:$label\",\"mode\":\"json\",\"body\":\"small\",\"kind\":\"c1\"" "$OUT/points.jsonl" | tail -1)
       base=$(grep "\"run\":$run,\"target\":\"auth:none/$store\",\"mode\":\"json\",\"body\":\"small\",\"kind\":\"peak\"" "$OUT/points.jsonl" | tail -1)
-      awk -v run="$run" -v store="$store" -v auth="$auth" -v limited="$limited" -v p="$peak" -v c="$c1" -v b="$base" '
+      awk -v run="$run" -v store="$store" -v auth="$auth" -v limited="$limited" -v state="$state" -v p="$peak" -v c="$c1" -v b="$base" '
         function num(l, k,  m) { if (match(l, "\"" k "\":[0-9.]+")) { m = substr(l, RSTART, RLENGTH); sub(/.*:/, "", m); return m + 0 } return -1 }
         function errs(l) { return num(l, "err_connect") + num(l, "err_read") + num(l, "err_write") + num(l, "err_status") + num(l, "err_timeout") }
         BEGIN {
           d = (b != "" && auth != "none") ? sprintf("%+.1f", num(p, "cpu_us_per_req") - num(b, "cpu_us_per_req")) : "—"
-          printf "| %s | %s | %s | %.0f | %.1f | %s | %d µs | %.1f | %d | %s |\n", run, store, auth, num(p, "rps"), num(p, "cpu_us_per_req"), d,
-            num(c, "p50_us"), num(c, "cpu_us_per_req"), errs(p) + errs(c), limited
+          printf "| %s | %s | %s | %.0f | %.1f | %s | %d µs | %.1f | %d | %s | %s |\n", run, store, auth, num(p, "rps"), num(p, "cpu_us_per_req"), d,
+            num(c, "p50_us"), num(c, "cpu_us_per_req"), errs(p) + errs(c), limited, state
         }'
     done <"$OUT/auth.jsonl"
   } >>"$OUT/summary.md"
