@@ -79,7 +79,7 @@ public sealed class MultiProcessLimitTests(ITestOutputHelper output)
         {
             return await RedisCluster.StartAsync();
         }
-        catch (InvalidOperationException ex)
+        catch (Exception ex) when (ex is InvalidOperationException or System.Net.Sockets.SocketException or TimeoutException)
         {
             output.WriteLine("cluster start failed once, trying again: " + ex.Message);
             return await RedisCluster.StartAsync();
