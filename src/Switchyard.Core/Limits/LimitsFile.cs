@@ -63,11 +63,7 @@ public static class LimitsFile
         var root = isYaml ? ConfigText.ParseYaml(text, out var parseError) : ConfigText.ParseJson(text, out parseError);
         if (root is null)
         {
-            // An empty YAML file is an empty limits file, not an error.
-            if (string.IsNullOrWhiteSpace(text))
-            {
-                return new Content(new Dictionary<string, IReadOnlyList<LimitRule>>(), new Dictionary<string, IReadOnlyList<LimitRule>>(), []);
-            }
+            // An empty file is refused too: it is what a reader sees halfway through a rewrite, and must not lift every limit.
             errors.Add(("", parseError ?? "unreadable"));
             return null;
         }

@@ -36,6 +36,7 @@ public sealed class UsageLimiter : ILimitUsage, IDisposable
     private readonly ConcurrentDictionary<string, long> _lastSeen = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, (long Amount, long Period)> _outageSpend = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, byte> _virtualKeysSeen = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, IReadOnlyList<LimitRule>> _keysSeen = new(StringComparer.Ordinal);
     private volatile LimitsIndex _index = LimitsIndex.Empty;
     private volatile IReadOnlyList<ApiKey> _keys = [];
     private volatile bool _keysCountUsage;
@@ -229,6 +230,14 @@ public sealed class UsageLimiter : ILimitUsage, IDisposable
         List<(LimitSubject, string?, IReadOnlyList<LimitRule>)>? found = null;
         if (context.ApiKey is { Limits.Count: > 0 } key)
         {
+            // Remembered for the admin API when no key store reports its keys (JWT identities, in-process use).
+            if (!_keysSeen.TryGetValue(key.Name, out var seen) || !ReferenceEquals(seen, key.Limits))
+            {
+                if (_keysSeen.Count < 10_000 || seen is not null)
+                {
+                    _keysSeen[key.Name] = key.Limits;
+                }
+            }
             (found ??= []).Add((new LimitSubject(LimitSubjectKind.Key, key.Name), key.Name, key.Limits));
         }
         var index = _index;
@@ -696,7 +705,8 @@ public sealed class UsageLimiter : ILimitUsage, IDisposable
         {
             var index = _index;
             var list = new List<LimitSubject>();
-            list.AddRange(_keys.Where(k => k.Limits.Count > 0).Select(k => new LimitSubject(LimitSubjectKind.Key, k.Name)).Distinct());
+            list.AddRange(_keys.Where(k => k.Limits.Count > 0).Select(k => k.Name).Concat(_keysSeen.Keys).Distinct().Order(StringComparer.Ordinal)
+                .Select(k => new LimitSubject(LimitSubjectKind.Key, k)));
             list.AddRange(index.Teams.Keys.Order(StringComparer.Ordinal).Select(t => new LimitSubject(LimitSubjectKind.Team, t)));
             list.AddRange(_virtualKeysSeen.Keys.Order(StringComparer.Ordinal).Select(v => new LimitSubject(LimitSubjectKind.VirtualKey, v)));
             list.AddRange(index.Models.Keys.Order(StringComparer.Ordinal).Select(m => new LimitSubject(LimitSubjectKind.Model, m)));
@@ -706,14 +716,14 @@ public sealed class UsageLimiter : ILimitUsage, IDisposable
     }
 
     /// <summary>Whether any rule exists now (keys, teams, models, policies, or a virtual key seen with rules).</summary>
-    public bool HasRules => !_index.IsEmpty || _keys.Any(k => k.Limits.Count > 0) || !_virtualKeysSeen.IsEmpty;
+    public bool HasRules => !_index.IsEmpty || _keys.Any(k => k.Limits.Count > 0) || !_keysSeen.IsEmpty || !_virtualKeysSeen.IsEmpty;
 
     public async ValueTask<IReadOnlyList<LimitStatus>> StatusAsync(LimitSubject subject, CancellationToken ct)
     {
         var index = _index;
         IReadOnlyList<LimitRule>? rules = subject.Kind switch
         {
-            LimitSubjectKind.Key => _keys.FirstOrDefault(k => k.Name == subject.Name)?.Limits,
+            LimitSubjectKind.Key => _keys.FirstOrDefault(k => k.Name == subject.Name)?.Limits ?? _keysSeen.GetValueOrDefault(subject.Name),
             LimitSubjectKind.Team => index.Teams.GetValueOrDefault(subject.Name),
             LimitSubjectKind.VirtualKey => _virtualKeyRules(subject.Name),
             LimitSubjectKind.Model => index.Models.GetValueOrDefault(subject.Name),

@@ -100,7 +100,7 @@ public sealed class ApiKeyTests : IDisposable
     }
 
     [Fact]
-    public void Rate_limits_budgets_and_virtual_keys_are_accepted_with_a_not_enforced_yet_warning()
+    public void Rate_limits_and_budgets_are_enforced_without_a_warning_while_virtual_keys_still_warn_not_enforced_yet()
     {
         var (keys, errors, warnings) = Parse($$"""
             keys:
@@ -113,10 +113,11 @@ public sealed class ApiKeyTests : IDisposable
             """);
         Assert.Empty(errors);
         Assert.Single(keys!);
-        foreach (var field in new[] { "rate_limits", "budgets", "virtual_keys" })
+        foreach (var field in new[] { "rate_limits", "budgets" })
         {
-            Assert.Contains(warnings, w => w.Contains($"'{field}'", StringComparison.Ordinal) && w.Contains("not enforced yet", StringComparison.Ordinal));
+            Assert.DoesNotContain(warnings, w => w.Contains($"'{field}'", StringComparison.Ordinal));
         }
+        Assert.Contains(warnings, w => w.Contains("'virtual_keys'", StringComparison.Ordinal) && w.Contains("not enforced yet", StringComparison.Ordinal));
         Assert.Contains(warnings, w => w.Contains("unknown field 'scopse'", StringComparison.Ordinal));
         Assert.Equal(["10 requests per minute", "5 USD per month"], keys![0].Limits.Select(r => r.Describe()));
         Assert.Equal(["openai-prod"], keys[0].VirtualKeys!);
