@@ -354,8 +354,8 @@ internal static class LimitsHealth
         string.Join('\n', metrics.Split('\n').Where(l => l.Contains("limits", StringComparison.OrdinalIgnoreCase)));
 
     /// <summary>
-    /// What a request reserves of a token budget before the call (UsageLimiter.Estimate; to be stated in docs/access-control.md,
-    /// "Rate limits and budgets"): a prompt estimate of the body's bytes / 4, rounded up, plus its <c>max_tokens</c>.
+    /// What a request reserves of a token budget before the call, as docs/access-control.md ("Reserve, then settle") states it:
+    /// a prompt estimate of the body's bytes / 4, rounded up, plus its <c>max_tokens</c>.
     /// </summary>
     public static async Task<int> TokenReservationAsync(HttpRequestMessage request, int maxTokens)
     {
@@ -367,11 +367,11 @@ internal static class LimitsHealth
     }
 
     /// <summary>
-    /// The most a token budget may have spent. A request is admitted only if what is spent and reserved plus its own reservation
-    /// fits the budget, checked and added in one Redis script, and settles to its actual usage afterwards; so the budget can be
-    /// exceeded only by what requests used beyond their reservations (all of them counted here, not only those in flight at once,
-    /// which keeps the bound safe whatever the interleaving). To be checked against docs/access-control.md once its "Rate limits
-    /// and budgets" section is written.
+    /// The most a token budget may have spent, from docs/access-control.md ("The overshoot bound"): final use ≤ limit + Σ over
+    /// requests in flight together of max(0, actual − reserved). The sum here runs over every admitted request: settlement
+    /// reaches Redis a moment after a stream ends, so which requests counted as "in flight together" is not observable from
+    /// outside, and a superset never gives a smaller bound. (In these tests it is the same number: either no request used more
+    /// than it reserved, or all that did were admitted in one wave.)
     /// </summary>
     public static int DocumentedBudgetBound(int budget, IReadOnlyList<(int Reserved, int Actual)> admitted, int peakInFlight)
     {
