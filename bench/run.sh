@@ -44,6 +44,9 @@ PACED_PORT=${PACED_PORT:-18182}
 SLOW_PORT=${SLOW_PORT:-18183}            # the slow-stream upstream (tests/node-clients/slow-sse.mjs)
 SLOW_STREAMS=${SLOW_STREAMS:-5000}       # concurrent slow streams for the memory-per-stream step (0 skips it)
 SLOW_ENV=${SLOW_ENV:-}                   # extra gateway env for that step (default: the embedded defaults, local request log on)
+AUTH_BENCH=${AUTH_BENCH:-1}              # the key-check and rate-limit overhead step (0 skips it)
+AUTH_STORES=${AUTH_STORES:-memory redis} # counter stores that step runs on (redis: a redis-server of its own on REDIS_PORT)
+REDIS_PORT=${REDIS_PORT:-18185}
 BASE_GW_ENV=${BASE_GW_ENV:-LOG_STORE=none}  # the bare gateway: request log off (the request-log variant turns it on)
 GW_ENV=${GW_ENV:-}                  # extra gateway environment, "NAME=value NAME2=value2" (after BASE_GW_ENV, so it wins)
 VARIANTS=${VARIANTS:-all}
@@ -142,7 +145,8 @@ install_tools() {
 port_free() { [[ -z $(ss -ltnH "sport = :$1" 2>/dev/null) ]]; }
 check_ports() {
   local p
-  for p in "$GW_PORT" "$JSON_PORT" "$SSE_PORT" "$OTLP_PORT" "$PACED_PORT" ${PEER:+"$PEER_PORT"}; do
+  local redis_port=""; [[ $AUTH_BENCH == 1 && " $AUTH_STORES " == *" redis "* ]] && redis_port=$REDIS_PORT
+  for p in "$GW_PORT" "$JSON_PORT" "$SSE_PORT" "$OTLP_PORT" "$PACED_PORT" ${PEER:+"$PEER_PORT"} $redis_port; do
     port_free "$p" || die "port $p on this machine is in use (by: $(ss -ltnpH "sport = :$p" | grep -o 'users:.*' | head -1)); pick others with GW_PORT/JSON_PORT/SSE_PORT/OTLP_PORT/PACED_PORT/PEER_PORT"
   done
 }
@@ -378,6 +382,7 @@ headers_for() { # target mode
   case $1 in
     direct) printf 'Authorization: Bearer sk-bench\n' ;;
     gateway|portkey) printf 'x-portkey-provider: openai\nAuthorization: Bearer sk-bench\nx-portkey-custom-host: http://127.0.0.1:%s/v1\n' "$port" ;;
+    auth:*) headers_for gateway "$2"; printf 'x-portkey-api-key: %s\n' "$BENCH_API_KEY" ;;
     variant:*) local v=${1#variant:}
       if [[ -n ${V_CONFIG[$v]} ]]; then printf 'x-portkey-config: %s\n' "${V_CONFIG[$v]}"; else headers_for gateway "$2"; fi ;;
   esac
@@ -625,6 +630,125 @@ measure_slow_streams() { # run
   stop_pid "$sim"
 }
 
+# ---- key checks and a rate limit on every request: what they cost -------------------------------
+# The JSON small body at c=1 and at peak, through a gateway with AUTH_MODE=none, with AUTH_MODE=keys (one key, no
+# limits), and with AUTH_MODE=keys and a rate limit on that key high enough never to refuse; on the in-memory store and on
+# a redis-server of the bench's own (CACHE_STORE=redis, where the limit's counters live). Each configuration is its own
+# gateway process, warmed up like the main one. Every request carries the key, so the three differ only in what the
+# gateway does with it.
+BENCH_API_KEY=sk-bench-gateway-key
+BENCH_PROBE_KEY=sk-bench-probe-key
+REDIS_PID=""
+start_redis() {
+  command -v redis-server >/dev/null || apt_install redis-server
+  (exec taskset -c "$LOAD_CPU" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$WORK") >"$LOGS/redis.log" 2>&1 &
+  REDIS_PID=$!; STARTED[$REDIS_PID]=redis-server
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [[ -z $(ss -ltnH "sport = :$REDIS_PORT") ]] || return 0
+    kill -0 "$REDIS_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$LOGS/redis.log" >&2; die "redis-server did not start on :$REDIS_PORT"
+}
+write_bench_keys() { # dir [limit-yaml]
+  local hash probe; hash=$(printf '%s' "$BENCH_API_KEY" | sha256sum | cut -d' ' -f1)
+  mkdir -p "$1"
+  printf 'keys:\n  - name: bench\n    hash: sha256:%s\n    scopes: [completions.write]\n%s' "$hash" "${2:-}" >"$1/keys.yaml"
+  if [[ -n ${2:-} ]]; then
+    probe=$(printf '%s' "$BENCH_PROBE_KEY" | sha256sum | cut -d' ' -f1)
+    printf '  - name: bench-probe\n    hash: sha256:%s\n    scopes: [completions.write]\n    rate_limits:\n      - requests: 1\n        per: minute\n' "$probe" >>"$1/keys.yaml"
+  fi
+}
+measure_auth() { # run
+  local run=$1 store auth label pid code limited state store_env=()
+  [[ $AUTH_BENCH == 1 ]] || return 0
+  write_bench_keys "$WORK/keys"
+  write_bench_keys "$WORK/keys-limited" $'    rate_limits:\n      - requests: 1000000000\n        per: minute\n'
+  stop_pid "$GW_PID"; GW_PID=""
+  for store in $AUTH_STORES; do
+    case $store in
+      memory) store_env=(CACHE_STORE=memory) ;;
+      redis) [[ -n $REDIS_PID ]] || start_redis; store_env=(CACHE_STORE=redis "REDIS_URL=redis://127.0.0.1:$REDIS_PORT") ;;
+      *) die "AUTH_STORES: unknown store $store (memory or redis)" ;;
+    esac
+    for auth in none keys keys+limit; do
+      label="$auth/$store"
+      local auth_env=(AUTH_MODE=none)
+      [[ $auth == keys ]] && auth_env=(AUTH_MODE=keys "API_KEYS_PATH=$WORK/keys")
+      [[ $auth == keys+limit ]] && auth_env=(AUTH_MODE=keys "API_KEYS_PATH=$WORK/keys-limited")
+      # shellcheck disable=SC2086
+      start_gateway "$run" "auth-${auth/+/-}-$store" $BASE_GW_ENV $GW_ENV "${store_env[@]}" "${auth_env[@]}"
+      pid=$GW_PID
+      code=$(fetch_once "auth:$label" json small "$LOGS/auth.out")
+      [[ $code == 200 ]] || die "auth step $label: HTTP $code: $(head -c 400 "$LOGS/auth.out")"
+      if [[ $auth != none ]]; then
+        # The key check is really on: the same request without the key is refused.
+        code=$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' -H 'x-portkey-provider: openai' \
+          -H 'authorization: Bearer sk-bench' -H "x-portkey-custom-host: http://127.0.0.1:$JSON_PORT/v1" \
+          --data-binary "@$FIX/req-small.json" "http://127.0.0.1:$GW_PORT/v1/chat/completions" || echo 000)
+        [[ $code == 401 ]] || die "auth step $label: a request without the key got HTTP $code, not 401"
+      fi
+      # Whether this build enforces limits here: the limited file also holds a probe key allowed one request a minute, whose
+      # second request must be refused (429). The measured key's limit is never reached.
+      limited=-
+      if [[ $auth == keys+limit ]]; then
+        local probe=()
+        probe_code() {
+          curl -sS -m 10 -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' -H 'x-portkey-provider: openai' \
+            -H 'authorization: Bearer sk-bench' -H "x-portkey-custom-host: http://127.0.0.1:$JSON_PORT/v1" -H "x-portkey-api-key: $BENCH_PROBE_KEY" \
+            --data-binary "@$FIX/req-small.json" "http://127.0.0.1:$GW_PORT/v1/chat/completions" || echo 000
+        }
+        probe=("$(probe_code)" "$(probe_code)")
+        limited=false; [[ ${probe[0]} == 200 && ${probe[1]} == 429 ]] && limited=true
+        [[ $limited == true ]] || log "auth step $label: the probe key's second request got HTTP ${probe[1]} (first ${probe[0]}), not 429: this build does not enforce the limit"
+      fi
+      state=$(curl -fsS -m 5 "http://127.0.0.1:$GW_PORT/v1/health" | grep -o '"usage_limits":{"state":"[a-z]*"' | cut -d'"' -f6 || true)
+      log "auth step: $label (gateway pid $pid)"
+      start_sampler "$pid" "$LOGS/rss-run$run-auth.txt"
+      warmup "$run" "auth:$label" "$pid"
+      point "$run" "auth:$label" json small c1 1 0 "$pid"
+      point "$run" "auth:$label" json small peak "$PEAK_CONNS" 0 "$pid"
+      stop_sampler
+      printf '{"run":%d,"label":"%s","store":"%s","auth":"%s","limit_enforced":"%s","limits_state":"%s"}\n' "$run" "$label" "$store" "$auth" "$limited" "${state:-?}" >>"$OUT/auth.jsonl"
+      stop_pid "$pid"; GW_PID=""
+    done
+  done
+  if [[ -n $REDIS_PID ]]; then stop_pid "$REDIS_PID"; REDIS_PID=""; fi
+}
+
+# The auth step's figures, appended to summary.md: one row per configuration and run, from points.jsonl.
+summarize_auth() {
+  [[ -s $OUT/auth.jsonl ]] || return 0
+  {
+    printf '\n## Key checks and a rate limit on every request\n\n'
+    printf 'JSON small body through a gateway with no key check, with a key check, and with a key check plus a rate limit that never refuses; '
+    printf 'the counters on the in-memory store or on Redis. Every request carries the key. Δ CPU = CPU per request minus the same store'"'"'s AUTH_MODE=none figure in the same run.\n\n'
+    printf '| run | store | auth | peak req/s | CPU µs/req (peak) | Δ CPU vs none | c=1 p50 | c=1 CPU µs/req | errors | limit enforced | usage_limits.state |\n'
+    printf '|--:|---|---|--:|--:|--:|--:|--:|--:|---|---|\n'
+    local line run label store auth limited state peak c1 base
+    while IFS= read -r line; do
+      run=$(grep -o '"run":[0-9]*' <<<"$line" | cut -d: -f2)
+      label=$(grep -o '"label":"[^"]*"' <<<"$line" | cut -d'"' -f4)
+      store=${label#*/}; auth=${label%/*}
+      limited=$(grep -o '"limit_enforced":"[^"]*"' <<<"$line" | cut -d'"' -f4)
+      state=$(grep -o '"limits_state":"[^"]*"' <<<"$line" | cut -d'"' -f4)
+      peak=$(grep "\"run\":$run,\"target\":\"auth:$label\",\"mode\":\"json\",\"body\":\"small\",\"kind\":\"peak\"" "$OUT/points.jsonl" | tail -1)
+      c1=$(grep "\"run\":$run,\"target\":\"auth:$label\",\"mode\":\"json\",\"body\":\"small\",\"kind\":\"c1\"" "$OUT/points.jsonl" | tail -1)
+      base=$(grep "\"run\":$run,\"target\":\"auth:none/$store\",\"mode\":\"json\",\"body\":\"small\",\"kind\":\"peak\"" "$OUT/points.jsonl" | tail -1)
+      awk -v run="$run" -v store="$store" -v auth="$auth" -v limited="$limited" -v state="$state" -v p="$peak" -v c="$c1" -v b="$base" '
+        function num(l, k,  m) { if (match(l, "\"" k "\":[0-9.]+")) { m = substr(l, RSTART, RLENGTH); sub(/.*:/, "", m); return m + 0 } return -1 }
+        function errs(l) { return num(l, "err_connect") + num(l, "err_read") + num(l, "err_write") + num(l, "err_status") + num(l, "err_timeout") }
+        BEGIN {
+          d = (b != "" && auth != "none") ? sprintf("%+.1f", num(p, "cpu_us_per_req") - num(b, "cpu_us_per_req")) : "—"
+          printf "| %s | %s | %s | %.0f | %.1f | %s | %d µs | %.1f | %d | %s | %s |\n", run, store, auth, num(p, "rps"), num(p, "cpu_us_per_req"), d,
+            num(c, "p50_us"), num(c, "cpu_us_per_req"), errs(p) + errs(c), limited, state
+        }'
+    done <"$OUT/auth.jsonl"
+  } >>"$OUT/summary.md"
+}
+
 # The slow-stream step's figures, appended to summary.md (one row per run).
 summarize_slow_streams() {
   [[ -s $OUT/streams.jsonl ]] || return 0
@@ -687,7 +811,7 @@ main() {
   load_variants
   write_env "$busy"
   [[ $PEER == portkey ]] && install_portkey
-  : >"$OUT/points.jsonl"; : >"$OUT/ttfb.jsonl"; : >"$OUT/memory.jsonl"; : >"$OUT/checks.jsonl"; : >"$OUT/warmup.jsonl"; : >"$OUT/streams.jsonl"
+  : >"$OUT/points.jsonl"; : >"$OUT/ttfb.jsonl"; : >"$OUT/memory.jsonl"; : >"$OUT/checks.jsonl"; : >"$OUT/warmup.jsonl"; : >"$OUT/streams.jsonl"; : >"$OUT/auth.jsonl"
 
   for ((run = 1; run <= RUNS; run++)); do
     log "==== run $run of $RUNS ===="
@@ -695,6 +819,7 @@ main() {
     start_gateway "$run" main $BASE_GW_ENV $GW_ENV
     measure "$run" gateway "$GW_PID"
     measure_variants "$run"
+    measure_auth "$run"
     measure_slow_streams "$run"
     stop_pid "$GW_PID"; GW_PID=""
     if [[ $PEER == portkey ]]; then
@@ -707,6 +832,7 @@ main() {
   log "summarizing -> $OUT"
   $TOOL summarize --dir "$OUT" >/dev/null
   summarize_slow_streams
+  summarize_auth
   cat "$OUT/summary.md"
   log "done in $((SECONDS - t_start)) s; results: $OUT/summary.md and $OUT/results.json; logs: $LOGS"
 }
