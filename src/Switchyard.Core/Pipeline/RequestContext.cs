@@ -91,11 +91,11 @@ public sealed class RequestContext : IUsageSink
     /// <summary>The status the client was (or will be) sent.</summary>
     public int Status { get; set; }
 
-    /// <summary>The gateway API key's name, when <c>AUTH_MODE=keys</c> admitted the request.</summary>
-    public string? ApiKeyName { get; set; }
+    /// <summary>The gateway API key's name (or the JWT's subject), when authentication admitted the request.</summary>
+    public string? ApiKeyName => ApiKey?.Name;
 
     /// <summary>The gateway API key's team.</summary>
-    public string? Team { get; set; }
+    public string? Team => ApiKey?.Team;
 
     /// <summary>The caller's key (or the identity a JWT yielded), with its allow lists, limits and budgets; null when <c>AUTH_MODE=none</c>.</summary>
     public Security.ApiKeys.ApiKey? ApiKey { get; set; }

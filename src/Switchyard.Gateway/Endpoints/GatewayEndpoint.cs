@@ -72,8 +72,6 @@ internal sealed class GatewayEndpoint(SwitchyardEngine engine, IdleMemoryTrimmer
                 }
                 ApiKeyGate.MergeMetadata(key, request.Headers);
                 context.ApiKey = key;
-                context.ApiKeyName = key.Name;
-                context.Team = key.Team;
             }
             if (body is null)
             {

@@ -82,7 +82,7 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness r
     }
 
     /// <summary>A watched store's load problems (file, JSON path, message, whether the last good version still serves) and warnings.</summary>
-    private static void WriteProblems(Utf8JsonWriter json, IReadOnlyList<Switchyard.Core.Configs.ConfigLoadProblem> problems, IReadOnlyList<string> warnings)
+    internal static void WriteProblems(Utf8JsonWriter json, IReadOnlyList<Switchyard.Core.Configs.ConfigLoadProblem> problems, IReadOnlyList<string> warnings)
     {
         json.WriteStartArray("problems");
         foreach (var p in problems)
@@ -150,12 +150,19 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness r
             return;
         }
         var snapshot = keys.Current;
-        json.WriteString("state", snapshot.State);
-        json.WriteString("path", keys.Path);
-        json.WriteNumber("count", snapshot.ByHash.Count);
-        json.WriteNumber("generation", snapshot.Generation);
-        json.WriteString("loaded_at", snapshot.LoadedAt);
-        WriteProblems(json, snapshot.Problems, snapshot.Warnings);
+        WriteFileStore(json, snapshot.State, keys.Path, snapshot.ByHash.Count, snapshot.Generation, snapshot.LoadedAt, snapshot.Problems, snapshot.Warnings);
+    }
+
+    /// <summary>The fields every watched file store shows (key files, virtual-key files), then closes the store's object.</summary>
+    private static void WriteFileStore(Utf8JsonWriter json, string state, string path, int count, long generation, DateTimeOffset loadedAt,
+        IReadOnlyList<Switchyard.Core.Configs.ConfigLoadProblem> problems, IReadOnlyList<string> warnings)
+    {
+        json.WriteString("state", state);
+        json.WriteString("path", path);
+        json.WriteNumber("count", count);
+        json.WriteNumber("generation", generation);
+        json.WriteString("loaded_at", loadedAt);
+        WriteProblems(json, problems, warnings);
         json.WriteEndObject();
     }
 
@@ -212,13 +219,7 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness r
             return;
         }
         var snapshot = store.Current;
-        json.WriteString("state", snapshot.State);
-        json.WriteString("path", store.Path);
-        json.WriteNumber("count", snapshot.Index.Count);
-        json.WriteNumber("generation", snapshot.Generation);
-        json.WriteString("loaded_at", snapshot.LoadedAt);
-        WriteProblems(json, snapshot.Problems, snapshot.Warnings);
-        json.WriteEndObject();
+        WriteFileStore(json, snapshot.State, store.Path, snapshot.Index.Count, snapshot.Generation, snapshot.LoadedAt, snapshot.Problems, snapshot.Warnings);
     }
 
     /// <summary>Request-log delivery: what waits in memory and on disk, what arrived and what was lost.</summary>

@@ -53,8 +53,6 @@ public sealed class UsageLimiterTests
                 ContentType = "application/json",
             },
             ApiKey = key,
-            ApiKeyName = key?.Name,
-            Team = key?.Team,
             VirtualKey = virtualKey,
         };
     }

@@ -39,7 +39,7 @@ internal sealed class AdminReloadEndpoint(IEnumerable<ReloadAction> actions, ISe
                 {
                     json.WriteNumber("generation", report.Generation);
                     json.WriteString("state", report.State);
-                    AdminResponses.WriteProblems(json, report.Problems, report.Warnings);
+                    HealthEndpoint.WriteProblems(json, report.Problems, report.Warnings);
                 }
                 json.WriteEndObject();
             }

@@ -152,22 +152,6 @@ internal static class AdminResponses
         }
     }
 
-    public static void WriteProblems(Utf8JsonWriter json, IReadOnlyList<Core.Configs.ConfigLoadProblem> problems, IReadOnlyList<string> warnings)
-    {
-        json.WriteStartArray("problems");
-        foreach (var p in problems)
-        {
-            json.WriteStartObject();
-            json.WriteString("file", p.File);
-            json.WriteString("path", p.Path);
-            json.WriteString("message", p.Message);
-            json.WriteBoolean("kept_previous_version", p.KeptPreviousVersion);
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
-        WriteStrings(json, "warnings", warnings);
-    }
-
     /// <summary>The request body as a JSON object, or an error already written (400 not JSON or not an object, 413 too large, 415 not JSON).</summary>
     public static async Task<JsonObject?> ReadObjectAsync(HttpContext context, int maxBytes)
     {
