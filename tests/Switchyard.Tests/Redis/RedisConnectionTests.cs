@@ -233,6 +233,12 @@ public sealed class RedisConnectionTests
         }
         // 100 failures without waiting out a 20 s command timeout each.
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(5));
+        // The reason arrives from SE.Redis's failure event or the background ping, possibly just after IsConnected turns false.
+        var reason = DateTime.UtcNow.AddSeconds(10);
+        while (redis.Problem?.Contains($"127.0.0.1:{server.Port}", StringComparison.Ordinal) != true && DateTime.UtcNow < reason)
+        {
+            await Task.Delay(20);
+        }
         Assert.Contains($"127.0.0.1:{server.Port}", redis.Problem, StringComparison.Ordinal);
 
         await server.RestartAsync();
