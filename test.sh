@@ -44,6 +44,10 @@ log "installing the npm SDK clients (tests/node-clients)"
 if ! (cd tests/node-clients && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
   log "npm ci failed"; echo "0 passed, 1 failed"; exit 1
 fi
+log "installing the npm MCP servers, clients and the conformance suite (tests/mcp-fixtures)"
+if ! (cd tests/mcp-fixtures && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+  log "npm ci failed in tests/mcp-fixtures"; echo "0 passed, 1 failed"; exit 1
+fi
 
 results="$(mktemp -d)"
 log "building and running the tests"
