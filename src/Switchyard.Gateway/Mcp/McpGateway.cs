@@ -1,7 +1,9 @@
 using Switchyard.Gateway.Mcp.Hosting;
 using Switchyard.Gateway.Mcp.Policy;
 using Switchyard.Gateway.Mcp.Proxy;
+using Switchyard.Gateway.Mcp.Observability;
 using Switchyard.Gateway.Mcp.Registry;
+using Switchyard.Gateway.Mcp.Sessions;
 
 namespace Switchyard.Gateway.Mcp;
 
@@ -37,6 +39,8 @@ public static class McpGateway
         services.AddMcpHosting(options);
         services.AddMcpRegistry(options);
         services.AddMcpPolicy(options);
+        services.AddMcpSessions(options);
+        services.AddMcpObservability(options);
         services.AddSingleton<McpRouteResolution>();
         return services;
     }
