@@ -48,6 +48,10 @@ log "installing the npm MCP servers, clients and the conformance suite (tests/mc
 if ! (cd tests/mcp-fixtures && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
   log "npm ci failed in tests/mcp-fixtures"; echo "0 passed, 1 failed"; exit 1
 fi
+log "installing MCP Inspector 2.x (tests/mcp-fixtures/inspector2; it conflicts with Inspector 0.15 and runs on Node 22)"
+if ! (cd tests/mcp-fixtures/inspector2 && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+  log "npm ci failed in tests/mcp-fixtures/inspector2"; echo "0 passed, 1 failed"; exit 1
+fi
 
 results="$(mktemp -d)"
 log "building and running the tests"
