@@ -80,7 +80,8 @@ log "starting modern-server.mjs on 127.0.0.1 (port 0)"
 (cd "$FIXTURES" && exec env PORT=0 node modern-server.mjs) >"$LOGS/fixture.log" 2>&1 &
 FIX_PID=$!; STARTED[$FIX_PID]="modern-server.mjs"
 FIX_PORT=""
-for ((i = 0; i < 300; i++)); do
+deadline=$((SECONDS + 30))
+while ((SECONDS < deadline)); do
   FIX_PORT=$(sed -n 's/^FIXTURE_PORT=//p' "$LOGS/fixture.log" | head -1)
   [[ -n $FIX_PORT ]] && break
   kill -0 "$FIX_PID" 2>/dev/null || { cat "$LOGS/fixture.log" >&2; die "the fixture exited"; }
@@ -144,7 +145,8 @@ if ((DIRECT_ONLY == 0)); then
     $GW_ENV "$WORK/gateway/Switchyard.Gateway") >"$LOGS/gateway.log" 2>&1 &
   GW_PID=$!; STARTED[$GW_PID]="gateway"
   up=0
-  for ((i = 0; i < 600; i++)); do
+  deadline=$((SECONDS + 60))
+  while ((SECONDS < deadline)); do
     kill -0 "$GW_PID" 2>/dev/null || { tail -20 "$LOGS/gateway.log" >&2; die "the gateway exited"; }
     if curl -sS --max-time 2 -o /dev/null -X POST "http://127.0.0.1:$MCP_PORT/modern/mcp" "${HDRS[@]}" -d "$BODY" 2>/dev/null; then up=1; break; fi
     sleep 0.1
