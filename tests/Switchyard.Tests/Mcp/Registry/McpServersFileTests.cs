@@ -417,4 +417,18 @@ public sealed class McpServersFileTests
         Assert.Null(yaml);
         Assert.Contains("expected an object", Assert.Single(yamlErrors).Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void The_example_file_in_the_repository_loads_without_errors_or_warnings()
+    {
+        var env = new Dictionary<string, string> { ["GITHUB_MCP_TOKEN"] = "gh-" + Secret, ["BILLING_MCP_CLIENT_SECRET"] = "billing-" + Secret };
+        var text = File.ReadAllText(Path.Combine(Infrastructure.RepoPaths.Root, "mcp-servers", "example.yaml.disabled"));
+        var (content, errors, warnings) = Parse(text, "example.yaml", env);
+        Assert.Empty(errors);
+        Assert.Empty(warnings);
+        Assert.Equal(4, content!.Servers.Count);
+        Assert.Equal(["tools/github", "memory"], Assert.Single(content.VirtualServers).Servers);
+        Assert.Equal(McpUpstreamTransport.Stdio, content.Servers.Single(s => s.Id == "memory").Transport);
+        Assert.Equal("mcp.read mcp.call", content.Servers.Single(s => s.Id == "tools/billing").ClientCredentials!.Scope);
+    }
 }
