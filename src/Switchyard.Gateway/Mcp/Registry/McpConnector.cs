@@ -66,7 +66,9 @@ public sealed class McpConnector : IMcpUpstreamConnector, IDisposable
     /// <param name="handler">The shared handler under every upstream request (tests may pass their own); by default a
     /// <see cref="SocketsHttpHandler"/> that follows no redirects and keeps no cookies.</param>
     /// <param name="gatewayEnvironment">Where PATH, HOME and LANG for stdio children are read (the process environment by default).</param>
-    public McpConnector(ILoggerFactory loggers, TimeProvider time, HttpMessageHandler? handler = null, Func<string, string?>? gatewayEnvironment = null)
+    /// <param name="extraCa">Extra CAs trusted for upstream TLS (<c>UPSTREAM_CA_FILE</c>), applied to the default handler.</param>
+    public McpConnector(ILoggerFactory loggers, TimeProvider time, HttpMessageHandler? handler = null, Func<string, string?>? gatewayEnvironment = null,
+        Core.Security.ExtraCaTrust? extraCa = null)
     {
         _loggers = loggers;
         _logger = loggers.CreateLogger("Switchyard.Mcp.Upstream");
@@ -80,6 +82,10 @@ public sealed class McpConnector : IMcpUpstreamConnector, IDisposable
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
             PooledConnectionLifetime = TimeSpan.FromMinutes(10),
         };
+        if (_handler is SocketsHttpHandler sockets && handler is null)
+        {
+            extraCa?.ApplyTo(sockets);
+        }
         _gatewayEnvironment = gatewayEnvironment ?? Environment.GetEnvironmentVariable;
         Tokens = new McpClientCredentialsTokens(new HttpMessageInvoker(_handler, disposeHandler: false), time, _logger);
     }

@@ -24,7 +24,12 @@ public static class McpRegistryServices
             return source;
         });
         services.AddSingleton<IMcpRegistrySource>(sp => sp.GetRequiredService<FileMcpRegistrySource>());
-        services.AddSingleton(sp => new McpConnector(sp.GetRequiredService<ILoggerFactory>(), sp.GetService<ServerOptions>()?.Time ?? TimeProvider.System));
+        services.AddSingleton(sp =>
+        {
+            var server = sp.GetService<ServerOptions>();
+            return new McpConnector(sp.GetRequiredService<ILoggerFactory>(), server?.Time ?? TimeProvider.System,
+                extraCa: ExtraCaTrust.FromPemFile(server?.Engine.Upstream.CaFile));
+        });
         services.AddSingleton<IMcpUpstreamConnector>(sp => sp.GetRequiredService<McpConnector>());
         return services;
     }
