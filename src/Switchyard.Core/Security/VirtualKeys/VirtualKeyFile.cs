@@ -242,13 +242,7 @@ public static partial class VirtualKeyFile
         field.EndsWith("_key", StringComparison.Ordinal) || field.EndsWith("_secret", StringComparison.Ordinal)
         || field.EndsWith("_token", StringComparison.Ordinal) || field.Contains("password", StringComparison.Ordinal);
 
-    /// <summary>Header names whose values are credentials: they must come from references too.</summary>
-    private static bool LooksSecret(string header)
-    {
-        var h = header.ToLowerInvariant();
-        return h is "authorization" or "proxy-authorization" or "cookie" or "api-key" or "x-api-key"
-            || h.EndsWith("-key", StringComparison.Ordinal) || h.EndsWith("-token", StringComparison.Ordinal) || h.EndsWith("-secret", StringComparison.Ordinal);
-    }
+    private static bool LooksSecret(string header) => SecretReferences.IsCredentialHeader(header);
 
     /// <summary>A credential: only a whole <c>${NAME}</c> reference is accepted, and it must have a value.</summary>
     private static string? Secret(JsonNode node, string at, string label, Context context, List<(string, string)> errors)
@@ -305,36 +299,10 @@ public static partial class VirtualKeyFile
 
     private static string? Lookup(string name, string at, string label, Context context, List<(string, string)> errors)
     {
-        var value = context.Environment(name);
-        if (value is null)
+        var value = SecretReferences.Lookup(name, context.Environment, context.SecretFiles, out var error);
+        if (error is not null)
         {
-            errors.Add((at, $"{label}: environment variable {name} is not set"));
-            return null;
-        }
-        var trimmed = value.Trim();
-        if (trimmed.StartsWith('/') || trimmed.StartsWith("./", StringComparison.Ordinal) || trimmed.StartsWith("../", StringComparison.Ordinal))
-        {
-            // The secret-mount convention: the variable names a file. A path that is not there is a mistake, not a credential.
-            try
-            {
-                if (!System.IO.File.Exists(trimmed))
-                {
-                    errors.Add((at, $"{label}: environment variable {name} names the file {trimmed}, which does not exist"));
-                    return null;
-                }
-                value = System.IO.File.ReadAllText(trimmed).Trim();
-                context.SecretFiles?.Add(trimmed);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                errors.Add((at, $"{label}: environment variable {name} names the file {trimmed}, which cannot be read ({ex.GetType().Name})"));
-                return null;
-            }
-        }
-        if (value.Length == 0)
-        {
-            errors.Add((at, $"{label}: environment variable {name} is empty"));
-            return null;
+            errors.Add((at, $"{label}: {error}"));
         }
         return value;
     }
