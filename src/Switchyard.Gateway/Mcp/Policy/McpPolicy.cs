@@ -15,7 +15,9 @@ public sealed class McpPolicy(McpToolPins pins, McpRateLimiter limits) : IMcpPol
 
     public McpRateLimiter Limits => limits;
 
-    public bool AllowsTool(McpCaller caller, McpUpstreamServer server, string tool) => server.Tools.Permits(tool);
+    /// <summary>The server's <c>tools.allowed</c>/<c>tools.blocked</c> lists, then the caller's key's <c>mcp_servers</c> and <c>mcp_tools</c> (when it has them).</summary>
+    public bool AllowsTool(McpCaller caller, McpUpstreamServer server, string tool) =>
+        server.Tools.Permits(tool) && (caller.Key is not { } key || key.PermitsMcpTool(server.Id, tool));
 
     public IReadOnlyList<Tool> ReviewDefinitions(McpUpstreamServer server, IReadOnlyList<Tool> tools)
     {
