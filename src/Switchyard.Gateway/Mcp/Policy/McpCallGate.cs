@@ -30,7 +30,8 @@ public sealed class McpCallGate(IMcpPolicy policy, McpOptions options, IEnumerab
                 $"The request body is larger than MCP_MAX_BODY_BYTES ({options.MaxBodyBytes.ToString(CultureInfo.InvariantCulture)} bytes)", null);
             return;
         }
-        request.EnableBuffering(bufferThreshold: 64 * 1024, bufferLimit: options.MaxBodyBytes);
+        // The read below stops at MCP_MAX_BODY_BYTES itself (a chunked body has no Content-Length to check first).
+        request.EnableBuffering(bufferThreshold: 64 * 1024);
         byte[] body;
         try
         {

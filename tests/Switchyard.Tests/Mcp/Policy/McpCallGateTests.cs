@@ -220,5 +220,22 @@ public sealed class McpCallGateTests
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
         Assert.Contains("MCP_MAX_BODY_BYTES", body, StringComparison.Ordinal);
         Assert.Empty(host.Seen);
+
+        // Chunked, without a Content-Length: the read stops at the limit.
+        var chunked = new HttpRequestMessage(HttpMethod.Post, "/everything/mcp")
+        {
+            Content = new StringContent(Call(2, "echo", $$"""{"message":"{{new string('z', 9000)}}"}"""), System.Text.Encoding.UTF8, "application/json"),
+        };
+        chunked.Headers.TransferEncodingChunked = true;
+        using var response = await host.Client.SendAsync(chunked);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.Equal(-32600, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetInt32());
+        Assert.Empty(host.Seen);
+        // Under the limit, chunked, passes whole.
+        var small = new HttpRequestMessage(HttpMethod.Post, "/everything/mcp") { Content = new StringContent(Call(3, "echo"), System.Text.Encoding.UTF8, "application/json") };
+        small.Headers.TransferEncodingChunked = true;
+        using var passed = await host.Client.SendAsync(small);
+        Assert.Equal(HttpStatusCode.OK, passed.StatusCode);
+        Assert.Equal([Call(3, "echo")], host.Seen);
     }
 }
