@@ -25,10 +25,11 @@ public sealed class McpPolicy(McpToolPins pins, McpRateLimiter limits) : IMcpPol
         {
             return tools;
         }
+        var verdicts = pins.ObserveAll(server, tools);
         List<Tool>? kept = null;
         for (var i = 0; i < tools.Count; i++)
         {
-            var changed = pins.Observe(server, tools[i]) == McpPinVerdict.Changed;
+            var changed = verdicts[i] == McpPinVerdict.Changed;
             if (changed && server.Pinning == McpPinMode.Block)
             {
                 kept ??= [.. tools.Take(i)];

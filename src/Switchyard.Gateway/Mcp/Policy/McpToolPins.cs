@@ -78,50 +78,73 @@ public sealed class McpToolPins
     public string? FilePath => _path;
 
     /// <summary>Hashes <paramref name="tool"/> and compares it with its pin: first sight pins it; a change is recorded (once per distinct change).</summary>
-    public McpPinVerdict Observe(McpUpstreamServer server, Tool tool)
+    public McpPinVerdict Observe(McpUpstreamServer server, Tool tool) => ObserveAll(server, [tool])[0];
+
+    /// <summary>
+    /// <see cref="Observe(McpUpstreamServer, Tool)"/> for every tool of one listing, with one write of the pin file at most;
+    /// the verdicts are in the order of <paramref name="tools"/>.
+    /// </summary>
+    public McpPinVerdict[] ObserveAll(McpUpstreamServer server, IReadOnlyList<Tool> tools)
     {
-        var fields = FieldHashes(tool);
-        var hash = Hash(tool);
-        var key = (server.Id, tool.Name);
-        List<string>? changedFields = null;
+        var verdicts = new McpPinVerdict[tools.Count];
+        var hashed = new (string Hash, Dictionary<string, string> Fields)[tools.Count];
+        for (var i = 0; i < tools.Count; i++)
+        {
+            hashed[i] = (Hash(tools[i]), FieldHashes(tools[i]));
+        }
+        List<(string Tool, List<string> Fields)>? changes = null;
         lock (_lock)
         {
-            if (!_pins.TryGetValue(key, out var entry))
+            var dirty = false;
+            for (var i = 0; i < tools.Count; i++)
             {
-                _pins[key] = new Entry { Hash = hash, Fields = fields, FirstSeen = _time.GetUtcNow() };
-                SaveLocked();
-                return McpPinVerdict.Unchanged;
-            }
-            if (entry.Hash == hash)
-            {
-                if (entry.CurrentHash is not null)
+                var (hash, fields) = hashed[i];
+                var key = (server.Id, tools[i].Name);
+                if (!_pins.TryGetValue(key, out var entry))
                 {
-                    // Changed back to what was pinned.
-                    entry.CurrentHash = null;
-                    entry.CurrentFields = null;
-                    entry.ChangedAt = null;
-                    SaveLocked();
+                    _pins[key] = new Entry { Hash = hash, Fields = fields, FirstSeen = _time.GetUtcNow() };
+                    dirty = true;
+                    continue;
                 }
-                return McpPinVerdict.Unchanged;
+                if (entry.Hash == hash)
+                {
+                    if (entry.CurrentHash is not null)
+                    {
+                        // Changed back to what was pinned.
+                        entry.CurrentHash = null;
+                        entry.CurrentFields = null;
+                        entry.ChangedAt = null;
+                        dirty = true;
+                    }
+                    continue;
+                }
+                verdicts[i] = McpPinVerdict.Changed;
+                if (entry.CurrentHash == hash)
+                {
+                    continue;
+                }
+                entry.CurrentHash = hash;
+                entry.CurrentFields = fields;
+                entry.ChangedAt = _time.GetUtcNow();
+                (changes ??= []).Add((tools[i].Name, Diff(entry.Fields, fields)));
+                dirty = true;
             }
-            if (entry.CurrentHash == hash)
+            if (dirty)
             {
-                return McpPinVerdict.Changed;
+                SaveLocked();
             }
-            entry.CurrentHash = hash;
-            entry.CurrentFields = fields;
-            entry.ChangedAt = _time.GetUtcNow();
-            changedFields = Diff(entry.Fields, fields);
-            SaveLocked();
         }
         var mode = server.Pinning == McpPinMode.Block ? "block" : "alert";
-        _logger.LogWarning(
-            "MCP tool definition changed: server {Server}, tool {Tool}, fields {Fields}; pinning mode {Mode} ({Effect}). Accept it with POST /v1/admin/mcp/pins/{ServerPath}/{ToolPath}/accept",
-            server.Id, tool.Name, string.Join(", ", changedFields), mode,
-            mode == "block" ? "the tool is hidden and its calls refused until accepted" : "the tool is still served",
-            Uri.EscapeDataString(server.Id), Uri.EscapeDataString(tool.Name));
-        _changes?.Add(1, new KeyValuePair<string, object?>("server", server.Id), new KeyValuePair<string, object?>("mode", mode));
-        return McpPinVerdict.Changed;
+        foreach (var (tool, fields) in changes ?? [])
+        {
+            _logger.LogWarning(
+                "MCP tool definition changed: server {Server}, tool {Tool}, fields {Fields}; pinning mode {Mode} ({Effect}). Accept it with POST /v1/admin/mcp/pins/{ServerPath}/{ToolPath}/accept",
+                server.Id, tool, string.Join(", ", fields), mode,
+                mode == "block" ? "the tool is hidden and its calls refused until accepted" : "the tool is still served",
+                Uri.EscapeDataString(server.Id), Uri.EscapeDataString(tool));
+            _changes?.Add(1, new KeyValuePair<string, object?>("server", server.Id), new KeyValuePair<string, object?>("mode", mode));
+        }
+        return verdicts;
     }
 
     /// <summary>Whether the tool's current definition differs from its pin.</summary>
