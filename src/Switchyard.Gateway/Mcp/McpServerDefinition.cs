@@ -81,6 +81,9 @@ public sealed record McpRateLimit
     public required int Requests { get; init; }
 
     public required TimeSpan Window { get; init; }
+
+    /// <summary>A sliding window (the default: the last <see cref="Window"/> at any moment) or a fixed one (counts reset at each multiple of <see cref="Window"/>).</summary>
+    public bool Sliding { get; init; } = true;
 }
 
 /// <summary>One upstream MCP server from the servers file, with its credentials already resolved.</summary>

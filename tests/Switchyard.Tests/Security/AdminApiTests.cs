@@ -112,6 +112,9 @@ public sealed class AdminApiTests
         (HttpMethod.Get, "/v1/admin/usage/key/chatter", null),
         (HttpMethod.Post, "/v1/admin/reload", null),
         (HttpMethod.Get, "/v1/admin/openapi.json", null),
+        (HttpMethod.Get, "/v1/admin/mcp/pins", null),
+        (HttpMethod.Post, "/v1/admin/mcp/pins/everything/echo/accept", null),
+        (HttpMethod.Delete, "/v1/admin/mcp/pins/everything/echo", null),
         (HttpMethod.Get, "/v1/admin/no-such-route", null),
     ];
 
@@ -500,7 +503,7 @@ public sealed class AdminApiTests
         Assert.Equal(table.Order(StringComparer.Ordinal), mapped.Order(StringComparer.Ordinal));
         Assert.Empty(mapped.Except(described));
         Assert.Empty(described.Except(mapped));
-        Assert.Equal(9, mapped.Count);
+        Assert.Equal(12, mapped.Count);
         // Every operation says what it answers on success.
         foreach (var (path, item) in document.Paths)
         {

@@ -30,6 +30,17 @@ public sealed record ApiKey
     /// <summary>Virtual keys (slugs) the key may use; null allows any.</summary>
     public FrozenSet<string>? VirtualKeys { get; init; }
 
+    /// <summary>MCP servers (ids as in the servers file: <c>everything</c>, <c>acme/fs</c>) whose tools the key may see and call (<c>mcp_servers</c>); null allows any.</summary>
+    public FrozenSet<string>? McpServers { get; init; }
+
+    /// <summary>MCP tools the key may see and call (<c>mcp_tools</c>): <c>server/tool</c> or <c>server/*</c> entries; null allows any.</summary>
+    public FrozenSet<string>? McpTools { get; init; }
+
+    /// <summary>Whether the key's <see cref="McpServers"/> and <see cref="McpTools"/> let it use <paramref name="tool"/> (the upstream's own name) of <paramref name="server"/>.</summary>
+    public bool PermitsMcpTool(string server, string tool) =>
+        (McpServers is null || McpServers.Contains(server))
+        && (McpTools is null || McpTools.Contains(server + "/*") || McpTools.Contains(server + "/" + tool));
+
     /// <summary>The key's own rate limits and budgets (<c>rate_limits</c>, <c>budgets</c>).</summary>
     public IReadOnlyList<Limits.LimitRule> Limits { get; init; } = [];
 

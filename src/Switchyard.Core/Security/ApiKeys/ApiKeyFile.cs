@@ -12,7 +12,7 @@ public static class ApiKeyFile
     private static readonly FrozenSet<string> Known = new[]
     {
         "id", "name", "team", "hash", "scopes", "configs", "providers", "models", "metadata", "expires_at", "disabled", "description",
-        "rate_limits", "budgets", "virtual_keys",
+        "rate_limits", "budgets", "virtual_keys", "mcp_servers", "mcp_tools",
     }.ToFrozenSet(StringComparer.Ordinal);
 
     public static List<ApiKey>? Parse(string text, string fileName, List<(string Path, string Message)> errors, List<string> warnings)
@@ -88,6 +88,17 @@ public static class ApiKeyFile
         var providers = List(entry, "providers", path, errors);
         var models = List(entry, "models", path, errors);
         var virtualKeys = List(entry, "virtual_keys", path, errors);
+        var mcpServers = List(entry, "mcp_servers", path, errors);
+        var mcpTools = List(entry, "mcp_tools", path, errors);
+        foreach (var tool in mcpTools ?? [])
+        {
+            // server/tool or server/*; the server id may itself hold a workspace (acme/fs/read_file), so the last slash splits.
+            var slash = tool.LastIndexOf('/');
+            if (slash <= 0 || slash == tool.Length - 1)
+            {
+                errors.Add(($"{path}.mcp_tools", $"key '{label}': MCP tool entry '{tool}' must be 'server/tool' or 'server/*'"));
+            }
+        }
         var limits = Limits.LimitRules.Parse(entry, path, $"key '{label}'", errors);
         JsonObject? metadata = null;
         if (entry["metadata"] is { } m)
@@ -147,6 +158,8 @@ public static class ApiKeyFile
             Providers = providers?.ToFrozenSet(StringComparer.OrdinalIgnoreCase),
             Models = models?.ToFrozenSet(StringComparer.Ordinal),
             VirtualKeys = virtualKeys?.ToFrozenSet(StringComparer.Ordinal),
+            McpServers = mcpServers?.ToFrozenSet(StringComparer.Ordinal),
+            McpTools = mcpTools?.ToFrozenSet(StringComparer.Ordinal),
             Limits = limits,
             Metadata = metadata,
             ExpiresAt = expires,

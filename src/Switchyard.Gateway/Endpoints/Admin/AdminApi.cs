@@ -34,6 +34,7 @@ internal sealed class AdminApi
         var usage = new AdminUsageEndpoint(() => engine.Limits, services.GetRequiredService<ILogger<AdminUsageEndpoint>>());
         var reload = ActivatorUtilities.CreateInstance<AdminReloadEndpoint>(services);
         var keys = new AdminKeysEndpoint(services.GetService<ApiKeyStore>(), services.GetService<ApiKeyFileWriter>());
+        var pins = new AdminMcpPins(services);
         Routes =
         [
             new("GET", Prefix + "/keys", keys.ListAsync),
@@ -44,6 +45,9 @@ internal sealed class AdminApi
             new("GET", Prefix + "/usage", usage.ListAsync),
             new("GET", Prefix + "/usage/{kind}/{name}", c => usage.GetAsync(c, Value(c, "kind"), Value(c, "name"))),
             new("POST", Prefix + "/reload", reload.ReloadAsync),
+            new("GET", Prefix + "/mcp/pins", pins.ListAsync),
+            new("POST", Prefix + "/mcp/pins/{server}/{tool}/accept", c => pins.AcceptAsync(c, Value(c, "server"), Value(c, "tool"))),
+            new("DELETE", Prefix + "/mcp/pins/{server}/{tool}", c => pins.ForgetAsync(c, Value(c, "server"), Value(c, "tool"))),
             new("GET", Prefix + "/openapi.json", AdminOpenApi.WriteAsync),
         ];
     }
