@@ -725,13 +725,25 @@ public static partial class McpServersFile
             {
                 errors.Add(($"{itemAt}.window", $"{label}: a rate limit needs a 'window' (30s, 1m, 1h)"));
             }
-            foreach (var (field, _) in rule.Where(p => p.Key is not ("tool" or "per" or "requests" or "window")))
+            var sliding = true;
+            if (rule["sliding"] is { } slidingNode)
+            {
+                if (slidingNode.GetValueKind() is System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False)
+                {
+                    sliding = slidingNode.GetValue<bool>();
+                }
+                else
+                {
+                    errors.Add(($"{itemAt}.sliding", $"{label}: 'sliding' must be true (a window that moves with each call) or false (fixed windows)"));
+                }
+            }
+            foreach (var (field, _) in rule.Where(p => p.Key is not ("tool" or "per" or "requests" or "window" or "sliding")))
             {
                 warnings.Add($"MCP servers file {fileName}: {label} has an unknown field 'rate_limits[{i}].{field}', which is ignored");
             }
             if (tool is not null && requests is { } n && window is { } w)
             {
-                limits.Add(new McpRateLimit { Tool = tool, Per = scope, Requests = n, Window = w });
+                limits.Add(new McpRateLimit { Tool = tool, Per = scope, Requests = n, Window = w, Sliding = sliding });
             }
         }
     }
