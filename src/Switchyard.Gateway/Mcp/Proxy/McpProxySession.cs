@@ -415,7 +415,9 @@ internal sealed class McpProxySession : IAsyncDisposable
             {
                 try
                 {
-                    return await UpstreamAsync(server, ct, t => lease.Link.Client.CallToolAsync(upstreamParams, t).AsTask());
+                    var result = await UpstreamAsync(server, ct, t => lease.Link.Client.CallToolAsync(upstreamParams, t).AsTask());
+                    await call.DrainAsync();
+                    return result;
                 }
                 finally
                 {
@@ -467,7 +469,9 @@ internal sealed class McpProxySession : IAsyncDisposable
         {
             try
             {
-                return await entry.Upstream;
+                var result = await entry.Upstream;
+                await entry.Call.DrainAsync();
+                return result;
             }
             finally
             {

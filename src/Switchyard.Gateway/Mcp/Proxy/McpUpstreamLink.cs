@@ -17,7 +17,7 @@ namespace Switchyard.Gateway.Mcp.Proxy;
 /// </summary>
 internal sealed class McpUpstreamLink : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<string, (McpServer Server, ProgressToken Token)> _progress = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (McpRelayCall Call, ProgressToken Token)> _progress = new(StringComparer.Ordinal);
     private readonly List<McpRelayCall> _calls = [];
     private readonly ILogger _logger;
     private long _nextToken;
@@ -109,7 +109,7 @@ internal sealed class McpUpstreamLink : IAsyncDisposable
     public ProgressToken MapProgress(McpRelayCall call, ProgressToken downstreamToken)
     {
         var token = "sy-" + Interlocked.Increment(ref _nextToken).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        _progress[token] = (call.Downstream, downstreamToken);
+        _progress[token] = (call, downstreamToken);
         call.UpstreamProgressToken = token;
         return new ProgressToken(token);
     }
@@ -177,7 +177,9 @@ internal sealed class McpUpstreamLink : IAsyncDisposable
             Total = notification.Params["total"]?.GetValue<float>(),
             Message = notification.Params["message"]?.GetValue<string>(),
         };
-        await Swallow(() => target.Server.NotifyProgressAsync(target.Token, value, cancellationToken: ct), notification.Method);
+        // Tracked on the call so its result waits for the relay: the SDK dispatches an upstream's messages concurrently, so the
+        // last progress notification can still be in flight when the result arrives.
+        await target.Call.Track(Swallow(() => target.Call.Downstream.NotifyProgressAsync(target.Token, value, cancellationToken: ct), notification.Method));
     }
 
     private ValueTask RelayToCallOrSessionAsync(JsonRpcNotification notification, CancellationToken ct)
@@ -285,6 +287,42 @@ internal sealed class McpRelayCall(McpUpstreamLink link, McpServer downstream, b
     }
 
     private static TaskCompletionSource<(InputRequest, TaskCompletionSource<InputResponse>)> New() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private readonly List<Task> _relays = [];
+
+    /// <summary>How long a result waits for late progress notifications of its call.</summary>
+    public static readonly TimeSpan ProgressGrace = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>Remembers a relay to the downstream request so <see cref="DrainAsync"/> can wait for it.</summary>
+    public Task Track(Task relay)
+    {
+        lock (_relays)
+        {
+            _relays.RemoveAll(t => t.IsCompleted);
+            _relays.Add(relay);
+        }
+        return relay;
+    }
+
+    /// <summary>
+    /// Lets progress that arrived before the result finish relaying before the result is answered. The SDK client dispatches an
+    /// upstream's messages concurrently, so the last progress notification's handler may start just after the result is
+    /// delivered: a call that carries a progress token waits a short grace (<see cref="ProgressGrace"/>) first.
+    /// </summary>
+    public async Task DrainAsync()
+    {
+        if (UpstreamProgressToken is null)
+        {
+            return;
+        }
+        await Task.Delay(ProgressGrace);
+        Task[] pending;
+        lock (_relays)
+        {
+            pending = [.. _relays];
+        }
+        await Task.WhenAll(pending);
+    }
 
     public void Dispose() => link.EndCall(this);
 }
