@@ -75,6 +75,8 @@ public sealed class McpProxy
         var route = McpRouteResolution.Of(context) ?? throw new InvalidOperationException("The MCP route step did not run for this request");
         var caller = McpCaller.Of(context);
         var (capabilities, bodyVersion) = await ReadClientAsync(context, ct);
+        // A session migrated from another replica (Sessions area) arrives with its initialize parameters already known.
+        capabilities = options.KnownClientCapabilities ?? capabilities;
         var sessionId = context.Response.Headers[McpSessionBindings.HeaderName].ToString();
         var stateless = sessionId.Length == 0;
         var version = context.Request.Headers["Mcp-Protocol-Version"].ToString();
