@@ -312,6 +312,31 @@ public sealed class McpProxyTests(EverythingHttpFixture everything) : IClassFixt
         }
     }
 
+    [Fact]
+    public async Task A_slow_upstream_request_times_out_with_a_json_rpc_error()
+    {
+        var slow = McpProxyHost.HttpServer("slow", everything.Process) with { RequestTimeout = TimeSpan.FromSeconds(1) };
+        await using var host = await McpProxyHost.StartAsync(McpProxyHost.RegistryOf([slow]));
+        await using var client = await host.ConnectAsync("slow", Legacy, ct: Timeout());
+        var error = await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("trigger-long-running-operation",
+            new Dictionary<string, object?> { ["duration"] = 20, ["steps"] = 2 }, cancellationToken: Timeout()).AsTask());
+        Assert.Contains("did not answer within 1 s", error.Message);
+        // The session and its upstream connection are still usable afterwards.
+        var echo = await client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "after timeout" }, cancellationToken: Timeout());
+        Assert.Contains("after timeout", Text(echo));
+    }
+
+    [Fact]
+    public async Task A_legacy_sse_upstream_works()
+    {
+        await using var sse = await McpFixtures.StartEverythingSseAsync();
+        var server = new McpUpstreamServer { Id = "old", Name = "old", Transport = McpUpstreamTransport.Sse, Url = new Uri(sse.BaseUrl, "/sse") };
+        await using var host = await McpProxyHost.StartAsync(McpProxyHost.RegistryOf([server]));
+        await using var client = await host.ConnectAsync("old", ct: Timeout());
+        var echo = await client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "over sse" }, cancellationToken: Timeout());
+        Assert.Contains("over sse", Text(echo));
+    }
+
     private const string InitializeBody =
         """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}""";
 
