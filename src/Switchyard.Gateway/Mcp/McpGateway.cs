@@ -42,6 +42,7 @@ public static class McpGateway
         services.AddMcpSessions(options);
         services.AddMcpObservability(options);
         services.AddSingleton<McpRouteResolution>();
+        services.AddMcpProxy(options);
         return services;
     }
 
@@ -65,6 +66,7 @@ public static class McpGateway
     public static IEndpointRouteBuilder MapMcpGateway(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapMcpHosting();
+        endpoints.MapMcpProxy();
         return endpoints;
     }
 }
