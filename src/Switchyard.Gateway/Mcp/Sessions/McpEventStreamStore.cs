@@ -80,6 +80,7 @@ public sealed class McpEventStreamStore : ISseEventStreamStore
             _streams.TryRemove(number, out _);
             return ValueTask.FromResult<ISseEventStreamReader?>(null);
         }
+        stream.KeepAlive();
         return ValueTask.FromResult<ISseEventStreamReader?>(stream.CanReplayAfter(sequence) ? new Reader(stream, sequence) : null);
     }
 
@@ -204,6 +205,14 @@ public sealed class McpEventStreamStore : ISseEventStreamStore
                     }
                 }
                 return (items, cursor, lost, Completed || Mode == SseEventStreamMode.Polling, _changed.Task);
+            }
+        }
+
+        public void KeepAlive()
+        {
+            lock (_lock)
+            {
+                LastTouched = store._time.GetTimestamp();
             }
         }
 
