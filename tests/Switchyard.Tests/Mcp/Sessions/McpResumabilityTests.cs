@@ -157,4 +157,17 @@ public sealed class McpResumabilityTests
         await store.CreateStreamAsync(new SseEventStreamOptions { SessionId = "s2", StreamId = "1" });
         Assert.Equal(1, store.StreamCount);
     }
+
+    [Fact]
+    public async Task In_polling_mode_a_replay_returns_what_is_there_and_ends()
+    {
+        var store = new McpEventStreamStore(capacity: 10, expiry: TimeSpan.FromMinutes(30));
+        var writer = await store.CreateStreamAsync(new SseEventStreamOptions { SessionId = "s1", StreamId = "9" });
+        var first = await writer.WriteEventAsync(Note(1));
+        await writer.WriteEventAsync(Note(2));
+        await writer.SetModeAsync(SseEventStreamMode.Polling);
+        Assert.Equal([2], await ReadAllAsync((await store.GetStreamReaderAsync(first.EventId!))!).WaitAsync(TimeSpan.FromSeconds(30)));
+        await writer.WriteEventAsync(Note(3));
+        Assert.Equal([2, 3], await ReadAllAsync((await store.GetStreamReaderAsync(first.EventId!))!).WaitAsync(TimeSpan.FromSeconds(30)));
+    }
 }

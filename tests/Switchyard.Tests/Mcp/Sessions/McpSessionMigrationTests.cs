@@ -127,4 +127,20 @@ public sealed class McpSessionMigrationTests
         Assert.Null(McpSessionRecord.FromJson("{\"caller\":1}"u8));
         Assert.Null(McpSessionRecord.FromJson("not json"u8));
     }
+
+    [Fact]
+    public async Task With_redis_down_recording_and_lookup_degrade_to_no_record_without_throwing()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var engine = RedisEngine(redis.Port);
+        var store = new RedisMcpSessionRecordStore(engine.Redis!, TimeSpan.FromMinutes(30),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisMcpSessionRecordStore>.Instance);
+        await store.SaveAsync("s-up", new McpSessionRecord("key:alice", "fs", Params("up")), default);
+        Assert.Equal("up", (await store.FindAsync("s-up", default))!.Initialize.ClientInfo.Name);
+
+        await redis.StopAsync();
+        await store.SaveAsync("s-down", new McpSessionRecord("key:alice", "fs", Params("down")), default);
+        Assert.Null(await store.FindAsync("s-up", default));
+        await store.RemoveAsync("s-up", default);
+    }
 }
