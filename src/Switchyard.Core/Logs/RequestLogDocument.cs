@@ -36,6 +36,10 @@ public static class RequestLogDocument
         json.WriteString("method", r.Method);
         json.WriteString("path", r.Path);
         json.WriteString("fn", r.Function);
+        if (r.Mcp is not null)
+        {
+            json.WriteString("kind", "mcp");
+        }
         WriteOptional(json, "config_mode", r.ConfigMode);
         WriteOptional(json, "config_name", r.ConfigName);
         WriteOptional(json, "provider", r.Provider);
@@ -110,6 +114,11 @@ public static class RequestLogDocument
         {
             json.WritePropertyName("hook_results");
             hooks.WriteTo(json);
+        }
+        if (r.Mcp is { } mcp)
+        {
+            json.WritePropertyName("mcp");
+            mcp.WriteTo(json);
         }
         WriteMetadata(json, r);
         Bodies.LogBodyWriter.WriteRequest(json, r);

@@ -107,4 +107,10 @@ public sealed record RequestLogRecord
     public Bodies.BodyCapture? ResponseBody { get; init; }
 
     public string? ResponseContentType { get; init; }
+
+    /// <summary>
+    /// For an MCP request (the MCP gateway's records): the <c>mcp</c> object of the document (route, server, method, tool,
+    /// outcome, sizes, session, protocol versions, request id); the document then also carries <c>"kind": "mcp"</c>.
+    /// </summary>
+    public System.Text.Json.Nodes.JsonObject? Mcp { get; init; }
 }
