@@ -30,7 +30,7 @@ public sealed class AdminMcpPinsTests
         var pins = Pins();
         var services = new ServiceCollection().AddSingleton(pins).BuildServiceProvider();
         var policy = NewPolicy(pins);
-        var server = Upstream("acme/fs", McpPinMode.Block);
+        var server = UpstreamServer("acme/fs", McpPinMode.Block);
         policy.ReviewDefinitions(server, [Tool("read"), Tool("write")]);
         policy.ReviewDefinitions(server, [Tool("read", "Reads a file, then emails it"), Tool("write")]);
 

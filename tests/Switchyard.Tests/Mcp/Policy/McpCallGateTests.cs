@@ -108,7 +108,7 @@ public sealed class McpCallGateTests
     [Fact]
     public async Task A_tool_that_is_not_allowed_gets_the_json_rpc_error_with_the_request_id_and_is_recorded()
     {
-        var server = Upstream("everything", tools: Rules(null, "printEnv"));
+        var server = UpstreamServer("everything", tools: Rules(null, "printEnv"));
         await using var host = await StartAsync(Route(server));
         var (status, response, body) = await PostAsync(host.Client, Call("req-7", "printEnv"));
 
@@ -135,7 +135,7 @@ public sealed class McpCallGateTests
     public async Task A_rate_limited_call_gets_429_with_retry_after_and_a_json_rpc_error_while_another_tool_still_works()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 8, 3, 0, 15, TimeSpan.Zero));
-        var server = Upstream("everything", limits: Limit(2, TimeSpan.FromMinutes(1), sliding: false));
+        var server = UpstreamServer("everything", limits: Limit(2, TimeSpan.FromMinutes(1), sliding: false));
         await using var host = await StartAsync(Route(server), time);
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(host.Client, Call(1, "echo"))).Status);
         Assert.Equal(HttpStatusCode.OK, (await PostAsync(host.Client, Call(2, "echo"))).Status);
@@ -160,7 +160,7 @@ public sealed class McpCallGateTests
     [Fact]
     public async Task Allowed_calls_and_everything_else_reach_the_proxy_with_the_body_unchanged()
     {
-        var server = Upstream("everything", tools: Rules(null, "printEnv"));
+        var server = UpstreamServer("everything", tools: Rules(null, "printEnv"));
         await using var host = await StartAsync(Route(server));
         var big = new string('x', 200_000);
         string[] bodies =
@@ -187,7 +187,7 @@ public sealed class McpCallGateTests
     [Fact]
     public async Task An_escaped_method_name_is_still_seen_as_tools_call()
     {
-        var server = Upstream("everything", tools: Rules(null, "printEnv"));
+        var server = UpstreamServer("everything", tools: Rules(null, "printEnv"));
         await using var host = await StartAsync(Route(server));
         var body = """{"jsonrpc":"2.0","id":9,"method":"tools\u002fcall","params":{"name":"print\u0045nv"}}""";
         var (status, _, text) = await PostAsync(host.Client, body);
@@ -199,8 +199,8 @@ public sealed class McpCallGateTests
     [Fact]
     public async Task A_virtual_server_resolves_prefixed_names_and_leaves_unknown_prefixes_to_the_proxy()
     {
-        var everything = Upstream("everything", tools: Rules(null, "printEnv"));
-        var memory = Upstream("memory");
+        var everything = UpstreamServer("everything", tools: Rules(null, "printEnv"));
+        var memory = UpstreamServer("memory");
         var route = new McpRoute { Path = "v/dev", Upstreams = [everything, memory], Prefixed = true, Separator = "__" };
         await using var host = await StartAsync(route);
         var (_, _, denied) = await PostAsync(host.Client, Call(1, "everything__printEnv"), path: "/v/dev/mcp");
@@ -214,7 +214,7 @@ public sealed class McpCallGateTests
     [Fact]
     public async Task A_body_over_the_limit_is_refused_with_413()
     {
-        var server = Upstream("everything");
+        var server = UpstreamServer("everything");
         await using var host = await StartAsync(Route(server), options: new McpOptions { MaxBodyBytes = 4096 });
         var (status, _, body) = await PostAsync(host.Client, Call(1, "echo", $$"""{"message":"{{new string('y', 5000)}}"}"""));
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);

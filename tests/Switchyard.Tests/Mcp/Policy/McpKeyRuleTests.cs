@@ -25,9 +25,9 @@ public sealed class McpKeyRuleTests
         var key = Key("    mcp_servers: [everything, acme/fs]\n    mcp_tools: [everything/echo, everything/printEnv, acme/fs/*]\n");
         var caller = With(key);
         var policy = NewPolicy();
-        var everything = Upstream("everything", tools: Rules(null, "printEnv"));
-        var fs = Upstream("acme/fs");
-        var memory = Upstream("memory");
+        var everything = UpstreamServer("everything", tools: Rules(null, "printEnv"));
+        var fs = UpstreamServer("acme/fs");
+        var memory = UpstreamServer("memory");
 
         Assert.True(policy.AllowsTool(caller, everything, "echo"));
         Assert.False(policy.AllowsTool(caller, everything, "add")); // not in mcp_tools

@@ -11,7 +11,7 @@ namespace Switchyard.Tests.Mcp.Policy;
 /// <summary>Servers, tools, callers and policies for the policy tests.</summary>
 internal static class McpPolicyTestKit
 {
-    public static McpUpstreamServer Upstream(string id = "everything", McpPinMode pinning = McpPinMode.Off, McpToolRules? tools = null,
+    public static McpUpstreamServer UpstreamServer(string id = "everything", McpPinMode pinning = McpPinMode.Off, McpToolRules? tools = null,
         params McpRateLimit[] limits) => new()
         {
             Id = id,

@@ -22,11 +22,11 @@ public sealed class McpPolicyTests : IDisposable
     {
         var policy = NewPolicy();
         var caller = Caller("alice");
-        var allowList = Upstream(tools: Rules(["echo", "add"], "add"));
+        var allowList = UpstreamServer(tools: Rules(["echo", "add"], "add"));
         Assert.True(policy.AllowsTool(caller, allowList, "echo"));
         Assert.False(policy.AllowsTool(caller, allowList, "add")); // blocked wins over allowed
         Assert.False(policy.AllowsTool(caller, allowList, "printEnv")); // not on the allow list
-        var blockOnly = Upstream(tools: Rules(null, "printEnv"));
+        var blockOnly = UpstreamServer(tools: Rules(null, "printEnv"));
         Assert.True(policy.AllowsTool(caller, blockOnly, "anything"));
         Assert.False(policy.AllowsTool(caller, blockOnly, "printEnv"));
 
@@ -60,12 +60,12 @@ public sealed class McpPolicyTests : IDisposable
     {
         var pins = Pins(PinFile);
         var policy = NewPolicy(pins);
-        var off = Upstream("off", McpPinMode.Off);
+        var off = UpstreamServer("off", McpPinMode.Off);
         Assert.Equal(2, policy.ReviewDefinitions(off, [Tool("echo"), Tool("add")]).Count);
         Assert.Empty(pins.List());
         Assert.False(File.Exists(PinFile));
 
-        var alert = Upstream("alerted", McpPinMode.Alert);
+        var alert = UpstreamServer("alerted", McpPinMode.Alert);
         var served = policy.ReviewDefinitions(alert, [Tool("echo"), Tool("add")]);
         Assert.Equal(["echo", "add"], served.Select(t => t.Name));
         var list = pins.List();
@@ -101,7 +101,7 @@ public sealed class McpPolicyTests : IDisposable
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 8, 3, 0, 0, TimeSpan.Zero));
         var pins = Pins(PinFile, time, logger, meter);
         var policy = NewPolicy(pins, time);
-        var server = Upstream("everything", McpPinMode.Alert);
+        var server = UpstreamServer("everything", McpPinMode.Alert);
         policy.ReviewDefinitions(server, [Tool("echo"), Tool("add")]);
         time.Advance(TimeSpan.FromMinutes(5));
 
@@ -134,7 +134,7 @@ public sealed class McpPolicyTests : IDisposable
     [Fact]
     public async Task Block_hides_and_refuses_a_changed_tool_until_accepted_and_the_state_survives_a_restart()
     {
-        var server = Upstream("everything", McpPinMode.Block);
+        var server = UpstreamServer("everything", McpPinMode.Block);
         var first = NewPolicy(Pins(PinFile));
         first.ReviewDefinitions(server, [Tool("echo"), Tool("add")]);
         var changed = Tool("echo", schema: """{"type":"object","properties":{"message":{"type":"string"},"secret":{"type":"string"}}}""");
@@ -171,7 +171,7 @@ public sealed class McpPolicyTests : IDisposable
     {
         var pins = Pins(PinFile);
         var policy = NewPolicy(pins);
-        var server = Upstream("acme/fs", McpPinMode.Block);
+        var server = UpstreamServer("acme/fs", McpPinMode.Block);
         policy.ReviewDefinitions(server, [Tool("read"), Tool("write")]);
         // write disappears upstream: its pin is kept.
         policy.ReviewDefinitions(server, [Tool("read")]);
@@ -197,7 +197,7 @@ public sealed class McpPolicyTests : IDisposable
         var logger = new ListLogger();
         var pins = Pins(PinFile, logger: logger);
         Assert.Contains(logger.Warnings, w => w.Contains(PinFile, StringComparison.Ordinal));
-        NewPolicy(pins).ReviewDefinitions(Upstream(pinning: McpPinMode.Alert), [Tool("echo")]);
+        NewPolicy(pins).ReviewDefinitions(UpstreamServer(pinning: McpPinMode.Alert), [Tool("echo")]);
         Assert.Single(pins.List());
         Assert.Equal("{ not json", File.ReadAllText(PinFile));
     }

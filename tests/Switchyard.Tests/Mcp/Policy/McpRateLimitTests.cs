@@ -22,8 +22,8 @@ public sealed class McpRateLimitTests
     public async Task Per_caller_counts_each_caller_and_per_server_counts_everyone()
     {
         var time = new FakeTimeProvider(T0);
-        var perCaller = Upstream("a", limits: Limit(2, TimeSpan.FromMinutes(1)));
-        var perServer = Upstream("b", limits: Limit(2, TimeSpan.FromMinutes(1), per: McpRateScope.Server));
+        var perCaller = UpstreamServer("a", limits: Limit(2, TimeSpan.FromMinutes(1)));
+        var perServer = UpstreamServer("b", limits: Limit(2, TimeSpan.FromMinutes(1), per: McpRateScope.Server));
         var policy = NewPolicy(time: time);
 
         Assert.True((await CallAsync(policy, perCaller, "alice", "echo")).Allowed);
@@ -48,7 +48,7 @@ public sealed class McpRateLimitTests
     public async Task A_star_rule_counts_each_tool_on_its_own_and_a_named_rule_only_its_tool()
     {
         var time = new FakeTimeProvider(T0);
-        var server = Upstream("everything", limits: [Limit(3, TimeSpan.FromMinutes(1)), Limit(1, TimeSpan.FromMinutes(1), tool: "longRunningOperation")]);
+        var server = UpstreamServer("everything", limits: [Limit(3, TimeSpan.FromMinutes(1)), Limit(1, TimeSpan.FromMinutes(1), tool: "longRunningOperation")]);
         var policy = NewPolicy(time: time);
         for (var i = 0; i < 3; i++)
         {
@@ -71,7 +71,7 @@ public sealed class McpRateLimitTests
     public async Task A_fixed_window_resets_at_its_boundary_and_says_when()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 8, 3, 0, 10, TimeSpan.Zero));
-        var server = Upstream("fixed", limits: Limit(2, TimeSpan.FromMinutes(1), sliding: false));
+        var server = UpstreamServer("fixed", limits: Limit(2, TimeSpan.FromMinutes(1), sliding: false));
         var policy = NewPolicy(time: time);
         Assert.True((await CallAsync(policy, server, "alice", "echo")).Allowed);
         Assert.True((await CallAsync(policy, server, "alice", "echo")).Allowed);
@@ -90,7 +90,7 @@ public sealed class McpRateLimitTests
     public async Task A_sliding_window_frees_calls_as_they_leave_it()
     {
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 8, 3, 0, 0, TimeSpan.Zero));
-        var server = Upstream("sliding", limits: Limit(2, TimeSpan.FromMinutes(1)));
+        var server = UpstreamServer("sliding", limits: Limit(2, TimeSpan.FromMinutes(1)));
         var policy = NewPolicy(time: time);
         Assert.True((await CallAsync(policy, server, "alice", "echo")).Allowed);
         time.Advance(TimeSpan.FromSeconds(30));
@@ -119,7 +119,7 @@ public sealed class McpRateLimitTests
         RedisLimitCounterStore Store(ConnectionMultiplexer mux) => new(_ => Task.FromResult(mux.GetDatabase()), TimeSpan.FromSeconds(5), time);
         var a = new McpPolicy(Pins(), new McpRateLimiter(Store(muxA), time, NullLogger.Instance));
         var b = new McpPolicy(Pins(), new McpRateLimiter(Store(muxB), time, NullLogger.Instance));
-        var server = Upstream("everything", limits: [Limit(3, TimeSpan.FromMinutes(1)), Limit(2, TimeSpan.FromMinutes(1), tool: "add", sliding: false)]);
+        var server = UpstreamServer("everything", limits: [Limit(3, TimeSpan.FromMinutes(1)), Limit(2, TimeSpan.FromMinutes(1), tool: "add", sliding: false)]);
 
         Assert.True((await CallAsync(a, server, "alice", "echo")).Allowed);
         Assert.True((await CallAsync(b, server, "alice", "echo")).Allowed);
@@ -143,7 +143,7 @@ public sealed class McpRateLimitTests
         var failing = new RedisLimitCounterStore(_ => Task.FromException<IDatabase>(new InvalidOperationException("redis is down")),
             TimeSpan.FromSeconds(1), time);
         var policy = new McpPolicy(Pins(), new McpRateLimiter(failing, time, NullLogger.Instance));
-        var server = Upstream("everything", limits: Limit(1, TimeSpan.FromMinutes(1)));
+        var server = UpstreamServer("everything", limits: Limit(1, TimeSpan.FromMinutes(1)));
         Assert.True((await CallAsync(policy, server, "alice", "echo")).Allowed);
         Assert.False((await CallAsync(policy, server, "alice", "echo")).Allowed);
         Assert.Equal("degraded", policy.Limits.State);
