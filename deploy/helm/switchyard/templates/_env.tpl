@@ -52,6 +52,10 @@ then extraEnv.
 - name: CONFIG_DIR
   value: {{ .Values.configs.mountPath | quote }}
 {{- end }}
+{{- if and (include "switchyard.mcpServersOn" .) (not (hasKey $data "MCP_SERVERS_PATH")) (not (hasKey $data "SERVERS_CONFIG_PATH")) }}
+- name: MCP_SERVERS_PATH
+  value: {{ .Values.mcp.mountPath | quote }}
+{{- end }}
 {{- if include "switchyard.redisOn" . }}
 {{- if not (or (include "switchyard.hasEnv" (list . "REDIS_URL")) (include "switchyard.hasEnv" (list . "REDIS_HOST")) (include "switchyard.hasEnv" (list . "REDIS_CLUSTER_ENDPOINTS"))) }}
 - name: REDIS_URL
