@@ -63,6 +63,8 @@ public sealed class ContainerConstraintsTests(ITestOutputHelper output)
         {
             ["SERVER_MODE"] = mode,
             ["PORT"] = port.ToString(CultureInfo.InvariantCulture),
+            // In all mode the MCP listener binds too: a free port, not the default 8788 another run may hold.
+            ["MCP_PORT"] = mode == "all" ? FreePort().ToString(CultureInfo.InvariantCulture) : null,
             ["BIND_ADDRESS"] = "127.0.0.1",
             ["OPENAI_API_KEY"] = "sk-container",
             ["PROVIDER_BASE_URLS"] = "openai=" + sim.BaseUrl,

@@ -44,7 +44,7 @@ then extraEnv.
 - name: LIMITS_REPLICAS
   value: {{ ternary .Values.autoscaling.maxReplicas .Values.replicaCount (and .Values.autoscaling .Values.autoscaling.enabled) | toString | quote }}
 {{- end }}
-{{- if and .Values.service.containerPort (not (include "switchyard.hasEnv" (list . "PORT"))) }}
+{{- if and .Values.service.containerPort (include "switchyard.gatewayOn" .) (not (include "switchyard.hasEnv" (list . "PORT"))) }}
 - name: PORT
   value: {{ include "switchyard.httpPort" . | quote }}
 {{- end }}

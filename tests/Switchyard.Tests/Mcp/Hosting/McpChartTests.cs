@@ -73,6 +73,12 @@ public sealed class McpChartTests
         Assert.Contains("mcp.servers / mcp.serversConfigMap are set but SERVER_MODE runs the AI gateway only", aiOnly.Stderr, StringComparison.Ordinal);
         var badName = await SwitchyardChart.RenderAsync(sets: new Dictionary<string, string> { ["environment.data.SERVER_MODE"] = "all", ["mcp.servers.notes\\.txt"] = "x" });
         Assert.NotEqual(0, badName.ExitCode);
+        var onePort = await SwitchyardChart.RenderAsync(sets: new Dictionary<string, string>
+        {
+            ["environment.data.SERVER_MODE"] = "all", ["environment.data.PORT"] = "9000", ["environment.data.MCP_PORT"] = "9000",
+        });
+        Assert.NotEqual(0, onePort.ExitCode);
+        Assert.Contains("SERVER_MODE=all with MCP_PORT equal to PORT (9000)", onePort.Stderr, StringComparison.Ordinal);
         var unknownKey = await SwitchyardChart.RenderAsync(sets: new Dictionary<string, string> { ["environment.data.SERVER_MODE"] = "all", ["mcp.serverFiles"] = "x" });
         Assert.NotEqual(0, unknownKey.ExitCode);
     }
