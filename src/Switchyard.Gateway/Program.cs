@@ -24,13 +24,34 @@ catch (FormatException ex)
     return 2;
 }
 
-app.Logger.LogInformation("Switchyard {Version} listening on {Address}:{Port}; configs from {ConfigDir}; data under {DataPath}",
-    Switchyard.Gateway.Endpoints.HealthEndpoint.Version, options.BindAddress, options.Port, Path.GetFullPath(options.Engine.Configs.Directory),
-    Path.GetFullPath(options.Engine.DataPath));
-if (options.Mode == ServerMode.Gateway && (options.McpPortSet || options.McpGatewayBaseUrl is not null))
+if (options.Mode.ServesAi())
 {
-    // Valid, but nothing uses them in this mode: say so rather than ignore them silently.
-    app.Logger.LogWarning("MCP_PORT / MCP_GATEWAY_BASE_URL are set but SERVER_MODE runs the AI gateway only: no MCP listener is started");
+    app.Logger.LogInformation("Switchyard {Version} listening on {Address}:{Port}; configs from {ConfigDir}; data under {DataPath}",
+        Switchyard.Gateway.Endpoints.HealthEndpoint.Version, options.BindAddress, options.Port, Path.GetFullPath(options.Engine.Configs.Directory),
+        Path.GetFullPath(options.Engine.DataPath));
+}
+if (options.Mode.ServesMcp())
+{
+    var mcp = app.Services.GetRequiredService<Switchyard.Gateway.Mcp.McpOptions>();
+    app.Logger.LogInformation("Switchyard {Version} MCP gateway (SERVER_MODE={Mode}) listening on {Address}:{Port}{Shared}; servers from {ServersPath}; public base URL {BaseUrl}",
+        Switchyard.Gateway.Endpoints.HealthEndpoint.Version, options.Mode == ServerMode.Mcp ? "mcp" : "all", options.BindAddress,
+        options.McpOnMainPort ? options.Port : options.McpPort, options.McpOnMainPort ? " (the main port, MCP_PORT=PORT)" : "",
+        Path.GetFullPath(mcp.ServersPath), options.McpGatewayBaseUrl?.ToString() ?? "(from each request's Host; set MCP_GATEWAY_BASE_URL behind a proxy)");
+    if (options.Mode == ServerMode.Mcp && !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("PORT")))
+    {
+        app.Logger.LogWarning("PORT is set but SERVER_MODE=mcp serves the MCP gateway alone, on MCP_PORT ({McpPort}): nothing listens on PORT", options.McpPort);
+    }
+}
+if (options.Mode == ServerMode.Gateway)
+{
+    string[] mcpSettings = ["MCP_PORT", "MCP_GATEWAY_BASE_URL", "MCP_SERVERS_PATH", "SERVERS_CONFIG_PATH", "MCP_ALLOWED_HOSTS", "MCP_ALLOWED_ORIGINS",
+        "MCP_SESSION_IDLE_SECONDS", "MCP_MAX_IDLE_SESSIONS", "MCP_EVENT_BUFFER", "MCP_MAX_BODY_BYTES"];
+    if (mcpSettings.Where(name => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(name))).ToArray() is { Length: > 0 } mcpSet)
+    {
+        // Valid, but nothing uses them in this mode: say so rather than ignore them silently.
+        app.Logger.LogWarning("{Variables} set but SERVER_MODE runs the AI gateway only: no MCP listener is started (set SERVER_MODE=mcp or all)",
+            string.Join(", ", mcpSet));
+    }
 }
 // Portkey's control-plane settings come along in values files copied from Portkey's guides. Switchyard has no control
 // plane and reads none of them: say so once rather than ignore them silently.

@@ -5,10 +5,14 @@ using Switchyard.Gateway.Hosting;
 
 namespace Switchyard.Gateway.Endpoints;
 
-/// <summary><c>GET /v1/health</c>: Portkey's body plus version, uptime, readiness and the state of the named-config store.</summary>
+/// <summary>
+/// <c>GET /v1/health</c>: Portkey's body plus version, uptime, readiness and the state of the named-config store, and with the
+/// MCP gateway on (<c>SERVER_MODE</c> <c>mcp</c> or <c>all</c>) an <c>mcp</c> object: mode, port and the servers file's state.
+/// </summary>
 /// <remarks>Always 200 while the process serves (the liveness answer); whether it should get traffic is <see cref="ReadinessEndpoint"/>'s.</remarks>
 internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness readiness, Switchyard.Gateway.Hosting.LoadShedder shedder,
-    Core.Security.ApiKeys.ApiKeyStore? keys = null, Core.Security.Jwt.JwtAuthenticator? jwt = null)
+    Core.Security.ApiKeys.ApiKeyStore? keys = null, Core.Security.Jwt.JwtAuthenticator? jwt = null, ServerOptions? server = null,
+    Mcp.IMcpRegistrySource? mcpRegistry = null, Mcp.Hosting.McpListener? mcpListener = null)
 {
     public static readonly string Version =
         typeof(HealthEndpoint).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
@@ -51,6 +55,41 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness r
         WriteLogs(json, engine);
         WriteLimits(json, shedder);
         WriteUsageLimits(json, engine.Limiter);
+        WriteMcp(json, context);
+        json.WriteEndObject();
+    }
+
+    /// <summary>The MCP gateway: its mode and port, and the servers file(s) like the other watched stores (<c>degraded</c> when a file has problems).</summary>
+    private void WriteMcp(Utf8JsonWriter json, HttpContext context)
+    {
+        if (server is null || !server.Mode.ServesMcp() || mcpRegistry is null)
+        {
+            return;
+        }
+        json.WriteStartObject("mcp");
+        json.WriteString("mode", server.Mode == ServerMode.Mcp ? "mcp" : "all");
+        var port = mcpListener is { IsConfigured: true } ? mcpListener.Port : context.Connection.LocalPort;
+        json.WriteNumber("port", port);
+        json.WriteBoolean("on_main_port", server.McpOnMainPort);
+        var status = mcpRegistry.Status;
+        json.WriteString("state", status.State);
+        json.WriteString("path", status.Path);
+        json.WriteNumber("servers", status.Servers);
+        json.WriteNumber("virtual_servers", status.VirtualServers);
+        json.WriteNumber("generation", status.Generation);
+        json.WriteString("loaded_at", status.LoadedAt);
+        json.WriteStartArray("problems");
+        foreach (var problem in status.Problems)
+        {
+            json.WriteStringValue(problem);
+        }
+        json.WriteEndArray();
+        json.WriteStartArray("warnings");
+        foreach (var warning in status.Warnings)
+        {
+            json.WriteStringValue(warning);
+        }
+        json.WriteEndArray();
         json.WriteEndObject();
     }
 

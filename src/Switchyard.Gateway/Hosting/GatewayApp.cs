@@ -5,6 +5,8 @@ using Switchyard.Core.Errors;
 using Switchyard.Core.Pipeline;
 using Switchyard.Gateway.Endpoints;
 using Switchyard.Gateway.Endpoints.Admin;
+using Switchyard.Gateway.Mcp;
+using Switchyard.Gateway.Mcp.Hosting;
 using Switchyard.Gateway.Observability;
 
 namespace Switchyard.Gateway.Hosting;
@@ -12,12 +14,18 @@ namespace Switchyard.Gateway.Hosting;
 /// <summary>Builds the Switchyard web application: the composition root used by <c>Program</c> and by integration tests.</summary>
 public static class GatewayApp
 {
-    public static WebApplication Build(ServerOptions options, HttpMessageHandler? upstreamHandler = null)
+    /// <param name="options">The settings.</param>
+    /// <param name="upstreamHandler">The HTTP handler for provider calls (tests point it at simulators).</param>
+    /// <param name="configureServices">Runs after every registration, so a test (or an embedding host) can replace a service.</param>
+    public static WebApplication Build(ServerOptions options, HttpMessageHandler? upstreamHandler = null, Action<IServiceCollection>? configureServices = null)
     {
         // Before anything is built: a directory that cannot be written is a setting to fix, reported like any other.
         WritableDirectories.Check(options);
         var metrics = new MetricsListener();
         var admin = new AdminListener();
+        var mcpListener = new McpListener();
+        // Parsed here, like the rest: a bad MCP_* value stops the start naming it.
+        var mcp = options.Mode.ServesMcp() ? McpOptions.FromEnvironment(options.Environment) : null;
         // Parsed here, not when first resolved: a bad value must stop the start with its message, not a stack trace.
         var shedding = LoadSheddingOptions.FromEnvironment(options.Environment);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
@@ -41,7 +49,14 @@ public static class GatewayApp
             k.AddServerHeader = false;
             k.Limits.MaxRequestBodySize = options.Engine.Limits.MaxBodyBytes;
             var address = options.BindAddress is "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.BindAddress);
-            k.Listen(address, options.Port);
+            if (options.Mode.ServesAi())
+            {
+                k.Listen(address, options.Port);
+            }
+            if (options.HasMcpListener)
+            {
+                k.Listen(address, options.McpPort, mcpListener.Attach);
+            }
             if (options.Observability is { EnablePrometheus: true, MetricsPort: { } metricsPort })
             {
                 k.Listen(address, metricsPort, metrics.Attach);
@@ -55,6 +70,7 @@ public static class GatewayApp
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(metrics);
+        builder.Services.AddSingleton(mcpListener);
         builder.AddTelemetry(options);
         builder.Services.AddSingleton(sp => new SwitchyardEngine(options.Engine, new SwitchyardEngineOptions
         {
@@ -100,8 +116,13 @@ public static class GatewayApp
             options.Time, sp.GetRequiredService<ILogger<LoadShedder>>(), sp.GetRequiredService<SwitchyardEngine>().Metrics.Meter));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<LoadShedder>());
         builder.Services.AddSingleton<IdleMemoryTrimmer>();
+        if (mcp is not null)
+        {
+            builder.Services.AddMcpGateway(mcp);
+        }
         builder.Services.AddHostedService(sp => sp.GetRequiredService<IdleMemoryTrimmer>());
 
+        configureServices?.Invoke(builder.Services);
         var app = builder.Build();
 
         app.Use(async (context, next) =>
@@ -145,6 +166,11 @@ public static class GatewayApp
         });
         app.UseMetricsPortIsolation();
         app.UseAdminPortIsolation();
+        if (mcp is not null)
+        {
+            app.UseMcpPortIsolation(options.Mode);
+            app.UseMcpGateway();
+        }
         var health = app.Services.GetRequiredService<HealthEndpoint>();
         var ready = app.Services.GetRequiredService<ReadinessEndpoint>();
         var gateway = app.Services.GetRequiredService<GatewayEndpoint>();
@@ -167,7 +193,12 @@ public static class GatewayApp
                 app.Logger.LogWarning("JWT_JWKS_URL uses plain http: whoever can alter that traffic can make the gateway trust their own signing keys. Use https");
             }
         }
-        if (!options.Auth.Required && options.BindAddress is not ("localhost" or "127.0.0.1" or "::1"))
+        if (!options.Auth.Required && options.BindAddress is not ("localhost" or "127.0.0.1" or "::1") && options.Mode.ServesMcp())
+        {
+            app.Logger.LogWarning("AUTH_MODE=none on {Address}: anyone who can reach the MCP gateway can call every upstream MCP server with the credentials the servers file gives it. Set AUTH_MODE=keys (keys with the mcp.invoke scope) or AUTH_MODE=jwt (docs/mcp.md), or bind to 127.0.0.1",
+                options.BindAddress);
+        }
+        if (!options.Auth.Required && options.BindAddress is not ("localhost" or "127.0.0.1" or "::1") && options.Mode.ServesAi())
         {
             app.Logger.LogWarning("AUTH_MODE=none on {Address}: anyone who can reach this port can spend the provider keys of every named config. Set AUTH_MODE=keys with API_KEYS_PATH, or AUTH_MODE=jwt with JWT_JWKS_URL (docs/access-control.md), or bind to 127.0.0.1",
                 options.BindAddress);
@@ -176,12 +207,19 @@ public static class GatewayApp
         app.MapGet("/health", health.HandleAsync);
         app.MapGet("/v1/health/ready", ready.HandleAsync);
         app.MapGet("/health/ready", ready.HandleAsync);
-        var logLookup = app.Services.GetRequiredService<LogLookupEndpoint>();
-        app.MapGet("/v1/logs/{id}", context => logLookup.HandleAsync(context, (string)context.Request.RouteValues["id"]!));
         app.MapTelemetry(options);
-        app.MapGet("/", context => context.Response.WriteAsync("Switchyard AI gateway. OpenAI-compatible API under /v1; health at /v1/health.\n"));
         app.MapAdminApi();
-        app.Map("/v1/{**rest}", gateway.HandleAsync);
+        if (mcp is not null)
+        {
+            app.MapMcpGateway();
+        }
+        if (options.Mode.ServesAi())
+        {
+            var logLookup = app.Services.GetRequiredService<LogLookupEndpoint>();
+            app.MapGet("/v1/logs/{id}", context => logLookup.HandleAsync(context, (string)context.Request.RouteValues["id"]!));
+            app.MapGet("/", context => context.Response.WriteAsync("Switchyard AI gateway. OpenAI-compatible API under /v1; health at /v1/health.\n"));
+            app.Map("/v1/{**rest}", gateway.HandleAsync);
+        }
         app.MapFallback(context => WriteErrorAsync(context, new GatewayError(ErrorCategory.NotFound, "Not Found")));
         app.Lifetime.ApplicationStopping.Register(() =>
         {
@@ -220,6 +258,9 @@ public static class GatewayApp
 
     /// <summary>The bound <c>ADMIN_PORT</c> (useful with 0); -1 without a separate admin port.</summary>
     public static int BoundAdminPort(WebApplication app) => app.Services.GetRequiredService<AdminListener>().Port;
+
+    /// <summary>The bound <c>MCP_PORT</c> (useful with 0); -1 without a separate MCP listener (AI gateway only, or MCP on the main port).</summary>
+    public static int BoundMcpPort(WebApplication app) => app.Services.GetRequiredService<McpListener>().Port;
 
     /// <summary>The address the server actually bound (useful with port 0).</summary>
     public static Uri BoundAddress(WebApplication app)

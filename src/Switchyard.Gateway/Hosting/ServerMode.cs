@@ -6,18 +6,18 @@ public enum ServerMode
     /// <summary>Unset or empty: the AI gateway.</summary>
     Gateway,
 
-    /// <summary><c>mcp</c>: the MCP gateway alone.</summary>
+    /// <summary><c>mcp</c>: the MCP gateway alone, on <c>MCP_PORT</c>.</summary>
     Mcp,
 
-    /// <summary><c>all</c>: both in one process.</summary>
+    /// <summary><c>all</c>: both in one process (the MCP gateway on <c>MCP_PORT</c>, or on the main port when <c>MCP_PORT</c> equals <c>PORT</c>).</summary>
     All,
 }
 
-/// <summary>Reading <c>SERVER_MODE</c>, and which modes this build can run.</summary>
+/// <summary>Reading <c>SERVER_MODE</c>.</summary>
 public static class ServerModes
 {
-    /// <summary>The <c>SERVER_MODE</c> values this build starts with; the MCP modes join when the MCP gateway exists.</summary>
-    public static IReadOnlyList<string> Implemented { get; } = [""];
+    /// <summary>The <c>SERVER_MODE</c> values this build starts with.</summary>
+    public static IReadOnlyList<string> Implemented { get; } = ["", "mcp", "all"];
 
     public static ServerMode Parse(string? raw)
     {
@@ -25,10 +25,15 @@ public static class ServerModes
         return value switch
         {
             "" => ServerMode.Gateway,
-            // Known to Portkey deployments (the chart and ECS templates set them), so they must not pass as the AI gateway.
-            "mcp" or "all" => throw new FormatException(
-                $"SERVER_MODE={raw!.Trim()} is not available: the MCP gateway is not built into Switchyard yet. Unset SERVER_MODE (or set it to an empty value) to run the AI gateway."),
-            _ => throw new FormatException($"SERVER_MODE={raw!.Trim()} is not valid: leave it unset or empty for the AI gateway (mcp and all, the MCP gateway modes, are not built yet)."),
+            "mcp" => ServerMode.Mcp,
+            "all" => ServerMode.All,
+            _ => throw new FormatException($"SERVER_MODE={raw!.Trim()} is not valid: leave it unset or empty for the AI gateway, mcp for the MCP gateway alone, or all for both."),
         };
     }
+
+    /// <summary>Whether the mode runs the MCP gateway.</summary>
+    public static bool ServesMcp(this ServerMode mode) => mode is ServerMode.Mcp or ServerMode.All;
+
+    /// <summary>Whether the mode runs the AI gateway (its <c>/v1</c> routes on <c>PORT</c>).</summary>
+    public static bool ServesAi(this ServerMode mode) => mode is ServerMode.Gateway or ServerMode.All;
 }

@@ -24,11 +24,20 @@ public sealed record ServerOptions
     /// <summary>What this process serves (<c>SERVER_MODE</c>): unset or empty is the AI gateway.</summary>
     public ServerMode Mode { get; init; } = ServerMode.Gateway;
 
-    /// <summary>The MCP gateway's listen port (<c>MCP_PORT</c>, default 8788); validated now, used once the MCP gateway exists.</summary>
+    /// <summary>The MCP gateway's listen port (<c>MCP_PORT</c>, default 8788; 0 picks a free port) in <c>SERVER_MODE</c> <c>mcp</c> and <c>all</c>.</summary>
     public int McpPort { get; init; } = 8788;
 
     /// <summary>Whether <c>MCP_PORT</c> was set (it has no listener outside the MCP modes, which start-up reports).</summary>
     public bool McpPortSet { get; init; }
+
+    /// <summary>
+    /// In <c>SERVER_MODE=all</c>, serve the MCP gateway on the main port instead of a listener of its own (set when <c>MCP_PORT</c>
+    /// equals <c>PORT</c>); <see cref="McpPort"/> is then not bound.
+    /// </summary>
+    public bool McpOnMainPort { get; init; }
+
+    /// <summary>Whether this process has a separate MCP listener (<c>SERVER_MODE=mcp</c>, or <c>all</c> unless <see cref="McpOnMainPort"/>).</summary>
+    public bool HasMcpListener => Mode == ServerMode.Mcp || Mode == ServerMode.All && !McpOnMainPort;
 
     /// <summary>Public base URL of the MCP gateway (<c>MCP_GATEWAY_BASE_URL</c>), an absolute http(s) URL.</summary>
     public Uri? McpGatewayBaseUrl { get; init; }
@@ -73,10 +82,8 @@ public sealed record ServerOptions
         var port = EnvironmentValues.Int(get, "PORT", o.Port, 0, 65535);
         var mcpPortSet = EnvironmentValues.NonEmpty(get("MCP_PORT")) is not null;
         var mcpPort = EnvironmentValues.Int(get, "MCP_PORT", o.McpPort, 0, 65535);
-        if (mcpPortSet && mcpPort != 0 && mcpPort == port)
-        {
-            throw new FormatException($"MCP_PORT={mcpPort} is the main PORT: the MCP gateway needs a port of its own.");
-        }
+        // In SERVER_MODE=all, MCP_PORT equal to PORT puts the MCP gateway on the main port; in mcp mode PORT is not bound.
+        var mcpOnMainPort = mode == ServerMode.All && mcpPort != 0 && mcpPort == port;
         var observability = ObservabilityOptions.FromEnvironment(get);
         var auth = AuthOptions.FromEnvironment(get);
         if (observability.MetricsRequireKey && !auth.Required)
@@ -86,6 +93,18 @@ public sealed record ServerOptions
         if (observability.MetricsPort is { } metricsPort && metricsPort != 0 && metricsPort == port)
         {
             throw new FormatException($"METRICS_PORT={metricsPort} is the main PORT: give the metrics listener a port of its own, or unset METRICS_PORT to serve /metrics on the main port.");
+        }
+        var admin = AdminOptions.FromEnvironment(get, port, observability.MetricsPort, auth);
+        if (mode.ServesMcp() && !mcpOnMainPort && mcpPort != 0)
+        {
+            if (observability.MetricsPort == mcpPort)
+            {
+                throw new FormatException($"METRICS_PORT={mcpPort} is MCP_PORT: give the metrics listener and the MCP gateway a port each.");
+            }
+            if (admin.Port == mcpPort)
+            {
+                throw new FormatException($"ADMIN_PORT={mcpPort} is MCP_PORT: give the admin API and the MCP gateway a port each.");
+            }
         }
         return o with
         {
@@ -97,6 +116,7 @@ public sealed record ServerOptions
             Mode = mode,
             McpPort = mcpPort,
             McpPortSet = mcpPortSet,
+            McpOnMainPort = mcpOnMainPort,
             McpGatewayBaseUrl = ParseBaseUrl(get("MCP_GATEWAY_BASE_URL")),
             ReadinessRequiresCache = ParseBool(get, "READINESS_REQUIRES_CACHE", false),
             LogLevel = ParseLevel(get("LOG_LEVEL")),
@@ -104,7 +124,7 @@ public sealed record ServerOptions
             IdleTrimAfter = TimeSpan.FromMilliseconds(EnvironmentValues.Int(get, "IDLE_TRIM_AFTER_MS", (int)o.IdleTrimAfter.TotalMilliseconds, 0, 3_600_000)),
             Engine = GatewaySettings.FromEnvironment(get),
             Auth = auth,
-            Admin = AdminOptions.FromEnvironment(get, port, observability.MetricsPort, auth),
+            Admin = admin,
             Environment = get,
         };
     }

@@ -733,7 +733,9 @@ public sealed class ChartTests
             Assert.Contains("kubectl -n switchyard rollout status deployment/switchyard", text, StringComparison.Ordinal);
             Assert.Contains("/v1/health", text, StringComparison.Ordinal);
             var mcp = scenario.StartsWith("all", StringComparison.Ordinal) || scenario == "gke";
-            Assert.Equal(mcp, text.Contains("does not have yet", StringComparison.Ordinal));
+            Assert.Equal(mcp, text.Contains("MCP gateway (SERVER_MODE=", StringComparison.Ordinal));
+            // The example that gives servers is not reminded of them.
+            Assert.Equal(mcp && scenario != "all-hostbased", text.Contains("No servers file: set mcp.servers", StringComparison.Ordinal));
             Assert.Equal(scenario == "gke", text.Contains("no data-service role yet", StringComparison.Ordinal));
             if (scenario == "hardened")
             {

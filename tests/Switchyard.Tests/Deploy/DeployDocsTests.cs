@@ -361,7 +361,7 @@ public sealed class DeployDocsTests : IDisposable
             if (env.GetValueOrDefault("SERVER_MODE") is "all" or "mcp")
             {
                 // The preview: what the chart renders for the MCP gateway, and nothing for the data service.
-                Assert.False(command.Install, "the page must not install SERVER_MODE=mcp/all: the gateway refuses to start with it");
+                Assert.False(command.Install, "the page previews the MCP values with helm template");
                 seen.Add("mcp-preview");
                 Assert.Equal(8788, SwitchyardChart.ServicePorts(service)["mcp"]);
                 Assert.Equal(2, One(docs, "Ingress")["spec"]!["rules"]!.AsArray().Count);

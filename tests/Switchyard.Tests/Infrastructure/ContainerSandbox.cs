@@ -48,9 +48,12 @@ public sealed class ContainerSandbox : IAsyncDisposable
 
     /// <summary>
     /// Starts the image's ENTRYPOINT in the sandbox with the image's environment plus <paramref name="environment"/>
-    /// (a null value removes a variable, as <c>docker run -e NAME</c> with no value would leave it out).
+    /// (a null value removes a variable, as <c>docker run -e NAME</c> with no value would leave it out), and
+    /// <paramref name="readOnlyMounts"/> (host path → sandbox path, read-only, as <c>docker run -v host:path:ro</c> would:
+    /// a ConfigMap, a tool the image lacks).
     /// </summary>
-    public static async Task<ContainerSandbox> StartAsync(IReadOnlyDictionary<string, string?> environment)
+    public static async Task<ContainerSandbox> StartAsync(IReadOnlyDictionary<string, string?> environment,
+        IReadOnlyList<(string Host, string Sandbox)>? readOnlyMounts = null)
     {
         var dockerfile = Dockerfile.Load();
         var root = await ImageRoot.Value;
@@ -82,6 +85,10 @@ public sealed class ContainerSandbox : IAsyncDisposable
         {
             var name = Path.GetFileName(dir);
             args.AddRange(["--ro-bind", dir, "/" + name]);
+        }
+        foreach (var (host, sandbox) in readOnlyMounts ?? [])
+        {
+            args.AddRange(["--ro-bind", host, sandbox]);
         }
         args.AddRange(["--bind", tmp, "/tmp", "--bind", varTmp, "/var/tmp"]);
         // The sandbox's own root (a tmpfs bwrap made) is read-only too: only the two binds above take writes.

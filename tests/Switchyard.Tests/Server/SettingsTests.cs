@@ -153,11 +153,8 @@ public sealed class SettingsTests
     }
 
     [Theory]
-    [InlineData("SERVER_MODE", "mcp", "SERVER_MODE=mcp is not available: the MCP gateway is not built into Switchyard yet.")]
-    [InlineData("SERVER_MODE", "ALL", "SERVER_MODE=ALL is not available: the MCP gateway is not built into Switchyard yet.")]
-    [InlineData("SERVER_MODE", "gateway", "SERVER_MODE=gateway is not valid: leave it unset or empty for the AI gateway")]
+    [InlineData("SERVER_MODE", "gateway", "SERVER_MODE=gateway is not valid: leave it unset or empty for the AI gateway, mcp for the MCP gateway alone, or all for both.")]
     [InlineData("MCP_PORT", "70000", "MCP_PORT=70000 is not valid: expected a whole number from 0 to 65535.")]
-    [InlineData("MCP_PORT", "8787", "MCP_PORT=8787 is the main PORT")]
     [InlineData("MCP_GATEWAY_BASE_URL", "mcp.example.com", "MCP_GATEWAY_BASE_URL=mcp.example.com is not valid")]
     [InlineData("MCP_GATEWAY_BASE_URL", "ftp://mcp.example.com", "MCP_GATEWAY_BASE_URL=ftp://mcp.example.com is not valid")]
     [InlineData("READINESS_REQUIRES_CACHE", "sometimes", "READINESS_REQUIRES_CACHE=sometimes is not valid")]

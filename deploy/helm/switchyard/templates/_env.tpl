@@ -44,13 +44,17 @@ then extraEnv.
 - name: LIMITS_REPLICAS
   value: {{ ternary .Values.autoscaling.maxReplicas .Values.replicaCount (and .Values.autoscaling .Values.autoscaling.enabled) | toString | quote }}
 {{- end }}
-{{- if and .Values.service.containerPort (not (include "switchyard.hasEnv" (list . "PORT"))) }}
+{{- if and .Values.service.containerPort (include "switchyard.gatewayOn" .) (not (include "switchyard.hasEnv" (list . "PORT"))) }}
 - name: PORT
   value: {{ include "switchyard.httpPort" . | quote }}
 {{- end }}
 {{- if and (include "switchyard.configsOn" .) (not (hasKey $data "CONFIG_DIR")) }}
 - name: CONFIG_DIR
   value: {{ .Values.configs.mountPath | quote }}
+{{- end }}
+{{- if and (include "switchyard.mcpServersOn" .) (not (hasKey $data "MCP_SERVERS_PATH")) (not (hasKey $data "SERVERS_CONFIG_PATH")) }}
+- name: MCP_SERVERS_PATH
+  value: {{ .Values.mcp.mountPath | quote }}
 {{- end }}
 {{- if include "switchyard.redisOn" . }}
 {{- if not (or (include "switchyard.hasEnv" (list . "REDIS_URL")) (include "switchyard.hasEnv" (list . "REDIS_HOST")) (include "switchyard.hasEnv" (list . "REDIS_CLUSTER_ENDPOINTS"))) }}

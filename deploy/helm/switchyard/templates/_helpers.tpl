@@ -179,6 +179,24 @@ Environment-derived settings. Values from environment.data may be strings, numbe
 {{- end -}}
 
 {{/* "true" when routing configs are mounted. */}}
+{{/* "true" when the MCP servers directory is mounted (mcp.servers or mcp.serversConfigMap); fails outside the MCP modes. */}}
+{{- define "switchyard.mcpServersOn" -}}
+{{- if or .Values.mcp.servers .Values.mcp.serversConfigMap -}}
+{{- if not (include "switchyard.mcpOn" .) -}}
+{{- fail "mcp.servers / mcp.serversConfigMap are set but SERVER_MODE runs the AI gateway only: set environment.data.SERVER_MODE to mcp or all, or remove them" -}}
+{{- end -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{- define "switchyard.mcpServersName" -}}
+{{- if .Values.mcp.serversConfigMap -}}
+{{- .Values.mcp.serversConfigMap -}}
+{{- else -}}
+{{- include "switchyard.suffixed" (list . "mcp-servers") -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "switchyard.configsOn" -}}
 {{- if or .Values.configs.existingConfigMap .Values.configs.files -}}true{{- end -}}
 {{- end -}}
