@@ -12,7 +12,8 @@ namespace Switchyard.Gateway.Endpoints;
 /// <remarks>Always 200 while the process serves (the liveness answer); whether it should get traffic is <see cref="ReadinessEndpoint"/>'s.</remarks>
 internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness readiness, Switchyard.Gateway.Hosting.LoadShedder shedder,
     Core.Security.ApiKeys.ApiKeyStore? keys = null, Core.Security.Jwt.JwtAuthenticator? jwt = null, ServerOptions? server = null,
-    Mcp.IMcpRegistrySource? mcpRegistry = null, Mcp.Hosting.McpListener? mcpListener = null)
+    Mcp.IMcpRegistrySource? mcpRegistry = null, Mcp.Hosting.McpListener? mcpListener = null, Mcp.Registry.McpConnector? mcpConnector = null,
+    Mcp.Proxy.McpProxy? mcpProxy = null)
 {
     public static readonly string Version =
         typeof(HealthEndpoint).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
@@ -90,6 +91,48 @@ internal sealed class HealthEndpoint(SwitchyardEngine engine, GatewayReadiness r
             json.WriteStringValue(warning);
         }
         json.WriteEndArray();
+        if (mcpProxy is not null)
+        {
+            json.WriteNumber("sessions", mcpProxy.Bindings.Count);
+            json.WriteNumber("name_collisions", mcpProxy.NameCollisions);
+            json.WriteNumber("upstreams_left_out", mcpProxy.UpstreamsLeftOut);
+        }
+        if (mcpConnector is not null)
+        {
+            // Per upstream: the era it speaks, when it last answered, and what went wrong last (never a secret: messages name the server only).
+            json.WriteStartObject("upstreams");
+            foreach (var (id, upstream) in mcpConnector.Snapshot().OrderBy(p => p.Key, StringComparer.Ordinal))
+            {
+                json.WriteStartObject(id);
+                json.WriteString("transport", upstream.Transport);
+                if (upstream.ProtocolVersion is { } version)
+                {
+                    json.WriteString("protocol_version", version);
+                }
+                if (upstream.LastConnectedAt is { } connected)
+                {
+                    json.WriteString("last_connected_at", connected);
+                }
+                if (upstream.LastError is { } lastError)
+                {
+                    json.WriteString("last_error", lastError);
+                    json.WriteString("last_error_at", upstream.LastErrorAt ?? default);
+                }
+                json.WriteNumber("connects", upstream.Connects);
+                json.WriteNumber("failures", upstream.Failures);
+                if (upstream.Restarts > 0 || upstream.Crashes > 0)
+                {
+                    json.WriteNumber("crashes", upstream.Crashes);
+                    json.WriteNumber("restarts", upstream.Restarts);
+                }
+                if (upstream.RetryAt is { } retry)
+                {
+                    json.WriteString("retry_at", retry);
+                }
+                json.WriteEndObject();
+            }
+            json.WriteEndObject();
+        }
         json.WriteEndObject();
     }
 

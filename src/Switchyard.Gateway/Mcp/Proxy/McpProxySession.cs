@@ -153,7 +153,8 @@ internal sealed class McpProxySession : IAsyncDisposable
     {
         lock (_links)
         {
-            if (_links.TryGetValue(server.Id, out var existing) && !(existing.IsFaulted || existing.IsCanceled || (existing.IsCompletedSuccessfully && !existing.Result.IsAlive)))
+            if (_links.TryGetValue(server.Id, out var existing) && !(existing.IsFaulted || existing.IsCanceled
+                || (existing.IsCompletedSuccessfully && (!existing.Result.IsAlive || !existing.Result.SameEndpoint(server)))))
             {
                 return existing;
             }
@@ -201,7 +202,7 @@ internal sealed class McpProxySession : IAsyncDisposable
     }
 
     /// <summary>Runs one upstream request under the server's <see cref="McpUpstreamServer.RequestTimeout"/>, cancelling it upstream on timeout.</summary>
-    private static async Task<T> UpstreamAsync<T>(McpUpstreamServer server, CancellationToken ct, Func<CancellationToken, Task<T>> send)
+    private static async Task<T> UpstreamAsync<T>(McpUpstreamServer server, Lease lease, CancellationToken ct, Func<CancellationToken, Task<T>> send)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(server.RequestTimeout);
@@ -219,6 +220,8 @@ internal sealed class McpProxySession : IAsyncDisposable
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            // The connection itself failed (the server restarted, its session is gone): the next request opens a new one.
+            lease.Link.MarkFaulted();
             throw Failure($"Upstream server '{server.Id}' is unavailable: {Unwrap(e).Message}", "upstream_unavailable", e);
         }
     }
@@ -300,7 +303,7 @@ internal sealed class McpProxySession : IAsyncDisposable
         {
             var server = Route.Upstreams[0];
             await using var lease = await AcquireAsync(server, ct);
-            var (items, next) = await UpstreamAsync(server, ct, t => list(lease.Link, cursor, t));
+            var (items, next) = await UpstreamAsync(server, lease, ct, t => list(lease.Link, cursor, t));
             return new Page<T>([(server, items)], next, null);
         }
         var cursors = cursor is null ? null : McpCompositeCursor.Decode(cursor);
@@ -315,7 +318,7 @@ internal sealed class McpProxySession : IAsyncDisposable
                 {
                     return (server, (IList<T>)[], (string?)null, true);
                 }
-                var (items, next) = await UpstreamAsync(server, ct, t => list(lease.Link, cursors?[server.Id], t));
+                var (items, next) = await UpstreamAsync(server, lease, ct, t => list(lease.Link, cursors?[server.Id], t));
                 return (server, items, next, true);
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -415,7 +418,7 @@ internal sealed class McpProxySession : IAsyncDisposable
             {
                 try
                 {
-                    var result = await UpstreamAsync(server, ct, t => lease.Link.Client.CallToolAsync(upstreamParams, t).AsTask());
+                    var result = await UpstreamAsync(server, lease, ct, t => lease.Link.Client.CallToolAsync(upstreamParams, t).AsTask());
                     await call.DrainAsync();
                     return result;
                 }
@@ -427,7 +430,7 @@ internal sealed class McpProxySession : IAsyncDisposable
             }
             // 2026-07-28: the upstream call may outlive this request (MRTR rounds), so it has its own cancellation.
             var callCts = new CancellationTokenSource();
-            var upstream = UpstreamAsync(server, callCts.Token, t => lease.Link.Client.CallToolAsync(upstreamParams, t).AsTask());
+            var upstream = UpstreamAsync(server, lease, callCts.Token, t => lease.Link.Client.CallToolAsync(upstreamParams, t).AsTask());
             var released = 0;
             var entry = new McpPendingCalls.PendingEntry(Caller.Id, Route.Path, call, upstream, async () =>
             {
@@ -507,7 +510,7 @@ internal sealed class McpProxySession : IAsyncDisposable
             await using var lease = await AcquireAsync(server, ct);
             using var call = lease.Link.BeginCall(rc.Server, mrtr: false);
             var upstreamParams = new GetPromptRequestParams { Name = name, Arguments = p.Arguments, Meta = ForwardMeta(p.Meta) };
-            return await UpstreamAsync(server, ct, t => lease.Link.Client.GetPromptAsync(upstreamParams, t).AsTask());
+            return await UpstreamAsync(server, lease, ct, t => lease.Link.Client.GetPromptAsync(upstreamParams, t).AsTask());
         });
     }
 
@@ -548,7 +551,7 @@ internal sealed class McpProxySession : IAsyncDisposable
         return await ObserveAsync(rc, server.Id, uri, async () =>
         {
             await using var lease = await AcquireAsync(server, ct);
-            var result = await UpstreamAsync(server, ct, t => lease.Link.Client.ReadResourceAsync(new ReadResourceRequestParams { Uri = uri, Meta = ForwardMeta(p.Meta) }, t).AsTask());
+            var result = await UpstreamAsync(server, lease, ct, t => lease.Link.Client.ReadResourceAsync(new ReadResourceRequestParams { Uri = uri, Meta = ForwardMeta(p.Meta) }, t).AsTask());
             if (Route.Prefixed)
             {
                 foreach (var content in result.Contents)
@@ -570,7 +573,7 @@ internal sealed class McpProxySession : IAsyncDisposable
         return await ObserveAsync(rc, server.Id, uri, async () =>
         {
             await using var lease = await AcquireAsync(server, ct);
-            await UpstreamAsync(server, ct, async t => { await lease.Link.Client.SubscribeToResourceAsync(new SubscribeRequestParams { Uri = uri }, t); return true; });
+            await UpstreamAsync(server, lease, ct, async t => { await lease.Link.Client.SubscribeToResourceAsync(new SubscribeRequestParams { Uri = uri }, t); return true; });
             return new EmptyResult();
         });
     }
@@ -585,7 +588,7 @@ internal sealed class McpProxySession : IAsyncDisposable
         return await ObserveAsync(rc, server.Id, uri, async () =>
         {
             await using var lease = await AcquireAsync(server, ct);
-            await UpstreamAsync(server, ct, async t => { await lease.Link.Client.UnsubscribeFromResourceAsync(new UnsubscribeRequestParams { Uri = uri }, t); return true; });
+            await UpstreamAsync(server, lease, ct, async t => { await lease.Link.Client.UnsubscribeFromResourceAsync(new UnsubscribeRequestParams { Uri = uri }, t); return true; });
             return new EmptyResult();
         });
     }
@@ -610,7 +613,7 @@ internal sealed class McpProxySession : IAsyncDisposable
         {
             await using var lease = await AcquireAsync(server, ct);
             var upstreamParams = new CompleteRequestParams { Ref = reference, Argument = p.Argument, Context = p.Context };
-            return await UpstreamAsync(server, ct, t => lease.Link.Client.CompleteAsync(upstreamParams, t).AsTask());
+            return await UpstreamAsync(server, lease, ct, t => lease.Link.Client.CompleteAsync(upstreamParams, t).AsTask());
         });
     }
 
@@ -627,7 +630,7 @@ internal sealed class McpProxySession : IAsyncDisposable
                     {
                         return null;
                     }
-                    await UpstreamAsync(server, ct, async t => { await lease.Link.Client.SetLoggingLevelAsync(new SetLevelRequestParams { Level = level }, t); return true; });
+                    await UpstreamAsync(server, lease, ct, async t => { await lease.Link.Client.SetLoggingLevelAsync(new SetLevelRequestParams { Level = level }, t); return true; });
                     return null;
                 }
                 catch (McpProtocolException e) when (Route.Prefixed)
@@ -722,6 +725,7 @@ internal sealed class McpProxySession : IAsyncDisposable
                 ResultBytes = resultBytes,
                 SessionId = SessionId,
                 ProtocolVersion = ProtocolVersion,
+                UpstreamProtocolVersion = server is null ? null : UpstreamVersionOf(server),
                 RequestId = rc.JsonRpcRequest.Id.ToString(),
             };
             foreach (var observer in observers)
@@ -735,6 +739,15 @@ internal sealed class McpProxySession : IAsyncDisposable
                     _logger.LogDebug(e, "An MCP call observer failed");
                 }
             }
+        }
+    }
+
+    /// <summary>The protocol version the session's connection to <paramref name="server"/> negotiated, once it is open.</summary>
+    private string? UpstreamVersionOf(string server)
+    {
+        lock (_links)
+        {
+            return _links.TryGetValue(server, out var task) && task.IsCompletedSuccessfully ? task.Result.Client.NegotiatedProtocolVersion : null;
         }
     }
 

@@ -57,6 +57,12 @@ public sealed class McpRouteResolution(IMcpRegistrySource registry, McpSessionBi
             context.Request.EnableBuffering();
         }
         await next(context);
+        if (sessionId.Length > 0 && HttpMethods.IsDelete(context.Request.Method) && context.Response.StatusCode is >= 200 and < 300
+            && context.RequestServices.GetService<Sessions.IMcpSessionRecordStore>() is { } records)
+        {
+            // A deleted session must stay deleted: without this its migration record would bring it back on the next request.
+            await records.RemoveAsync(sessionId, CancellationToken.None);
+        }
     }
 
     internal static async Task WriteErrorAsync(HttpContext context, int status, int code, string message)

@@ -38,7 +38,25 @@ internal sealed class McpUpstreamLink : IAsyncDisposable
     /// <summary>The legacy-era downstream session (for unsolicited notifications and requests outside a call); null when stateless.</summary>
     public McpServer? Downstream { get; set; }
 
-    public bool IsAlive => !Client.Completion.IsCompleted;
+    private volatile bool _faulted;
+
+    /// <summary>Open, and no request on it failed at the transport level.</summary>
+    public bool IsAlive => !_faulted && !Client.Completion.IsCompleted;
+
+    /// <summary>A request on this connection failed at the transport level: it is not reused.</summary>
+    public void MarkFaulted() => _faulted = true;
+
+    /// <summary>
+    /// Whether <paramref name="server"/> (as the registry holds it now) is still reached the way this connection reaches it; a reload
+    /// that moved the server (URL, transport, command, headers) makes the next request connect afresh.
+    /// </summary>
+    public bool SameEndpoint(McpUpstreamServer server) =>
+        ReferenceEquals(server, Server)
+        || (server.Url == Server.Url && server.Transport == Server.Transport && server.Command == Server.Command
+            && server.Arguments.SequenceEqual(Server.Arguments) && server.WorkingDirectory == Server.WorkingDirectory
+            && server.Headers.Count == Server.Headers.Count && server.Headers.All(h => Server.Headers.TryGetValue(h.Key, out var v) && v == h.Value)
+            && server.Environment.Count == Server.Environment.Count && server.Environment.All(h => Server.Environment.TryGetValue(h.Key, out var v) && v == h.Value)
+            && server.ClientCredentials == Server.ClientCredentials);
 
     /// <summary>Connects through the connector with client capabilities mirroring <paramref name="downstreamCaps"/>.</summary>
     public static async Task<McpUpstreamLink> ConnectAsync(

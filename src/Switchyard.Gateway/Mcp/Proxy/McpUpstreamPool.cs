@@ -16,6 +16,8 @@ public sealed class McpUpstreamPool : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, ConcurrentStack<(McpUpstreamLink Link, DateTimeOffset IdleSince)>> _idle = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ServerCapabilities> _capabilities = new(StringComparer.Ordinal);
+    // The server definition each cached capability set came from: a reload (new definition) asks the upstream again.
+    private readonly ConcurrentDictionary<string, McpUpstreamServer> _capabilitiesOf = new(StringComparer.Ordinal);
     private readonly IMcpUpstreamConnector _connector;
     private readonly TimeProvider _time;
     private readonly TimeSpan _idleTimeout;
@@ -51,7 +53,7 @@ public sealed class McpUpstreamPool : IAsyncDisposable
         {
             while (stack.TryPop(out var entry))
             {
-                if (entry.Link.IsAlive)
+                if (entry.Link.IsAlive && entry.Link.SameEndpoint(server))
                 {
                     return entry.Link;
                 }
@@ -61,6 +63,7 @@ public sealed class McpUpstreamPool : IAsyncDisposable
         var link = await McpUpstreamLink.ConnectAsync(_connector, server, route, caller, caps, logger, ct);
         Interlocked.Increment(ref _open);
         _capabilities[route.Path + "\n" + server.Id] = link.Client.ServerCapabilities;
+        _capabilitiesOf[route.Path + "\n" + server.Id] = server;
         return link;
     }
 
@@ -77,7 +80,7 @@ public sealed class McpUpstreamPool : IAsyncDisposable
     /// <summary>The upstream's capabilities as last seen (connecting once to learn them).</summary>
     internal async Task<ServerCapabilities> CapabilitiesAsync(McpCaller caller, McpRoute route, McpUpstreamServer server, ClientCapabilities? caps, ILogger logger, CancellationToken ct)
     {
-        if (_capabilities.TryGetValue(route.Path + "\n" + server.Id, out var known))
+        if (_capabilities.TryGetValue(route.Path + "\n" + server.Id, out var known) && _capabilitiesOf.TryGetValue(route.Path + "\n" + server.Id, out var of) && ReferenceEquals(of, server))
         {
             return known;
         }

@@ -134,7 +134,7 @@ public sealed class McpContainerTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    [Fact(Skip = "Needs the MCP proxy and upstream connector (branches mcp-proxy and mcp-upstream): remove this Skip when they are merged (it passed on a trial merge of the three).")]
+    [Fact]
     public async Task Tools_flow_through_the_mcp_port_to_a_stdio_server_in_the_sandbox()
     {
         var (sandbox, port, mcpPort) = await StartAsync();
