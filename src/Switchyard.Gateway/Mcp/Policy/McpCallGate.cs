@@ -119,38 +119,8 @@ public sealed class McpCallGate(IMcpPolicy policy, McpOptions options, IEnumerab
         }
     }
 
-    private static async Task WriteErrorAsync(HttpContext context, int status, JsonElement id, int code, string message, TimeSpan? retryAfter)
-    {
-        var response = context.Response;
-        response.StatusCode = status;
-        response.ContentType = "application/json";
-        if (retryAfter is { } retry)
-        {
-            response.Headers.RetryAfter = Math.Max(1, (long)Math.Ceiling(retry.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        }
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteString("jsonrpc", "2.0");
-            json.WritePropertyName("id");
-            if (id.ValueKind == JsonValueKind.Undefined)
-            {
-                json.WriteNullValue();
-            }
-            else
-            {
-                id.WriteTo(json);
-            }
-            json.WriteStartObject("error");
-            json.WriteNumber("code", code);
-            json.WriteString("message", message);
-            json.WriteEndObject();
-            json.WriteEndObject();
-        }
-        response.ContentLength = buffer.Length;
-        await response.Body.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), context.RequestAborted);
-    }
+    private static Task WriteErrorAsync(HttpContext context, int status, JsonElement id, int code, string message, TimeSpan? retryAfter) =>
+        McpJsonRpcErrors.WriteAsync(context, status, id, code, message, retryAfter);
 
     private void Notify(McpCallRecord record)
     {

@@ -65,18 +65,6 @@ public sealed class McpRouteResolution(IMcpRegistrySource registry, McpSessionBi
         }
     }
 
-    internal static async Task WriteErrorAsync(HttpContext context, int status, int code, string message)
-    {
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(context.Response.Body);
-        writer.WriteStartObject();
-        writer.WriteString("jsonrpc", "2.0");
-        writer.WriteNull("id");
-        writer.WriteStartObject("error");
-        writer.WriteNumber("code", code);
-        writer.WriteString("message", message);
-        writer.WriteEndObject();
-        writer.WriteEndObject();
-    }
+    internal static Task WriteErrorAsync(HttpContext context, int status, int code, string message) =>
+        McpJsonRpcErrors.WriteAsync(context, status, code, message);
 }
