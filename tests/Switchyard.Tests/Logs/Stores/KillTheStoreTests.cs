@@ -47,6 +47,10 @@ public sealed partial class KillTheStoreTests
         {
             var url = $"{s3.Endpoint}{S3rverServer.Bucket}?list-type=2&max-keys=1000" + (token is null ? "" : "&continuation-token=" + Uri.EscapeDataString(token));
             var xml = await ListPageAsync(http, url, s3);
+            if (xml is null)
+            {
+                return KeysOnDisk(s3);
+            }
             keys.AddRange(KeyElement().Matches(xml).Select(m => WebUtility.HtmlDecode(m.Groups[1].Value)));
             var next = NextToken().Match(xml);
             token = next.Success ? WebUtility.HtmlDecode(next.Groups[1].Value) : null;
@@ -56,11 +60,37 @@ public sealed partial class KillTheStoreTests
     }
 
     /// <summary>
+    /// The bucket's keys read from s3rver's data directory (<c>{bucket}/{key}._S3rver_object</c> with its
+    /// <c>._S3rver_metadata.json</c>), for when its listing keeps failing on a metadata file that an aborted upload cut short:
+    /// s3rver lists nothing then, although every complete object is there. An object whose metadata does not parse is left out,
+    /// as it was never completed.
+    /// </summary>
+    private static List<string> KeysOnDisk(S3rverServer s3)
+    {
+        var bucket = Path.Combine(s3.DataDirectory, S3rverServer.Bucket);
+        const string suffix = "._S3rver_object";
+        var keys = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(bucket, "*" + suffix, SearchOption.AllDirectories))
+        {
+            try
+            {
+                using var _ = JsonDocument.Parse(File.ReadAllText(file[..^suffix.Length] + "._S3rver_metadata.json"));
+            }
+            catch (Exception e) when (e is JsonException or IOException)
+            {
+                continue;
+            }
+            keys.Add(Path.GetRelativePath(bucket, file)[..^suffix.Length].Replace(Path.DirectorySeparatorChar, '/'));
+        }
+        return keys;
+    }
+
+    /// <summary>
     /// One ListObjectsV2 page. s3rver reads each object's metadata file while listing and writes that file
     /// non-atomically, so a listing that meets a write still in progress (or a file cut by the stop) answers 500;
     /// a few tries apart, with the status, body and server output in the failure if it persists.
     /// </summary>
-    private static async Task<string> ListPageAsync(HttpClient http, string url, S3rverServer s3)
+    private static async Task<string?> ListPageAsync(HttpClient http, string url, S3rverServer s3)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -72,7 +102,8 @@ public sealed partial class KillTheStoreTests
             }
             if (attempt == 5)
             {
-                Assert.Fail($"listing the bucket answered {(int)response.StatusCode} {attempt} times: {body}\n{s3.Output}");
+                // A metadata file cut short by an aborted upload fails every listing: read the data directory instead.
+                return null;
             }
             await Task.Delay(500);
         }
