@@ -115,7 +115,9 @@ public sealed class McpRateLimitTests
         options.EndPoints.Add("127.0.0.1", redis.Port);
         await using var muxA = await ConnectionMultiplexer.ConnectAsync(options);
         await using var muxB = await ConnectionMultiplexer.ConnectAsync(options);
-        var time = new FakeTimeProvider(T0);
+        // Redis expires fixed-window counters at an absolute time (the window's end plus an hour) computed from this clock,
+        // so it must be near the real time: the start of the next minute, plus the same half second as T0.
+        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds((DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 60_000 + 1) * 60_000 + 500));
         RedisLimitCounterStore Store(ConnectionMultiplexer mux) => new(_ => Task.FromResult(mux.GetDatabase()), TimeSpan.FromSeconds(5), time);
         var a = new McpPolicy(Pins(), new McpRateLimiter(Store(muxA), time, NullLogger.Instance));
         var b = new McpPolicy(Pins(), new McpRateLimiter(Store(muxB), time, NullLogger.Instance));
