@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
 namespace Switchyard.Core.Configs;
@@ -13,6 +15,62 @@ public static partial class SecretReferences
 
     [GeneratedRegex(@"^\$\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}$")]
     private static partial Regex WholeReference();
+
+    /// <summary>
+    /// A credential field of an operator file: only a whole <c>${NAME}</c> string, resolved with <see cref="Lookup"/>. Adds why not to
+    /// <paramref name="problems"/> (never the value: whatever stands there is most likely the secret itself) and returns null.
+    /// </summary>
+    public static string? ReadSecret(JsonNode node, Func<string, string?> environment, List<string>? secretFiles, List<string> problems)
+    {
+        if (node is not JsonValue v || v.GetValueKind() != JsonValueKind.String || ReferencedName(v.GetValue<string>()) is not { } name)
+        {
+            problems.Add(Rule);
+            return null;
+        }
+        var value = Lookup(name, environment, secretFiles, out var error);
+        if (error is not null)
+        {
+            problems.Add(error);
+        }
+        return value;
+    }
+
+    /// <summary>
+    /// A plain setting of an operator file: a string (or a bare number or flag, as YAML may read <c>2024-10-21</c> either way) in which
+    /// <c>${NAME}</c> references are replaced by their values. Adds why not to <paramref name="problems"/> and returns null.
+    /// </summary>
+    public static string? ReadText(JsonNode node, Func<string, string?> environment, List<string> problems)
+    {
+        if (node is not JsonValue v)
+        {
+            problems.Add("must be a string");
+            return null;
+        }
+        string raw;
+        switch (v.GetValueKind())
+        {
+            case JsonValueKind.String:
+                raw = v.GetValue<string>();
+                break;
+            case JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False:
+                raw = v.ToJsonString();
+                break;
+            default:
+                problems.Add("must be a string");
+                return null;
+        }
+        if (!raw.Contains("${", StringComparison.Ordinal))
+        {
+            return raw;
+        }
+        var missing = new List<string>();
+        var resolved = CredentialReferences.Substitute(raw, environment, missing);
+        foreach (var name in missing)
+        {
+            problems.Add($"environment variable {name} is not set");
+        }
+        return missing.Count == 0 ? resolved : null;
+    }
 
     /// <summary>The variable name of a value that is exactly <c>${NAME}</c> (surrounding blanks allowed), or null.</summary>
     public static string? ReferencedName(string value)

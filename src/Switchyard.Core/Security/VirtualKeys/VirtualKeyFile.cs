@@ -27,9 +27,6 @@ public static partial class VirtualKeyFile
         "azure_ad_token", "azure_entra_client_secret",
     }.ToFrozenSet(StringComparer.Ordinal);
 
-    [GeneratedRegex(@"^\$\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}$")]
-    private static partial Regex WholeReference();
-
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
     private static partial Regex SlugShape();
 
@@ -247,62 +244,22 @@ public static partial class VirtualKeyFile
     /// <summary>A credential: only a whole <c>${NAME}</c> reference is accepted, and it must have a value.</summary>
     private static string? Secret(JsonNode node, string at, string label, Context context, List<(string, string)> errors)
     {
-        if (node is not JsonValue v || v.GetValueKind() != JsonValueKind.String || v.GetValue<string>() is not { } raw)
-        {
-            // Not echoed: a number or object here is still most likely the secret itself.
-            errors.Add((at, $"{label}: a credential must be written as ${{NAME}}, the name of an environment variable (or of one that holds the path of a mounted secret file); credentials are never read from the file itself"));
-            return null;
-        }
-        if (!WholeReference().IsMatch(raw.Trim()))
-        {
-            errors.Add((at, $"{label}: a credential must be written as ${{NAME}}, the name of an environment variable (or of one that holds the path of a mounted secret file); credentials are never read from the file itself"));
-            return null;
-        }
-        var name = raw.Trim()[2..^1].Trim();
-        return Lookup(name, at, label, context, errors);
+        var problems = new List<string>();
+        return Report(SecretReferences.ReadSecret(node, context.Environment, context.SecretFiles, problems), problems, at, label, errors);
     }
 
     /// <summary>A plain setting: a string, in which <c>${NAME}</c> references are resolved too.</summary>
     private static string? Text(JsonNode node, string at, string label, Context context, List<(string, string)> errors)
     {
-        if (node is not JsonValue v)
-        {
-            errors.Add((at, $"{label}: must be a string"));
-            return null;
-        }
-        string raw;
-        switch (v.GetValueKind())
-        {
-            case JsonValueKind.String:
-                raw = v.GetValue<string>();
-                break;
-            case JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False:
-                // YAML reads api_version: 2024-10-21 as a string, but a bare number or flag must still work.
-                raw = v.ToJsonString();
-                break;
-            default:
-                errors.Add((at, $"{label}: must be a string"));
-                return null;
-        }
-        if (!raw.Contains("${", StringComparison.Ordinal))
-        {
-            return raw;
-        }
-        var missing = new List<string>();
-        var resolved = CredentialReferences.Substitute(raw, context.Environment, missing);
-        foreach (var name in missing)
-        {
-            errors.Add((at, $"{label}: environment variable {name} is not set"));
-        }
-        return missing.Count == 0 ? resolved : null;
+        var problems = new List<string>();
+        return Report(SecretReferences.ReadText(node, context.Environment, problems), problems, at, label, errors);
     }
 
-    private static string? Lookup(string name, string at, string label, Context context, List<(string, string)> errors)
+    private static string? Report(string? value, List<string> problems, string at, string label, List<(string, string)> errors)
     {
-        var value = SecretReferences.Lookup(name, context.Environment, context.SecretFiles, out var error);
-        if (error is not null)
+        foreach (var problem in problems)
         {
-            errors.Add((at, $"{label}: {error}"));
+            errors.Add((at, $"{label}: {problem}"));
         }
         return value;
     }

@@ -862,52 +862,24 @@ public static partial class McpServersFile
     {
         public string? Secret(JsonNode node, string at)
         {
-            if (node is not JsonValue v || v.GetValueKind() != JsonValueKind.String || SecretReferences.ReferencedName(v.GetValue<string>()) is not { } name)
-            {
-                // Never echoed: whatever is here is most likely the secret itself.
-                errors.Add((at, $"{label}: {SecretReferences.Rule}"));
-                return null;
-            }
-            var value = SecretReferences.Lookup(name, context.Environment, secretFiles, out var error);
-            if (error is not null)
-            {
-                errors.Add((at, $"{label}: {error}"));
-            }
-            return value;
+            var problems = new List<string>();
+            return Report(SecretReferences.ReadSecret(node, context.Environment, secretFiles, problems), problems, at);
         }
 
         /// <summary>A plain setting: a string (or a bare number or flag), in which <c>${NAME}</c> references are resolved.</summary>
         public string? Text(JsonNode node, string at)
         {
-            if (node is not JsonValue v)
+            var problems = new List<string>();
+            return Report(SecretReferences.ReadText(node, context.Environment, problems), problems, at);
+        }
+
+        private string? Report(string? value, List<string> problems, string at)
+        {
+            foreach (var problem in problems)
             {
-                errors.Add((at, $"{label}: must be a string"));
-                return null;
+                errors.Add((at, $"{label}: {problem}"));
             }
-            string raw;
-            switch (v.GetValueKind())
-            {
-                case JsonValueKind.String:
-                    raw = v.GetValue<string>();
-                    break;
-                case JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False:
-                    raw = v.ToJsonString();
-                    break;
-                default:
-                    errors.Add((at, $"{label}: must be a string"));
-                    return null;
-            }
-            if (!raw.Contains("${", StringComparison.Ordinal))
-            {
-                return raw;
-            }
-            var missing = new List<string>();
-            var resolved = CredentialReferences.Substitute(raw, context.Environment, missing);
-            foreach (var name in missing)
-            {
-                errors.Add((at, $"{label}: environment variable {name} is not set"));
-            }
-            return missing.Count == 0 ? resolved : null;
+            return value;
         }
 
         public string? PlainString(JsonNode node, string at)
