@@ -26,6 +26,33 @@ public static class McpFixtures
     /// <summary>Node 22 from npm (the conformance suite and Inspector 2.x need it); the system node is 20.</summary>
     public static string Node22 => Path.Combine(Modules, "node", "bin", "node");
 
+    /// <summary>
+    /// How every MCP fixture, client and the conformance suite are started: in <paramref name="directory"/>, output redirected, with a
+    /// scrubbed environment (PATH, HOME=the temp directory, then <paramref name="environment"/>) so nothing of the test host leaks in.
+    /// </summary>
+    public static ProcessStartInfo ScrubbedStart(string command, IEnumerable<string> arguments, string directory, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var start = new ProcessStartInfo(command)
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        start.Environment.Clear();
+        start.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
+        start.Environment["HOME"] = Path.GetTempPath();
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+        return start;
+    }
+
     public static void RequireInstalled() =>
         Assert.True(File.Exists(Everything), "tests/mcp-fixtures/node_modules missing: the test command runs `npm ci` there first (see ./test.sh)");
 
@@ -71,25 +98,12 @@ public sealed class McpFixtureProcess : IAsyncDisposable
     public static async Task<McpFixtureProcess> StartAsync(string command, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
     {
         McpFixtures.RequireInstalled();
-        var start = new ProcessStartInfo(command)
-        {
-            WorkingDirectory = McpFixtures.Directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        start.Environment.Clear();
-        start.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
-        start.Environment["HOME"] = Path.GetTempPath();
-        start.Environment["PORT"] = "0";
+        var env = new Dictionary<string, string> { ["PORT"] = "0" };
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
-            start.Environment[name] = value;
+            env[name] = value;
         }
+        var start = McpFixtures.ScrubbedStart(command, arguments, McpFixtures.Directory, env);
         var process = Process.Start(start)!;
         var fixture = new McpFixtureProcess(process);
         var port = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -71,25 +71,12 @@ public static class InspectorCli
 
     private static async Task<CliResult> RunAsync(string command, IReadOnlyList<string> arguments, string directory, IReadOnlyDictionary<string, string>? environment)
     {
-        var start = new ProcessStartInfo(command)
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-        };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        start.Environment.Clear();
-        start.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
-        start.Environment["HOME"] = Path.GetTempPath();
-        start.Environment["NO_COLOR"] = "1";
+        var env = new Dictionary<string, string> { ["NO_COLOR"] = "1" };
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
-            start.Environment[name] = value;
+            env[name] = value;
         }
+        var start = McpFixtures.ScrubbedStart(command, arguments, directory, env);
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
         using var process = new Process { StartInfo = start };

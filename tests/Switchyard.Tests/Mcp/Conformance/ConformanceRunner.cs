@@ -30,37 +30,23 @@ public static partial class ConformanceRunner
         var output = Directory.CreateTempSubdirectory("switchyard-conformance-").FullName;
         try
         {
-            var start = new ProcessStartInfo(McpFixtures.Node22)
-            {
-                WorkingDirectory = McpFixtures.Directory,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            foreach (var argument in new[] { EntryPoint, "server", "--url", url.ToString() })
-            {
-                start.ArgumentList.Add(argument);
-            }
+            var arguments = new List<string> { EntryPoint, "server", "--url", url.ToString() };
             if (scenario is not null)
             {
-                start.ArgumentList.Add("--scenario");
-                start.ArgumentList.Add(scenario);
+                arguments.AddRange(["--scenario", scenario]);
             }
             if (expectedFailuresFile is not null)
             {
-                start.ArgumentList.Add("--expected-failures");
-                start.ArgumentList.Add(expectedFailuresFile);
+                arguments.AddRange(["--expected-failures", expectedFailuresFile]);
             }
-            start.ArgumentList.Add("-o");
-            start.ArgumentList.Add(output);
-            start.Environment.Clear();
-            start.Environment["PATH"] = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
-            start.Environment["HOME"] = Path.GetTempPath();
-            start.Environment["NO_COLOR"] = "1";
+            arguments.AddRange(["-o", output]);
+            var start = McpFixtures.ScrubbedStart(McpFixtures.Node22, arguments, McpFixtures.Directory, new Dictionary<string, string> { ["NO_COLOR"] = "1" });
             var text = new StringBuilder();
             using var process = new Process { StartInfo = start };
             process.OutputDataReceived += (_, e) => Append(text, e.Data);
             process.ErrorDataReceived += (_, e) => Append(text, e.Data);
             process.Start();
+            process.StandardInput.Close();
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
             try
