@@ -85,7 +85,8 @@ public sealed class GatewayPolicyEndToEndTests(ITestOutputHelper output)
             {
                 var tools = await first.ListToolsAsync();
                 Assert.Contains(tools, t => t.Name == "describe" && t.Description == "Describes the weather.");
-                Assert.Contains("weather", McpClientFactory.Text(await first.CallToolAsync("describe", new Dictionary<string, object?>())) + "weather");
+                // Before the change the tool works: the fixture answers with its own description.
+                Assert.Equal("Describes the weather.", McpClientFactory.Text(await first.CallToolAsync("describe", new Dictionary<string, object?>())));
             }
 
             // The upstream is redeployed with a different description for the same tool (a rug pull), at a new address.
